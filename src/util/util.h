@@ -1,0 +1,113 @@
+/*
+ * util: the small pieces every layer shares. No I/O here except what a caller
+ * asks for explicitly (n4j_read_file); no globals.
+ *
+ * Conventions used across the project:
+ *  - functions return 0 on success or a negative N4J_E* code, and fill the
+ *    caller-owned struct n4j_error with a human-readable message;
+ *  - an arena owns every allocation made during one unit of work (a reconcile,
+ *    a render); freeing the arena frees them all;
+ *  - strings handed out as `const char *` are borrowed views.
+ */
+#ifndef N4J_UTIL_H
+#define N4J_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	N4J_OK = 0,
+	N4J_EINVAL = -1,   /* invalid input (a message says where) */
+	N4J_ENOMEM = -2,   /* allocation failed */
+	N4J_EIO = -3,      /* a read or write failed */
+	N4J_EPARSE = -4,   /* malformed YAML or JSON */
+	N4J_ENOTFOUND = -5,
+	N4J_ERANGE = -6,   /* a number out of range */
+	N4J_ELIMIT = -7,   /* input larger or deeper than allowed */
+};
+
+#define N4J_ERROR_MAX 512
+
+struct n4j_error {
+	int code;
+	char msg[N4J_ERROR_MAX];
+};
+
+/* Sets err (if not NULL) and returns code, so callers can `return n4j_err(...)`. */
+int n4j_err(struct n4j_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *n4j_strerror(int code);
+
+/* ---- arena ---------------------------------------------------------------- */
+
+struct n4j_arena;
+
+struct n4j_arena *n4j_arena_new(void);
+void n4j_arena_free(struct n4j_arena *a);
+/* Zeroed, 16-byte aligned; NULL on overflow or allocation failure. */
+void *n4j_arena_alloc(struct n4j_arena *a, size_t size);
+void *n4j_arena_calloc(struct n4j_arena *a, size_t n, size_t size);
+char *n4j_arena_strdup(struct n4j_arena *a, const char *s);
+char *n4j_arena_strndup(struct n4j_arena *a, const char *s, size_t n);
+char *n4j_arena_printf(struct n4j_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *n4j_arena_vprintf(struct n4j_arena *a, const char *fmt, va_list ap);
+/*
+ * Registers fn(ptr) to run when the arena is freed (newest first): how objects
+ * from other allocators (a cJSON tree) share the arena's lifetime.
+ */
+int n4j_arena_on_free(struct n4j_arena *a, void (*fn)(void *), void *ptr);
+/* Bytes handed out so far (for benchmarks and limits). */
+size_t n4j_arena_used(const struct n4j_arena *a);
+
+/* ---- growable byte buffer --------------------------------------------------- */
+
+/*
+ * Appends never fail loudly: on allocation failure the buffer records `oom`
+ * and ignores further appends, so a caller checks once at the end.
+ */
+struct n4j_buf {
+	char *data; /* always NUL-terminated when len > 0 or after n4j_buf_cstr */
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+void n4j_buf_init(struct n4j_buf *b);
+void n4j_buf_free(struct n4j_buf *b);
+void n4j_buf_reset(struct n4j_buf *b);
+void n4j_buf_append(struct n4j_buf *b, const void *data, size_t len);
+void n4j_buf_puts(struct n4j_buf *b, const char *s);
+void n4j_buf_putc(struct n4j_buf *b, char c);
+void n4j_buf_printf(struct n4j_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A NUL-terminated view ("" for an empty buffer); NULL only after OOM. */
+const char *n4j_buf_cstr(struct n4j_buf *b);
+/* Transfers ownership of the data to the caller (malloc'd); the buffer is reset. */
+char *n4j_buf_detach(struct n4j_buf *b, size_t *len);
+
+/* ---- hashing ---------------------------------------------------------------- */
+
+#define N4J_SHA256_HEX_LEN 64
+/* out receives 64 lowercase hex digits and a NUL. */
+void n4j_sha256_hex(const void *data, size_t len, char out[N4J_SHA256_HEX_LEN + 1]);
+
+/* ---- Kubernetes resource quantities ---------------------------------------- */
+
+/*
+ * A quantity ("500m", "2Gi", "1.5", "1e3") in thousandths of its unit, so that
+ * CPU millicores and memory bytes (×1000) share one exact integer form.
+ * Values that do not fit in int64 are N4J_ERANGE; malformed ones N4J_EINVAL.
+ */
+int n4j_quantity_parse(const char *s, int64_t *milli);
+/* Bytes (rounded up) of a memory quantity. */
+int n4j_quantity_bytes(const char *s, int64_t *bytes);
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* Reads a whole file (or "-" for stdin) up to max bytes; malloc'd, NUL-terminated. */
+int n4j_read_file(const char *path, size_t max, char **out, size_t *len, struct n4j_error *err);
+
+#endif
