@@ -1,0 +1,12 @@
+#ifndef N4J_CLI_H
+#define N4J_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes shared by every command. */
+enum { N4J_EXIT_OK = 0, N4J_EXIT_INTERNAL = 1, N4J_EXIT_INVALID = 2 };
+
+int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag);
+const char *n4j_render_version(void);
+
+#endif

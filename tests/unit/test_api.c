@@ -1,0 +1,215 @@
+/* src/api: CRD defaults, derived values, rules on edge values, status JSON round trip. */
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "check.h"
+
+static struct n4j_schemas *schemas;
+
+static cJSON *yaml1(const char *y)
+{
+	cJSON *docs = NULL;
+	struct n4j_error err = {0};
+	if (n4j_yaml_parse(y, strlen(y), &docs, &err)) {
+		fprintf(stderr, "yaml: %s\n", err.msg);
+		return NULL;
+	}
+	cJSON *d = cJSON_DetachItemFromArray(docs, 0);
+	cJSON_Delete(docs);
+	return d;
+}
+
+/* Loads a cluster; returns the number of problems (printed), -1 on internal error. */
+static int load_cluster(struct n4j_arena *a, const char *y, struct n4j_cluster *c)
+{
+	cJSON *doc = yaml1(y);
+	if (!doc)
+		return -1;
+	struct n4j_problems p;
+	struct n4j_error err = {0};
+	n4j_problems_init(&p, a);
+	int rc = n4j_cluster_load(a, schemas, doc, c, &p, &err);
+	cJSON_Delete(doc);
+	for (size_t i = 0; i < p.n; i++)
+		fprintf(stderr, "  problem: %s: %s\n", p.items[i].path, p.items[i].message);
+	if (rc && !p.n)
+		fprintf(stderr, "  error: %s\n", err.msg);
+	return rc && !p.n ? -1 : (int)p.n;
+}
+
+#define HEAD "apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\nmetadata: {name: g}\n"
+
+static void test_defaults_minimal(void)
+{
+	/* The defaulted object equals what the CRD's defaults produce on the apiserver. */
+	cJSON *doc = yaml1(HEAD "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\"}\n");
+	cJSON *got = NULL;
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_problems p;
+	struct n4j_error err = {0};
+	n4j_problems_init(&p, a);
+	CHECK_INT(n4j_apply_defaults(schemas, doc, &got, &p, &err), 0);
+	CHECK_INT(p.n, 0);
+	cJSON *want = yaml1(
+		HEAD "spec:\n"
+		     "  version: 5.26.12\n"
+		     "  acceptLicenseAgreement: \"yes\"\n"
+		     "  edition: enterprise\n"
+		     "  imagePullPolicy: IfNotPresent\n"
+		     "  servers: 1\n"
+		     "  resources: {requests: {cpu: \"1\", memory: 2Gi}, limits: {memory: 2Gi}}\n"
+		     "  storage: {data: {size: 10Gi}, retainOnDelete: true}\n"
+		     "  scheduling: {antiAffinity: preferred, topologySpread: zone}\n"
+		     "  networkPolicy: {enabled: true}\n"
+		     "  service: {type: ClusterIP}\n"
+		     "  monitoring: {prometheus: false, serviceMonitor: false}\n"
+		     "  paused: false\n");
+	bool same = got && want && cJSON_Compare(got, want, true);
+	if (!same) {
+		char *g = got ? cJSON_Print(got) : NULL;
+		fprintf(stderr, "defaults differ; got:\n%s\n", g ? g : "(null)");
+		free(g);
+	}
+	CHECK(same);
+	cJSON_Delete(doc);
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	n4j_arena_free(a);
+}
+
+static void test_derived(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_cluster c;
+	CHECK_INT(load_cluster(a,
+			       HEAD
+			       "spec: {version: 5.26.12, acceptLicenseAgreement: eval, servers: 5,"
+			       " resources: {limits: {memory: 16Gi, cpu: 4}}}\n",
+			       &c),
+		  0);
+	CHECK_INT(c.spec.system_primaries, 3);
+	CHECK_INT(c.spec.topology.primaries, 3);
+	CHECK_INT(c.spec.topology.secondaries, 0);
+	CHECK_INT(c.spec.memory_limit_bytes, 16LL << 30);
+	CHECK_INT(c.spec.heap_bytes + c.spec.page_cache_bytes + (1LL << 30), 16LL << 30);
+	CHECK_INT(c.spec.heap_bytes, 15LL << 29);
+	CHECK_STR(c.spec.image, "neo4j:5.26.12-enterprise");
+	CHECK_STR(c.spec.admin_secret, "g-admin");
+	CHECK(c.spec.admin_secret_generated);
+	CHECK_STR(c.meta.namespace_, "default");
+	/* requests default to limits key by key, integers become text */
+	CHECK_INT(c.spec.requests.n, 2);
+	CHECK_STR(c.spec.requests.keys[0], "cpu");
+	CHECK_STR(c.spec.requests.values[0], "4");
+	CHECK_STR(c.spec.requests.values[1], "16Gi");
+	CHECK(!c.spec.version.calver && c.spec.version.major == 5 && c.spec.version.patch == 12);
+
+	CHECK_INT(load_cluster(a,
+			       HEAD "spec: {version: 2025.10.1, edition: community,"
+				    " memory: {heap: 1Gi}, resources: {limits: {memory: 4Gi}}}\n",
+			       &c),
+		  0);
+	CHECK(c.spec.version.calver && c.spec.version.major == 2025 && c.spec.version.minor == 10);
+	CHECK_INT(c.spec.system_primaries, 1);
+	CHECK_INT(c.spec.heap_bytes, 1LL << 30);
+	CHECK_INT(c.spec.page_cache_bytes, 2LL << 30);
+	CHECK_STR(c.spec.image, "neo4j:2025.10.1-community");
+	n4j_arena_free(a);
+}
+
+static void test_rules_edges(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_cluster c;
+	/* exactly at the limit: 256Mi heap + 64Mi page cache + 1Gi */
+	CHECK_INT(load_cluster(a,
+			       HEAD "spec: {version: 5.26.0, edition: community,"
+				    " memory: {heap: 256Mi, pageCache: 64Mi},"
+				    " resources: {limits: {memory: 1344Mi}}}\n",
+			       &c),
+		  0);
+	CHECK_INT(load_cluster(a,
+			       HEAD "spec: {version: 5.26.0, edition: community,"
+				    " memory: {heap: 256Mi, pageCache: 64Mi},"
+				    " resources: {limits: {memory: 1343Mi}}}\n",
+			       &c),
+		  1);
+	/* versions */
+	const char *bad_versions[] = {"5.25.1", "2024.12.1", "2025.13.0",  "2025.1.0",
+				      "5.26",   "v5.26.1",   "5.26.1-rc1", "2025.00.1"};
+	for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++) {
+		char y[512];
+		snprintf(y, sizeof(y), HEAD "spec: {version: \"%s\", edition: community}\n",
+			 bad_versions[i]);
+		CHECK_INT(load_cluster(a, y, &c), 1);
+	}
+	CHECK_INT(load_cluster(a, HEAD "spec: {version: \"2099.12.99\", edition: community}\n", &c),
+		  0);
+	n4j_arena_free(a);
+}
+
+static void test_status_roundtrip(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	const char *hosting[] = {"neo4j", "system"};
+	struct n4j_condition conds[] = {
+		{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z",
+		 4},
+		{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
+	};
+	struct n4j_server_status servers[] = {{"g-0", "2e4a", "Enabled", "Available", 2, hosting}};
+	struct n4j_database_status dbs[] = {{"sales", "online", "g-2", 3, 1}};
+	struct n4j_cluster_status s = {
+		.observed_generation = 4,
+		.phase = "Ready",
+		.n_conditions = 2,
+		.conditions = conds,
+		.replicas = 3,
+		.selector = "app.kubernetes.io/instance=g",
+		.ready_servers = "3/3",
+		.version = "5.26.12",
+		.system_leader = "g-1",
+		.n_servers = 1,
+		.servers = servers,
+		.n_databases = 1,
+		.databases = dbs,
+		.bolt_endpoint = "neo4j://g.db.svc:7687",
+	};
+	cJSON *j = n4j_cluster_status_json(&s);
+	CHECK(j != NULL);
+	struct n4j_cluster_status back;
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_cluster_status_parse(a, j, &back, &err), 0);
+	cJSON *j2 = n4j_cluster_status_json(&back);
+	CHECK(j2 && cJSON_Compare(j, j2, true));
+	char *txt = cJSON_PrintUnformatted(j);
+	CHECK(txt && strncmp(txt, "{\"observedGeneration\":4,\"phase\":\"Ready\",\"conditions\"",
+			     50) == 0);
+	free(txt);
+	cJSON_Delete(j);
+	cJSON_Delete(j2);
+
+	struct n4j_backup_run runs[25];
+	for (int i = 0; i < 25; i++)
+		runs[i] = (struct n4j_backup_run){.name = "r", .result = "Succeeded"};
+	struct n4j_backup_status bs = {.observed_generation = 1, .n_history = 25, .history = runs};
+	j = n4j_backup_status_json(&bs);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "history")), N4J_BACKUP_HISTORY_MAX);
+	cJSON_Delete(j);
+	n4j_arena_free(a);
+}
+
+int main(void)
+{
+	struct n4j_error err = {0};
+	if (n4j_schemas_load(&schemas, &err)) {
+		fprintf(stderr, "schemas: %s\n", err.msg);
+		return 1;
+	}
+	test_defaults_minimal();
+	test_derived();
+	test_rules_edges();
+	test_status_roundtrip();
+	n4j_schemas_free(schemas);
+	CHECK_DONE();
+}

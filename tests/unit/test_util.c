@@ -1,0 +1,126 @@
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "util/util.h"
+
+static void test_quantity(void)
+{
+	struct {
+		const char *in;
+		int rc;
+		int64_t milli;
+	} cases[] = {
+		{"1", 0, 1000},
+		{"500m", 0, 500},
+		{"1.5", 0, 1500},
+		{"2Gi", 0, 2147483648000LL},
+		{"1Ki", 0, 1024000},
+		{"1k", 0, 1000000},
+		{"1e3", 0, 1000000},
+		{"1E-3", 0, 1},
+		{".5", 0, 500},
+		{"5.", 0, 5000},
+		{"0.0001", 0, 1}, /* rounds up, like Kubernetes */
+		{"-1", 0, -1000},
+		{"8Ei", N4J_ERANGE, 0},
+		{"99999999999999999999999", N4J_ERANGE, 0},
+		{"1e100", N4J_ERANGE, 0},
+		{"", N4J_EINVAL, 0},
+		{"Gi", N4J_EINVAL, 0},
+		{"1GB", N4J_EINVAL, 0},
+		{"1.2.3", N4J_EINVAL, 0},
+		{"1e", N4J_EINVAL, 0},
+		{" 1", N4J_EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t m = 0;
+		int rc = n4j_quantity_parse(cases[i].in, &m);
+		if (rc != cases[i].rc || (rc == 0 && m != cases[i].milli))
+			fprintf(stderr, "quantity %s: rc %d milli %lld\n", cases[i].in, rc,
+				(long long)m);
+		CHECK_INT(rc, cases[i].rc);
+		if (rc == 0)
+			CHECK_INT(m, cases[i].milli);
+	}
+	int64_t b;
+	CHECK_INT(n4j_quantity_bytes("3Gi", &b), 0);
+	CHECK_INT(b, 3LL << 30);
+	CHECK_INT(n4j_quantity_bytes("1500m", &b), 0);
+	CHECK_INT(b, 2);
+}
+
+static void test_arena(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	CHECK(a != NULL);
+	char *s = n4j_arena_printf(a, "%s-%d", "graph", 7);
+	CHECK_STR(s, "graph-7");
+	/* Many small and a few large allocations, all aligned and zeroed. */
+	for (int i = 0; i < 10000; i++) {
+		unsigned char *p = n4j_arena_alloc(a, (size_t)(i % 97) + 1);
+		CHECK(p != NULL && ((uintptr_t)p % 16) == 0 && p[0] == 0);
+		if (!p)
+			break;
+		p[0] = 1;
+	}
+	void *big = n4j_arena_alloc(a, 1 << 20);
+	CHECK(big != NULL);
+	CHECK(n4j_arena_alloc(a, SIZE_MAX) == NULL);
+	CHECK(n4j_arena_calloc(a, SIZE_MAX / 2, 4) == NULL);
+	CHECK(n4j_arena_used(a) > (1 << 20));
+	int rc = n4j_arena_on_free(a, free, malloc(32));
+	CHECK_INT(rc, 0);
+	n4j_arena_free(a);
+	n4j_arena_free(NULL);
+}
+
+static void test_buf(void)
+{
+	struct n4j_buf b;
+	n4j_buf_init(&b);
+	CHECK_STR(n4j_buf_cstr(&b), "");
+	for (int i = 0; i < 1000; i++)
+		n4j_buf_printf(&b, "%d,", i);
+	CHECK(b.len > 2000);
+	CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+	size_t len;
+	char *d = n4j_buf_detach(&b, &len);
+	CHECK(d && strlen(d) == len);
+	free(d);
+	CHECK(b.data == NULL);
+	n4j_buf_free(&b);
+}
+
+static void test_sha256(void)
+{
+	char hex[N4J_SHA256_HEX_LEN + 1];
+	n4j_sha256_hex("abc", 3, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	n4j_sha256_hex("", 0, hex);
+	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_error(void)
+{
+	struct n4j_error e = {0};
+	CHECK_INT(n4j_err(&e, N4J_EINVAL, "x=%d", 5), N4J_EINVAL);
+	CHECK_STR(e.msg, "x=5");
+	CHECK_INT(n4j_err(NULL, N4J_EIO, "ignored"), N4J_EIO);
+	char big[2000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	n4j_err(&e, N4J_EINVAL, "%s", big);
+	CHECK(strlen(e.msg) == N4J_ERROR_MAX - 1);
+	CHECK_STR(n4j_strerror(N4J_ENOMEM), "out of memory");
+}
+
+int main(void)
+{
+	test_quantity();
+	test_arena();
+	test_buf();
+	test_sha256();
+	test_error();
+	CHECK_DONE();
+}
