@@ -22,15 +22,15 @@
 
 #include "util/util.h"
 
-#define N4J_GROUP "neo4j.graphops.io"
+#define N4J_GROUP            "neo4j.graphops.io"
 #define N4J_VERSION_V1ALPHA1 "v1alpha1"
-#define N4J_API_VERSION N4J_GROUP "/" N4J_VERSION_V1ALPHA1
-#define N4J_KIND_CLUSTER "Neo4jCluster"
-#define N4J_KIND_BACKUP "Neo4jBackup"
+#define N4J_API_VERSION      N4J_GROUP "/" N4J_VERSION_V1ALPHA1
+#define N4J_KIND_CLUSTER     "Neo4jCluster"
+#define N4J_KIND_BACKUP      "Neo4jBackup"
 
 /* Input limits: larger or deeper documents are refused, never parsed. */
 #define N4J_MAX_DOC_BYTES (4u << 20)
-#define N4J_MAX_DEPTH 64
+#define N4J_MAX_DEPTH     64
 
 /* ---- problems ------------------------------------------------------------ */
 
@@ -147,7 +147,7 @@ struct n4j_cluster_spec {
 	const char *license; /* yes | eval | no */
 
 	int servers;
-	int system_primaries; /* effective */
+	int system_primaries;         /* effective */
 	struct n4j_topology topology; /* effective default topology */
 
 	struct n4j_str_map requests; /* effective: limits fill missing requests */
@@ -234,7 +234,7 @@ struct n4j_backup_spec {
 	const char *type;      /* AUTO | FULL | DIFF */
 	struct {
 		enum n4j_target_kind kind;
-		const char *size, *storage_class, *claim_name; /* pvc */
+		const char *size, *storage_class, *claim_name;            /* pvc */
 		const char *uri, *credentials_secret, *endpoint, *region; /* cloud */
 	} target;
 	struct {

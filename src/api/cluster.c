@@ -102,13 +102,14 @@ static int view_lists(struct n4j_arena *a, const cJSON *spec, struct n4j_cluster
 	}
 
 	const cJSON *tols = n4j_jget(spec, "scheduling.tolerations");
-	cs->scheduling.tolerations =
-		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(tols) + 1, sizeof(struct n4j_toleration));
+	cs->scheduling.tolerations = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(tols) + 1,
+						      sizeof(struct n4j_toleration));
 	if (!cs->scheduling.tolerations)
 		return N4J_ENOMEM;
 	cJSON_ArrayForEach(e, tols)
 	{
-		struct n4j_toleration *t = &cs->scheduling.tolerations[cs->scheduling.n_tolerations++];
+		struct n4j_toleration *t =
+			&cs->scheduling.tolerations[cs->scheduling.n_tolerations++];
 		t->key = n4j_view_str(a, e, "key");
 		t->op = n4j_view_str(a, e, "operator");
 		t->value = n4j_view_str(a, e, "value");
@@ -166,7 +167,7 @@ static int view_spec(struct n4j_arena *a, const struct n4j_meta *m, const cJSON 
 {
 	int rc;
 	cs->edition = strcmp(n4j_jstr(spec, "edition"), "community") == 0 ? N4J_COMMUNITY
-									    : N4J_ENTERPRISE;
+									  : N4J_ENTERPRISE;
 	bool ce = cs->edition == N4J_COMMUNITY;
 	cs->version_string = n4j_view_str(a, spec, "version");
 	n4j_version_parse(cs->version_string, &cs->version);
@@ -180,7 +181,8 @@ static int view_spec(struct n4j_arena *a, const struct n4j_meta *m, const cJSON 
 	if (!cs->pull_secrets)
 		return N4J_ENOMEM;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, ps) cs->pull_secrets[cs->n_pull_secrets++] = n4j_view_str(a, e, "name");
+	cJSON_ArrayForEach(e, ps) cs->pull_secrets[cs->n_pull_secrets++] =
+		n4j_view_str(a, e, "name");
 	cs->license = n4j_view_str(a, spec, "acceptLicenseAgreement");
 
 	cs->servers = (int)n4j_jint(spec, "servers", 1);
@@ -246,8 +248,8 @@ static int view_spec(struct n4j_arena *a, const struct n4j_meta *m, const cJSON 
 	cs->restore.present = n4j_jhas(spec, "restore");
 	cs->restore.backup_ref = n4j_view_str(a, spec, "restore.backupRef.name");
 	cs->restore.seed_uri = n4j_view_str(a, spec, "restore.seedURI");
-	if ((rc = n4j_view_str_list(a, n4j_jget(spec, "restore.databases"), &cs->restore.n_databases,
-				    &cs->restore.databases)))
+	if ((rc = n4j_view_str_list(a, n4j_jget(spec, "restore.databases"),
+				    &cs->restore.n_databases, &cs->restore.databases)))
 		return rc;
 	cs->paused = n4j_jbool(spec, "paused", false);
 	return view_lists(a, spec, cs);

@@ -46,7 +46,8 @@ int n4j_meta_check(const cJSON *doc, int max_name, struct n4j_problems *p)
 		    max_name);
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
 	if (ns && (!cJSON_IsString(ns) || !n4j_dns_label_ok(ns->valuestring, 63)))
-		ADD("metadata.namespace", "must be a lowercase DNS-1123 label of at most 63 characters");
+		ADD("metadata.namespace",
+		    "must be a lowercase DNS-1123 label of at most 63 characters");
 	static const char *const maps[] = {"labels", "annotations"};
 	for (int i = 0; i < 2; i++) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(meta, maps[i]);
@@ -92,7 +93,8 @@ static int memory_rules(const cJSON *spec, struct n4j_problems *p)
 		cJSON_ArrayForEach(e, m)
 		{
 			char path[320];
-			snprintf(path, sizeof(path), "spec.resources.%s.%.253s", groups[g], e->string);
+			snprintf(path, sizeof(path), "spec.resources.%s.%.253s", groups[g],
+				 e->string);
 			int rc = check_quantity(path, e, p, NULL);
 			if (rc < 0)
 				return rc;
@@ -142,8 +144,8 @@ static int config_rules(const cJSON *spec, struct n4j_problems *p)
 		}
 	}
 	if (owned)
-		ADD("spec.config",
-		    "config keys owned by the operator are not allowed; use the dedicated spec fields");
+		ADD("spec.config", "config keys owned by the operator are not allowed; use the "
+				   "dedicated spec fields");
 	if (lines)
 		ADD("spec.config", "config values must not contain line breaks");
 	if (shape)
@@ -190,12 +192,13 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 		if (name && !n4j_database_name_ok(name)) {
 			char path[64];
 			snprintf(path, sizeof(path), "spec.databases[%d].name", i);
-			ADD(path, "database name must be 3-63 characters: lowercase letters, digits, "
-				  "dots and dashes, starting with a letter; not system");
+			ADD(path,
+			    "database name must be 3-63 characters: lowercase letters, digits, "
+			    "dots and dashes, starting with a letter; not system");
 		}
-		if (n4j_jhas(e, "topology") && n4j_jint(e, "topology.primaries", 1) +
-							   n4j_jint(e, "topology.secondaries", 0) >
-						   servers)
+		if (n4j_jhas(e, "topology") &&
+		    n4j_jint(e, "topology.primaries", 1) + n4j_jint(e, "topology.secondaries", 0) >
+			    servers)
 			too_big = true;
 		i++;
 	}
@@ -240,11 +243,12 @@ static int restore_rules(const cJSON *spec, bool community, struct n4j_problems 
 	if (n4j_jhas(spec, "restore.backupRef") == n4j_jhas(spec, "restore.seedURI"))
 		ADD("spec.restore", "restore needs exactly one of backupRef or seedURI");
 	if (community)
-		ADD("spec.restore", "community edition cannot restore online; use neo4j-admin load");
+		ADD("spec.restore",
+		    "community edition cannot restore online; use neo4j-admin load");
 	const char *uri = n4j_jstr(spec, "restore.seedURI");
 	if (uri) {
-		static const char *const ok[] = {"s3://", "gs://", "azb://", "https://", "file://",
-						 NULL};
+		static const char *const ok[] = {"s3://",    "gs://",   "azb://",
+						 "https://", "file://", NULL};
 		bool good = false;
 		for (const char *const *q = ok; *q; q++)
 			good |= strncmp(uri, *q, strlen(*q)) == 0;
@@ -283,7 +287,8 @@ int n4j_cluster_rules(const cJSON *doc, struct n4j_problems *p)
 		int64_t pr = n4j_jint(spec, "topology.primaries", 1);
 		int64_t se = n4j_jint(spec, "topology.secondaries", 0);
 		if (pr > servers)
-			ADD("spec.topology.primaries", "topology.primaries must not exceed servers");
+			ADD("spec.topology.primaries",
+			    "topology.primaries must not exceed servers");
 		if (pr + se > servers)
 			ADD("spec.topology",
 			    "topology.primaries + topology.secondaries must not exceed servers");

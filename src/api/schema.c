@@ -156,7 +156,8 @@ static int check_string(struct walk *w, const char *path, const cJSON *schema, c
 	if (cJSON_IsString(pat)) {
 		regex_t re;
 		if (regcomp(&re, pat->valuestring, REG_EXTENDED | REG_NOSUB) != 0)
-			return n4j_problem_add(w->problems, path, "schema pattern does not compile");
+			return n4j_problem_add(w->problems, path,
+					       "schema pattern does not compile");
 		int m = regexec(&re, v->valuestring, 0, NULL, 0);
 		regfree(&re);
 		if (m != 0) {
@@ -223,14 +224,15 @@ static int walk_object(struct walk *w, const char *path, const cJSON *schema, cJ
 		const char *cp = child_path(w->arena, path, item->string);
 		if (!cp)
 			return N4J_ENOMEM;
-		const cJSON *sub = props ? cJSON_GetObjectItemCaseSensitive(props, item->string)
-					 : NULL;
+		const cJSON *sub =
+			props ? cJSON_GetObjectItemCaseSensitive(props, item->string) : NULL;
 		if (!sub && cJSON_IsObject(addl))
 			sub = addl;
 		if (sub) {
 			if ((rc = walk_node(w, cp, sub, item)))
 				return rc;
-		} else if (!preserve && !cJSON_IsTrue(addl) && !w->allow_unknown_at(w, path, item->string)) {
+		} else if (!preserve && !cJSON_IsTrue(addl) &&
+			   !w->allow_unknown_at(w, path, item->string)) {
 			if ((rc = n4j_problem_add(w->problems, cp, "unknown field")))
 				return rc;
 		}
@@ -302,7 +304,8 @@ static int walk_array(struct walk *w, const char *path, const cJSON *schema, cJS
 	{
 		const cJSON *prev;
 		for (prev = v->child; prev != e; prev = prev->next) {
-			bool dup = is_map ? same_map_keys(schema, prev, e) : cJSON_Compare(prev, e, true);
+			bool dup = is_map ? same_map_keys(schema, prev, e)
+					  : cJSON_Compare(prev, e, true);
 			if (!dup)
 				continue;
 			const char *ep = n4j_arena_printf(w->arena, "%s[%d]", path, i);
@@ -356,8 +359,8 @@ static int walk_node(struct walk *w, const char *path, const cJSON *schema, cJSO
 static bool allow_root_unknown(struct walk *w, const char *path, const char *key)
 {
 	/* apiVersion, kind and metadata are validated by the API machinery itself. */
-	return *path == '\0' &&
-	       (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0);
+	return *path == '\0' && (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0 ||
+				 strcmp(key, "metadata") == 0);
 }
 
 int n4j_schema_walk(struct n4j_arena *a, const cJSON *schema, cJSON *doc,

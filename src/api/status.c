@@ -63,7 +63,8 @@ cJSON *n4j_cluster_status_json(const struct n4j_cluster_status *s)
 	cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
 	add_str(o, "phase", s->phase);
 	if (s->n_conditions)
-		cJSON_AddItemToObject(o, "conditions", conditions_json(s->conditions, s->n_conditions));
+		cJSON_AddItemToObject(o, "conditions",
+				      conditions_json(s->conditions, s->n_conditions));
 	cJSON_AddNumberToObject(o, "replicas", s->replicas);
 	add_str(o, "selector", s->selector);
 	add_str(o, "readyServers", s->ready_servers);
@@ -110,7 +111,8 @@ cJSON *n4j_backup_status_json(const struct n4j_backup_status *s)
 		return NULL;
 	cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
 	if (s->n_conditions)
-		cJSON_AddItemToObject(o, "conditions", conditions_json(s->conditions, s->n_conditions));
+		cJSON_AddItemToObject(o, "conditions",
+				      conditions_json(s->conditions, s->n_conditions));
 	add_str(o, "lastScheduleTime", s->last_schedule_time);
 	add_str(o, "lastSuccessfulTime", s->last_successful_time);
 	add_str(o, "nextScheduleTime", s->next_schedule_time);
@@ -131,7 +133,8 @@ cJSON *n4j_backup_status_json(const struct n4j_backup_status *s)
 			add_str(e, "completionTime", r->completion_time);
 			add_str(e, "result", r->result);
 			cJSON_AddNumberToObject(e, "sizeBytes", (double)r->size_bytes);
-			cJSON_AddItemToObject(e, "databases", str_array(r->databases, r->n_databases));
+			cJSON_AddItemToObject(e, "databases",
+					      str_array(r->databases, r->n_databases));
 			cJSON_AddItemToArray(arr, e);
 		}
 	}
@@ -164,14 +167,14 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 	s->http_endpoint = n4j_view_str(a, j, "endpoints.http");
 
 	const cJSON *conds = n4j_jget(j, "conditions"), *e;
-	s->conditions = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(conds) + 1,
-					 sizeof(*s->conditions));
+	s->conditions =
+		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(conds) + 1, sizeof(*s->conditions));
 	const cJSON *servers = n4j_jget(j, "servers");
-	s->servers = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(servers) + 1,
-				      sizeof(*s->servers));
+	s->servers =
+		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(servers) + 1, sizeof(*s->servers));
 	const cJSON *dbs = n4j_jget(j, "databases");
-	s->databases = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(dbs) + 1,
-					sizeof(*s->databases));
+	s->databases =
+		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(dbs) + 1, sizeof(*s->databases));
 	if (!s->conditions || !s->servers || !s->databases)
 		return n4j_err(err, N4J_ENOMEM, "out of memory");
 	cJSON_ArrayForEach(e, conds)

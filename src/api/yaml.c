@@ -39,10 +39,10 @@ static bool is_one_of(const char *s, const char *const *list)
 	return false;
 }
 
-static const char *const TRUE_WORDS[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y",
-					 "on", "On", "ON", NULL};
-static const char *const FALSE_WORDS[] = {"false", "False", "FALSE", "no", "No", "NO", "n", "N",
-					  "off", "Off", "OFF", NULL};
+static const char *const TRUE_WORDS[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+					 "y",    "Y",    "on",   "On",  "ON",  NULL};
+static const char *const FALSE_WORDS[] = {"false", "False", "FALSE", "no",  "No",  "NO",
+					  "n",     "N",     "off",   "Off", "OFF", NULL};
 static const char *const NULL_WORDS[] = {"", "~", "null", "Null", "NULL", NULL};
 
 /* Decimal integer or float in JSON/YAML form; anything else stays a string. */
@@ -86,14 +86,15 @@ static int scalar_node(struct parser *ps, const yaml_event_t *ev, cJSON **out)
 	if (*out)
 		return 0;
 	return ps->err && ps->err->code ? ps->err->code
-				       : n4j_err(ps->err, N4J_ENOMEM, "out of memory");
+					: n4j_err(ps->err, N4J_ENOMEM, "out of memory");
 }
 
 static cJSON *scalar_value(struct parser *ps, const yaml_event_t *ev)
 {
 	const char *v = (const char *)ev->data.scalar.value;
 	const char *tag = (const char *)ev->data.scalar.tag;
-	bool plain = ev->data.scalar.plain_implicit && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	bool plain =
+		ev->data.scalar.plain_implicit && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	if (tag && strcmp(tag, YAML_STR_TAG) == 0)
 		return cJSON_CreateString(v);
 	if (tag && strcmp(tag, "!") != 0) {
@@ -221,7 +222,8 @@ int n4j_yaml_parse(const char *buf, size_t len, cJSON **docs, struct n4j_error *
 		err->msg[0] = '\0';
 	}
 	if (len > (size_t)N4J_MAX_DOC_BYTES * 4)
-		return n4j_err(err, N4J_ELIMIT, "input larger than %u bytes", N4J_MAX_DOC_BYTES * 4);
+		return n4j_err(err, N4J_ELIMIT, "input larger than %u bytes",
+			       N4J_MAX_DOC_BYTES * 4);
 	cJSON *out = cJSON_CreateArray();
 	if (!out)
 		return n4j_err(err, N4J_ENOMEM, "out of memory");
@@ -270,9 +272,10 @@ int n4j_yaml_parse(const char *buf, size_t len, cJSON **docs, struct n4j_error *
 			break;
 		case YAML_SCALAR_EVENT: {
 			if (ev.data.scalar.anchor) {
-				rc = n4j_err(err, N4J_EPARSE,
-					     "parse error: line %zu: YAML anchors are not supported",
-					     ev.start_mark.line + 1);
+				rc = n4j_err(
+					err, N4J_EPARSE,
+					"parse error: line %zu: YAML anchors are not supported",
+					ev.start_mark.line + 1);
 				break;
 			}
 			cJSON *n;
@@ -287,9 +290,10 @@ int n4j_yaml_parse(const char *buf, size_t len, cJSON **docs, struct n4j_error *
 							    ? ev.data.sequence_start.anchor
 							    : ev.data.mapping_start.anchor;
 			if (anchor) {
-				rc = n4j_err(err, N4J_EPARSE,
-					     "parse error: line %zu: YAML anchors are not supported",
-					     ev.start_mark.line + 1);
+				rc = n4j_err(
+					err, N4J_EPARSE,
+					"parse error: line %zu: YAML anchors are not supported",
+					ev.start_mark.line + 1);
 				break;
 			}
 			rc = push(&ps,

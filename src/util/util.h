@@ -19,13 +19,13 @@
 
 enum {
 	N4J_OK = 0,
-	N4J_EINVAL = -1,   /* invalid input (a message says where) */
-	N4J_ENOMEM = -2,   /* allocation failed */
-	N4J_EIO = -3,      /* a read or write failed */
-	N4J_EPARSE = -4,   /* malformed YAML or JSON */
+	N4J_EINVAL = -1, /* invalid input (a message says where) */
+	N4J_ENOMEM = -2, /* allocation failed */
+	N4J_EIO = -3,    /* a read or write failed */
+	N4J_EPARSE = -4, /* malformed YAML or JSON */
 	N4J_ENOTFOUND = -5,
-	N4J_ERANGE = -6,   /* a number out of range */
-	N4J_ELIMIT = -7,   /* input larger or deeper than allowed */
+	N4J_ERANGE = -6, /* a number out of range */
+	N4J_ELIMIT = -7, /* input larger or deeper than allowed */
 };
 
 #define N4J_ERROR_MAX 512
@@ -81,8 +81,7 @@ void n4j_buf_reset(struct n4j_buf *b);
 void n4j_buf_append(struct n4j_buf *b, const void *data, size_t len);
 void n4j_buf_puts(struct n4j_buf *b, const char *s);
 void n4j_buf_putc(struct n4j_buf *b, char c);
-void n4j_buf_printf(struct n4j_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void n4j_buf_printf(struct n4j_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A NUL-terminated view ("" for an empty buffer); NULL only after OOM. */
 const char *n4j_buf_cstr(struct n4j_buf *b);
 /* Transfers ownership of the data to the caller (malloc'd); the buffer is reset. */
