@@ -87,5 +87,11 @@ for what, data in hostile.items():
     check(p.returncode == 2, f"hostile input '{what}': exit {p.returncode}")
     check(len(p.stderr) > 0 and len(p.stderr) < 100000, f"hostile input '{what}' explains itself briefly")
 
+# Inputs the fuzzer once crashed on stay here as regressions.
+seeds = os.path.join(src, "tests", "fuzz", "seeds", "cr")
+for name in sorted(os.listdir(seeds)) if os.path.isdir(seeds) else []:
+    p = subprocess.run([binary, "render", "-f", os.path.join(seeds, name)], capture_output=True)
+    check(p.returncode in (0, 2), f"fuzz regression {name}: exit {p.returncode}")
+
 print(f"{count - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -26,6 +26,8 @@ static int64_t min64(int64_t a, int64_t b)
 static int quantity_bytes_of(const cJSON *v, int64_t *out)
 {
 	if (cJSON_IsNumber(v)) {
+		if (!(v->valuedouble >= 0 && v->valuedouble < 9.2e18))
+			return N4J_ERANGE;
 		*out = (int64_t)v->valuedouble;
 		return 0;
 	}

@@ -11,6 +11,14 @@ struct walk {
 	size_t stop_after; /* a hostile document cannot make the list grow without bound */
 };
 
+/* Records a problem on `p` (in scope) and returns from the caller only if memory ran out. */
+#define N4J_PROBLEM(path, ...)                                                                     \
+	do {                                                                                       \
+		int rc_ = n4j_problem_add(p, path, __VA_ARGS__);                                   \
+		if (rc_)                                                                           \
+			return rc_;                                                                \
+	} while (0)
+
 /* Validates doc against schema and fills defaults in place (doc must be a copy). */
 int n4j_schema_walk(struct n4j_arena *a, const cJSON *schema, cJSON *doc,
 		    struct n4j_problems *problems);

@@ -104,7 +104,8 @@ static const char *scalar_text(struct n4j_arena *a, const cJSON *v)
 	if (cJSON_IsString(v))
 		return n4j_arena_strdup(a, v->valuestring);
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(int64_t)v->valuedouble)
+		double d = v->valuedouble;
+		if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d)
 			return n4j_arena_printf(a, "%lld", (long long)v->valuedouble);
 		return n4j_arena_printf(a, "%.17g", v->valuedouble);
 	}

@@ -4,13 +4,6 @@
 
 #include "api/internal.h"
 
-#define ADD(path, ...)                                                                             \
-	do {                                                                                       \
-		int rc_ = n4j_problem_add(p, path, __VA_ARGS__);                                   \
-		if (rc_)                                                                           \
-			return rc_;                                                                \
-	} while (0)
-
 /* CEL: self.matches('^[^[:space:]]+([[:space:]]+[^[:space:]]+){4}$') && !self.contains('TZ') */
 static bool cron_ok(const char *s)
 {
@@ -79,26 +72,28 @@ int n4j_backup_rules(const cJSON *doc, struct n4j_problems *p)
 			n += n4j_jhas(spec, path);
 		}
 		if (n != 1)
-			ADD("spec.target", "target needs exactly one of pvc, s3, gcs or azure");
+			N4J_PROBLEM("spec.target",
+				    "target needs exactly one of pvc, s3, gcs or azure");
 	}
 	const char *sched = n4j_jstr(spec, "schedule");
 	if (sched && !cron_ok(sched))
-		ADD("spec.schedule",
-		    "schedule must be a 5-field cron expression without TZ= or CRON_TZ=");
+		N4J_PROBLEM("spec.schedule",
+			    "schedule must be a 5-field cron expression without TZ= or CRON_TZ=");
 	const char *tz = n4j_jstr(spec, "timeZone");
 	if (tz && !tz_ok(tz))
-		ADD("spec.timeZone", "timeZone must be an IANA name such as Europe/Berlin or UTC");
+		N4J_PROBLEM("spec.timeZone",
+			    "timeZone must be an IANA name such as Europe/Berlin or UTC");
 	if (tz && !n4j_jhas(spec, "schedule"))
-		ADD("spec.timeZone", "timeZone requires schedule");
+		N4J_PROBLEM("spec.timeZone", "timeZone requires schedule");
 	if (n4j_jbool(spec, "suspend", false) && !n4j_jhas(spec, "schedule"))
-		ADD("spec.suspend", "suspend requires schedule");
+		N4J_PROBLEM("spec.suspend", "suspend requires schedule");
 	const char *uri;
 	if ((uri = n4j_jstr(spec, "target.s3.uri")) && !prefixed(uri, "s3://"))
-		ADD("spec.target.s3.uri", "s3 uri must start with s3://");
+		N4J_PROBLEM("spec.target.s3.uri", "s3 uri must start with s3://");
 	if ((uri = n4j_jstr(spec, "target.gcs.uri")) && !prefixed(uri, "gs://"))
-		ADD("spec.target.gcs.uri", "gcs uri must start with gs://");
+		N4J_PROBLEM("spec.target.gcs.uri", "gcs uri must start with gs://");
 	if ((uri = n4j_jstr(spec, "target.azure.uri")) && !prefixed(uri, "azb://"))
-		ADD("spec.target.azure.uri", "azure uri must start with azb://");
+		N4J_PROBLEM("spec.target.azure.uri", "azure uri must start with azb://");
 	const cJSON *dbs = n4j_jget(spec, "databases"), *d, *e;
 	bool dup = false;
 	cJSON_ArrayForEach(d, dbs)
@@ -107,9 +102,9 @@ int n4j_backup_rules(const cJSON *doc, struct n4j_problems *p)
 			dup |= cJSON_Compare(d, e, true);
 	}
 	if (dup)
-		ADD("spec.databases", "databases must be unique");
+		N4J_PROBLEM("spec.databases", "databases must be unique");
 	const char *cluster = n4j_jstr(spec, "clusterRef.name");
 	if (cluster && !n4j_dns_label_ok(cluster, 63))
-		ADD("spec.clusterRef.name", "clusterRef.name must be a DNS-1123 name");
+		N4J_PROBLEM("spec.clusterRef.name", "clusterRef.name must be a DNS-1123 name");
 	return 0;
 }

@@ -11,13 +11,6 @@
 #define GIB ((int64_t)1 << 30)
 #define MIB ((int64_t)1 << 20)
 
-#define ADD(path, ...)                                                                             \
-	do {                                                                                       \
-		int rc_ = n4j_problem_add(p, path, __VA_ARGS__);                                   \
-		if (rc_)                                                                           \
-			return rc_;                                                                \
-	} while (0)
-
 static bool str_is(const char *s, const char *want)
 {
 	return s && strcmp(s, want) == 0;
@@ -35,19 +28,20 @@ int n4j_meta_check(const cJSON *doc, int max_name, struct n4j_problems *p)
 {
 	const cJSON *meta = n4j_jget(doc, "metadata");
 	if (!cJSON_IsObject(meta)) {
-		ADD("metadata.name", "is required");
+		N4J_PROBLEM("metadata.name", "is required");
 		return 0;
 	}
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
 	if (!name)
-		ADD("metadata.name", "is required");
+		N4J_PROBLEM("metadata.name", "is required");
 	else if (!cJSON_IsString(name) || !n4j_dns_label_ok(name->valuestring, (size_t)max_name))
-		ADD("metadata.name", "must be a lowercase DNS-1123 label of at most %d characters",
-		    max_name);
+		N4J_PROBLEM("metadata.name",
+			    "must be a lowercase DNS-1123 label of at most %d characters",
+			    max_name);
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
 	if (ns && (!cJSON_IsString(ns) || !n4j_dns_label_ok(ns->valuestring, 63)))
-		ADD("metadata.namespace",
-		    "must be a lowercase DNS-1123 label of at most 63 characters");
+		N4J_PROBLEM("metadata.namespace",
+			    "must be a lowercase DNS-1123 label of at most 63 characters");
 	static const char *const maps[] = {"labels", "annotations"};
 	for (int i = 0; i < 2; i++) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(meta, maps[i]);
@@ -56,14 +50,14 @@ int n4j_meta_check(const cJSON *doc, int max_name, struct n4j_problems *p)
 		char path[64];
 		snprintf(path, sizeof(path), "metadata.%s", maps[i]);
 		if (!cJSON_IsObject(m)) {
-			ADD(path, "must be of type object");
+			N4J_PROBLEM(path, "must be of type object");
 			continue;
 		}
 		const cJSON *e;
 		cJSON_ArrayForEach(e, m)
 		{
 			if (!cJSON_IsString(e))
-				ADD(path, "%.253s: must be of type string", e->string);
+				N4J_PROBLEM(path, "%.253s: must be of type string", e->string);
 		}
 	}
 	return 0;
@@ -75,7 +69,7 @@ static int check_quantity(const char *path, const cJSON *v, struct n4j_problems 
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15) {
 		m = (int64_t)v->valuedouble * 1000;
 	} else if (!cJSON_IsString(v) || n4j_quantity_parse(v->valuestring, &m) != 0) {
-		ADD(path, "not a valid quantity");
+		N4J_PROBLEM(path, "not a valid quantity");
 		return 1;
 	}
 	if (milli)
@@ -121,11 +115,12 @@ static int memory_rules(const cJSON *spec, struct n4j_problems *p)
 		return 0;
 	lim /= 1000, h /= 1000, c /= 1000;
 	if (heap && h < 256 * MIB)
-		ADD("spec.memory.heap", "heap must be at least 256Mi");
+		N4J_PROBLEM("spec.memory.heap", "heap must be at least 256Mi");
 	/* O1: whichever part is derived still needs its minimum (256Mi heap, 64Mi page cache). */
 	int64_t need = (heap ? h : 256 * MIB) + (pc ? c : 64 * MIB) + GIB;
 	if (need > lim)
-		ADD("spec.memory", "heap + pageCache + 1Gi must fit in resources.limits.memory");
+		N4J_PROBLEM("spec.memory",
+			    "heap + pageCache + 1Gi must fit in resources.limits.memory");
 	return 0;
 }
 
@@ -144,15 +139,16 @@ static int config_rules(const cJSON *spec, struct n4j_problems *p)
 		}
 	}
 	if (owned)
-		ADD("spec.config", "config keys owned by the operator are not allowed; use the "
-				   "dedicated spec fields");
+		N4J_PROBLEM("spec.config",
+			    "config keys owned by the operator are not allowed; use the "
+			    "dedicated spec fields");
 	if (lines)
-		ADD("spec.config", "config values must not contain line breaks");
+		N4J_PROBLEM("spec.config", "config values must not contain line breaks");
 	if (shape)
-		ADD("spec.config",
-		    "config keys must look like neo4j settings (lowercase, dot-separated)");
+		N4J_PROBLEM("spec.config",
+			    "config keys must look like neo4j settings (lowercase, dot-separated)");
 	if (big)
-		ADD("spec.config", "config value exceeds 4096 bytes");
+		N4J_PROBLEM("spec.config", "config value exceeds 4096 bytes");
 	return 0;
 }
 
@@ -170,10 +166,11 @@ static int plugin_rules(const cJSON *spec, bool community, struct n4j_problems *
 			ce_bad = true;
 	}
 	if (bloom_nolic)
-		ADD("spec.plugins", "bloom requires licenseSecretRef");
+		N4J_PROBLEM("spec.plugins", "bloom requires licenseSecretRef");
 	if (ce_bad)
-		ADD("spec.plugins",
-		    "community edition supports only apoc, apoc-extended and genai plugins");
+		N4J_PROBLEM(
+			"spec.plugins",
+			"community edition supports only apoc, apoc-extended and genai plugins");
 	return 0;
 }
 
@@ -182,7 +179,7 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 {
 	const cJSON *dbs = n4j_jget(spec, "databases");
 	if (community && cJSON_GetArraySize(dbs) > 0)
-		ADD("spec.databases", "community edition cannot declare databases");
+		N4J_PROBLEM("spec.databases", "community edition cannot declare databases");
 	const cJSON *e;
 	int i = 0;
 	bool too_big = false;
@@ -192,9 +189,10 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 		if (name && !n4j_database_name_ok(name)) {
 			char path[64];
 			snprintf(path, sizeof(path), "spec.databases[%d].name", i);
-			ADD(path,
-			    "database name must be 3-63 characters: lowercase letters, digits, "
-			    "dots and dashes, starting with a letter; not system");
+			N4J_PROBLEM(
+				path,
+				"database name must be 3-63 characters: lowercase letters, digits, "
+				"dots and dashes, starting with a letter; not system");
 		}
 		if (n4j_jhas(e, "topology") &&
 		    n4j_jint(e, "topology.primaries", 1) + n4j_jint(e, "topology.secondaries", 0) >
@@ -203,11 +201,11 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 		i++;
 	}
 	if (too_big)
-		ADD("spec.databases", "a database topology must not exceed servers");
+		N4J_PROBLEM("spec.databases", "a database topology must not exceed servers");
 
 	const cJSON *aliases = n4j_jget(spec, "aliases");
 	if (community && cJSON_GetArraySize(aliases) > 0)
-		ADD("spec.aliases", "community edition cannot declare aliases");
+		N4J_PROBLEM("spec.aliases", "community edition cannot declare aliases");
 	bool clash = false;
 	i = 0;
 	cJSON_ArrayForEach(e, aliases)
@@ -227,12 +225,13 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 		if (target && !target_ok) {
 			char path[64];
 			snprintf(path, sizeof(path), "spec.aliases[%d].database", i);
-			ADD(path, "alias target must be a declared database or neo4j");
+			N4J_PROBLEM(path, "alias target must be a declared database or neo4j");
 		}
 		i++;
 	}
 	if (clash)
-		ADD("spec.aliases", "an alias must not have the name of a declared database");
+		N4J_PROBLEM("spec.aliases",
+			    "an alias must not have the name of a declared database");
 	return 0;
 }
 
@@ -241,10 +240,10 @@ static int restore_rules(const cJSON *spec, bool community, struct n4j_problems 
 	if (!n4j_jhas(spec, "restore"))
 		return 0;
 	if (n4j_jhas(spec, "restore.backupRef") == n4j_jhas(spec, "restore.seedURI"))
-		ADD("spec.restore", "restore needs exactly one of backupRef or seedURI");
+		N4J_PROBLEM("spec.restore", "restore needs exactly one of backupRef or seedURI");
 	if (community)
-		ADD("spec.restore",
-		    "community edition cannot restore online; use neo4j-admin load");
+		N4J_PROBLEM("spec.restore",
+			    "community edition cannot restore online; use neo4j-admin load");
 	const char *uri = n4j_jstr(spec, "restore.seedURI");
 	if (uri) {
 		static const char *const ok[] = {"s3://",    "gs://",   "azb://",
@@ -253,8 +252,8 @@ static int restore_rules(const cJSON *spec, bool community, struct n4j_problems 
 		for (const char *const *q = ok; *q; q++)
 			good |= strncmp(uri, *q, strlen(*q)) == 0;
 		if (!good)
-			ADD("spec.restore.seedURI",
-			    "seedURI must use s3://, gs://, azb://, https:// or file://");
+			N4J_PROBLEM("spec.restore.seedURI",
+				    "seedURI must use s3://, gs://, azb://, https:// or file://");
 	}
 	return 0;
 }
@@ -271,49 +270,53 @@ int n4j_cluster_rules(const cJSON *doc, struct n4j_problems *p)
 	int rc;
 
 	if (community && servers != 1)
-		ADD("spec.servers", "community edition runs exactly one server");
+		N4J_PROBLEM("spec.servers", "community edition runs exactly one server");
 	const char *lic = n4j_jstr(spec, "acceptLicenseAgreement");
 	if (enterprise && !str_is(lic, "yes") && !str_is(lic, "eval"))
-		ADD("spec.acceptLicenseAgreement",
-		    "enterprise edition requires acceptLicenseAgreement: yes or eval");
+		N4J_PROBLEM("spec.acceptLicenseAgreement",
+			    "enterprise edition requires acceptLicenseAgreement: yes or eval");
 	const char *version = n4j_jstr(spec, "version");
 	if (version && !n4j_version_parse(version, NULL))
-		ADD("spec.version", "version must be 5.26.x or a calendar version YYYY.MM.x");
+		N4J_PROBLEM("spec.version",
+			    "version must be 5.26.x or a calendar version YYYY.MM.x");
 	const char *image = n4j_jstr(spec, "image");
 	if (image && has_space(image))
-		ADD("spec.image", "image must not contain whitespace");
+		N4J_PROBLEM("spec.image", "image must not contain whitespace");
 
 	if (n4j_jhas(spec, "topology")) {
 		int64_t pr = n4j_jint(spec, "topology.primaries", 1);
 		int64_t se = n4j_jint(spec, "topology.secondaries", 0);
 		if (pr > servers)
-			ADD("spec.topology.primaries",
-			    "topology.primaries must not exceed servers");
+			N4J_PROBLEM("spec.topology.primaries",
+				    "topology.primaries must not exceed servers");
 		if (pr + se > servers)
-			ADD("spec.topology",
-			    "topology.primaries + topology.secondaries must not exceed servers");
+			N4J_PROBLEM("spec.topology", "topology.primaries + topology.secondaries "
+						     "must not exceed servers");
 	}
 	if (n4j_jhas(spec, "systemPrimaries")) {
 		int64_t sp = n4j_jint(spec, "systemPrimaries", 0);
 		if (sp > servers)
-			ADD("spec.systemPrimaries", "systemPrimaries must not exceed servers");
+			N4J_PROBLEM("spec.systemPrimaries",
+				    "systemPrimaries must not exceed servers");
 		if (sp != 1 && sp != 2 && sp != 3 && sp != 5 && sp != 7)
-			ADD("spec.systemPrimaries", "systemPrimaries must be 1, 2, 3, 5 or 7");
+			N4J_PROBLEM("spec.systemPrimaries",
+				    "systemPrimaries must be 1, 2, 3, 5 or 7");
 	}
 	if (n4j_jhas(spec, "tls") &&
 	    n4j_jhas(spec, "tls.issuerRef") == n4j_jhas(spec, "tls.secretName"))
-		ADD("spec.tls", "tls needs exactly one of issuerRef or secretName");
+		N4J_PROBLEM("spec.tls", "tls needs exactly one of issuerRef or secretName");
 	if ((rc = config_rules(spec, p)) || (rc = plugin_rules(spec, community, p)))
 		return rc;
 	if (n4j_jbool(spec, "monitoring.serviceMonitor", false) &&
 	    !n4j_jbool(spec, "monitoring.prometheus", false))
-		ADD("spec.monitoring", "serviceMonitor requires prometheus: true");
+		N4J_PROBLEM("spec.monitoring", "serviceMonitor requires prometheus: true");
 	if (community && n4j_jbool(spec, "monitoring.prometheus", false))
-		ADD("spec.monitoring.prometheus", "prometheus metrics require enterprise edition");
+		N4J_PROBLEM("spec.monitoring.prometheus",
+			    "prometheus metrics require enterprise edition");
 	if ((rc = database_rules(spec, community, servers, p)) ||
 	    (rc = restore_rules(spec, community, p)))
 		return rc;
 	if (n4j_jhas(spec, "resources") && !n4j_jhas(spec, "resources.limits.memory"))
-		ADD("spec.resources", "resources.limits.memory is required");
+		N4J_PROBLEM("spec.resources", "resources.limits.memory is required");
 	return memory_rules(spec, p);
 }

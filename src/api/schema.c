@@ -57,7 +57,8 @@ static size_t utf8_len(const char *s)
 static bool is_integral(const cJSON *v)
 {
 	double d = v->valuedouble;
-	return d == (double)(int64_t)d && d >= -9.2e18 && d <= 9.2e18;
+	/* Range first: converting an out-of-range double to int64 is undefined behaviour. */
+	return d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d;
 }
 
 static const char *json_type_name(const cJSON *v)

@@ -143,15 +143,6 @@ static void env(struct rx *x, cJSON *c, const struct n4j_backup *b, const struct
 	}
 }
 
-static void mount(struct rx *x, cJSON *mounts, const char *name, const char *path, bool ro)
-{
-	cJSON *m = rx_obj(x, mounts, NULL);
-	rx_str(x, m, "name", name);
-	rx_str(x, m, "mountPath", path);
-	if (ro)
-		rx_bool(x, m, "readOnly", true);
-}
-
 static bool gcs_creds(const struct n4j_backup_spec *s)
 {
 	return s->target.kind == N4J_TARGET_GCS && s->target.credentials_secret;
@@ -181,13 +172,13 @@ static void container(struct rx *x, cJSON *pod, const struct n4j_backup *b,
 	rx_resources(x, c, &s->requests, &s->limits);
 	rx_container_security(x, c);
 	cJSON *m = rx_arr(x, c, "volumeMounts");
-	mount(x, m, "scratch", SCRATCH_DIR, false);
+	rx_mount(x, m, "scratch", SCRATCH_DIR, false);
 	if (s->target.kind == N4J_TARGET_PVC)
-		mount(x, m, "backups", BACKUP_DIR, false);
+		rx_mount(x, m, "backups", BACKUP_DIR, false);
 	if (gcs_creds(s))
-		mount(x, m, "gcs", GCS_DIR, true);
+		rx_mount(x, m, "gcs", GCS_DIR, true);
 	if (k->tls)
-		mount(x, m, "ssl", "/ssl", true);
+		rx_mount(x, m, "ssl", "/ssl", true);
 }
 
 static void volumes(struct rx *x, cJSON *pod, const struct n4j_backup *b,

@@ -105,6 +105,7 @@ void rx_pod_security(struct rx *x, cJSON *pod_spec);
 void rx_container_security(struct rx *x, cJSON *container);
 void rx_resources(struct rx *x, cJSON *container, const struct n4j_str_map *requests,
 		  const struct n4j_str_map *limits);
+void rx_mount(struct rx *x, cJSON *mounts, const char *name, const char *path, bool ro);
 void rx_env(struct rx *x, cJSON *env, const char *name, const char *value);
 void rx_pull_secrets(struct rx *x, cJSON *pod_spec, const struct n4j_cluster_spec *s);
 /* The TLS projection for the given scopes (bolt, https, cluster, backup). */

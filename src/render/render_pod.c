@@ -37,6 +37,15 @@ void rx_resources(struct rx *x, cJSON *container, const struct n4j_str_map *requ
 		rx_map(x, r, "limits", limits);
 }
 
+void rx_mount(struct rx *x, cJSON *mounts, const char *name, const char *path, bool ro)
+{
+	cJSON *m = rx_obj(x, mounts, NULL);
+	rx_str(x, m, "name", name);
+	rx_str(x, m, "mountPath", path);
+	if (ro)
+		rx_bool(x, m, "readOnly", true);
+}
+
 void rx_env(struct rx *x, cJSON *env, const char *name, const char *value)
 {
 	cJSON *e = rx_obj(x, env, NULL);

@@ -124,28 +124,19 @@ static void probes(struct rx *x, cJSON *c, const struct rx_cluster *k)
 	rx_int(x, p, "timeoutSeconds", 5);
 }
 
-static void mount(struct rx *x, cJSON *mounts, const char *name, const char *path, bool ro)
-{
-	cJSON *m = rx_obj(x, mounts, NULL);
-	rx_str(x, m, "name", name);
-	rx_str(x, m, "mountPath", path);
-	if (ro)
-		rx_bool(x, m, "readOnly", true);
-}
-
 static void mounts(struct rx *x, cJSON *c, const struct rx_cluster *k)
 {
 	cJSON *m = rx_arr(x, c, "volumeMounts");
-	mount(x, m, "data", "/data", false);
-	mount(x, m, "conf", "/conf", true);
-	mount(x, m, "auth", AUTH_DIR, true);
-	mount(x, m, "logs", "/logs", false);
+	rx_mount(x, m, "data", "/data", false);
+	rx_mount(x, m, "conf", "/conf", true);
+	rx_mount(x, m, "auth", AUTH_DIR, true);
+	rx_mount(x, m, "logs", "/logs", false);
 	if (k->s->n_plugins)
-		mount(x, m, "plugins", "/plugins", false);
+		rx_mount(x, m, "plugins", "/plugins", false);
 	if (any_license(k->s))
-		mount(x, m, "licenses", "/licenses", true);
+		rx_mount(x, m, "licenses", "/licenses", true);
 	if (k->tls)
-		mount(x, m, "ssl", "/ssl", true);
+		rx_mount(x, m, "ssl", "/ssl", true);
 }
 
 static void empty_dir(struct rx *x, cJSON *volumes, const char *name)

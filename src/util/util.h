@@ -53,7 +53,8 @@ char *n4j_arena_strdup(struct n4j_arena *a, const char *s);
 char *n4j_arena_strndup(struct n4j_arena *a, const char *s, size_t n);
 char *n4j_arena_printf(struct n4j_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-char *n4j_arena_vprintf(struct n4j_arena *a, const char *fmt, va_list ap);
+char *n4j_arena_vprintf(struct n4j_arena *a, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /*
  * Registers fn(ptr) to run when the arena is freed (newest first): how objects
  * from other allocators (a cJSON tree) share the arena's lifetime.
