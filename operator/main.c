@@ -24,6 +24,9 @@ static void usage(FILE *out)
 	      "         Options: --cluster-domain D (cluster.local), --operator-namespace NS\n"
 	      "         (neo4j-system), --no-cert-manager, --no-service-monitor (render as if\n"
 	      "         those CRDs were absent).\n"
+	      "  defaults -f FILE [-o yaml|json]\n"
+	      "         Validate the resources and print them as the apiserver would store\n"
+	      "         them: with every default of the CRDs filled in.\n"
 	      "  version   Print the operator version.\n"
 	      "  help      Print this help.\n",
 	      out);
@@ -36,7 +39,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "render") == 0)
+	if (strcmp(cmd, "render") == 0 || strcmp(cmd, "defaults") == 0)
 		return n4j_cmd_render(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("neo4j-operator %s (render %s)\n", N4J_OPERATOR_VERSION,

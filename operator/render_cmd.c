@@ -34,6 +34,7 @@ struct render_run {
 	size_t n_inputs;
 	FILE *diag;
 	int problems;
+	bool defaults_only; /* `defaults`: print the defaulted CRs instead of rendering */
 };
 
 static const char *kind_name(enum n4j_kind k)
@@ -145,7 +146,7 @@ static int load_all(struct render_run *r)
 							      &in->cluster, &p, &err)
 					   : n4j_backup_load(r->arena, r->schemas, in->doc,
 							     &in->backup, &p, &err);
-			if (rc == 0 && pass == 1) {
+			if (rc == 0 && pass == 1 && !r->defaults_only) {
 				const struct n4j_backup *b = &in->backup;
 				struct input *c =
 					find_cluster(r, b->meta.namespace_, b->spec.cluster);
@@ -181,7 +182,14 @@ static int render_all(struct render_run *r, const struct n4j_render_facts *facts
 		struct input *in = &r->inputs[i];
 		struct n4j_error err = {0};
 		int rc = 0;
-		if (in->kind == N4J_CLUSTER)
+		if (r->defaults_only) {
+			const cJSON *j =
+				in->kind == N4J_CLUSTER ? in->cluster.json : in->backup.json;
+			cJSON *copy = cJSON_Duplicate(j, true);
+			if (!copy)
+				return N4J_ENOMEM;
+			cJSON_AddItemToArray(out, copy);
+		} else if (in->kind == N4J_CLUSTER)
 			rc = n4j_render_cluster(&in->cluster, facts, out, &err);
 		else if (in->kind == N4J_BACKUP) {
 			struct input *c = find_cluster(r, in->backup.meta.namespace_,
@@ -199,7 +207,7 @@ static int render_all(struct render_run *r, const struct n4j_render_facts *facts
 
 static int usage_error(FILE *diag, const char *msg)
 {
-	fprintf(diag, "neo4j-operator render: %s (see neo4j-operator --help)\n", msg);
+	fprintf(diag, "neo4j-operator: %s (see neo4j-operator --help)\n", msg);
 	return N4J_EXIT_INVALID;
 }
 
@@ -228,8 +236,8 @@ int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag)
 		} else if (strcmp(a, "--no-service-monitor") == 0) {
 			facts.has_service_monitor = false;
 		} else {
-			fprintf(diag, "neo4j-operator render: unexpected argument '%s'\n", a);
-			return usage_error(diag, "usage: render -f FILE [-o yaml|json]");
+			fprintf(diag, "neo4j-operator %s: unexpected argument '%s'\n", argv[0], a);
+			return usage_error(diag, "usage: render|defaults -f FILE [-o yaml|json]");
 		}
 	}
 	if (n_files == 0)
@@ -237,7 +245,7 @@ int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag)
 	if (strcmp(format, "yaml") != 0 && strcmp(format, "json") != 0)
 		return usage_error(diag, "-o must be yaml or json");
 
-	struct render_run r = {.diag = diag};
+	struct render_run r = {.diag = diag, .defaults_only = strcmp(argv[0], "defaults") == 0};
 	struct n4j_error err = {0};
 	int exit_code = N4J_EXIT_OK;
 	cJSON *objects = NULL;

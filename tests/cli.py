@@ -58,6 +58,15 @@ p2 = run(["render", "-f", ex("cluster-3.yaml")])
 check(p1.returncode == 0 and p1.stdout == p2.stdout, "stdin equals file")
 check(p2.stdout.startswith("---\n"), "YAML output is multi-document")
 
+# `defaults` prints the CR as the apiserver stores it, and needs no cluster for a backup.
+p = run(["defaults", "-f", ex("backup-once-pvc.yaml"), "-o", "json"])
+check(p.returncode == 0, f"defaults: {p.stderr}")
+if p.returncode == 0:
+    b = json.loads(p.stdout)["items"][0]
+    check(list(b)[:3] == ["apiVersion", "kind", "metadata"], "defaults keeps key order")
+    check(b["spec"]["retention"] == {"keepLast": 7} and b["spec"]["verify"] is False,
+          "defaults fills nested defaults")
+
 # A backup alone cannot render: its cluster is needed, and the message says how.
 p = run(["render", "-f", ex("backup-nightly-s3.yaml")])
 check(p.returncode == 2 and "add -f CLUSTER.yaml" in p.stderr, "backup without its cluster")

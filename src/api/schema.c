@@ -374,9 +374,37 @@ int n4j_schema_walk(struct n4j_arena *a, const cJSON *schema, cJSON *doc,
 		.stop_after = 1000,
 	};
 	/* metadata follows ObjectMeta rules (checked by the caller), not the CRD schema. */
-	cJSON *meta = cJSON_DetachItemFromObjectCaseSensitive(doc, "metadata");
+	int pos = 0;
+	cJSON *meta = NULL;
+	for (cJSON *c = cJSON_IsObject(doc) ? doc->child : NULL; c; c = c->next, pos++)
+		if (c->string && strcmp(c->string, "metadata") == 0) {
+			meta = cJSON_DetachItemViaPointer(doc, c);
+			break;
+		}
 	int rc = walk_node(&w, "", schema, doc);
-	if (meta)
+	if (meta) {
+		/*
+		 * Back where it was, so output keeps the input's key order. Moving the
+		 * tail is portable: some cJSON builds refuse cJSON_InsertItemInArray
+		 * on objects.
+		 */
+		cJSON *tail = NULL, *last = NULL, *c;
+		while ((c = cJSON_DetachItemFromArray(doc, pos)) != NULL) {
+			c->prev = last;
+			c->next = NULL;
+			if (last)
+				last->next = c;
+			else
+				tail = c;
+			last = c;
+		}
 		cJSON_AddItemToObject(doc, "metadata", meta);
+		while (tail) {
+			c = tail;
+			tail = tail->next;
+			c->prev = c->next = NULL;
+			cJSON_AddItemToArray(doc, c);
+		}
+	}
 	return rc;
 }
