@@ -28,7 +28,7 @@ def load_env():
             os.environ[k] = shlex.split(v)[0] if v else ""
     status = os.environ.get("TESTENV_STATUS", "")
     if status == "unavailable":
-        reason = os.environ.get("TESTENV_REASON", "a registry refused a pinned component")
+        reason = os.environ.get("TESTENV_UNAVAILABLE_REASON", "a registry refused a pinned component")
         print(f"SKIP(test-env): {reason}")
         sys.exit(77)
     if status != "ok":
