@@ -34,6 +34,10 @@ const char *n4j_jstr(const cJSON *o, const char *path);
 bool n4j_jhas(const cJSON *o, const char *path);
 int64_t n4j_jint(const cJSON *o, const char *path, int64_t def);
 bool n4j_jbool(const cJSON *o, const char *path, bool def);
+/* Typed lookups: NULL unless the value is of that type, so loops over user input can
+ * never meet a member without a name (an array where a map belongs) or vice versa. */
+const cJSON *n4j_jobj(const cJSON *o, const char *path);
+const cJSON *n4j_jarr(const cJSON *o, const char *path);
 
 /* Neo4j versions: 5.26.N or YYYY.MM.N with YYYY >= 2025. */
 bool n4j_version_parse(const char *s, struct n4j_version *v);

@@ -94,7 +94,7 @@ int n4j_backup_rules(const cJSON *doc, struct n4j_problems *p)
 		N4J_PROBLEM("spec.target.gcs.uri", "gcs uri must start with gs://");
 	if ((uri = n4j_jstr(spec, "target.azure.uri")) && !prefixed(uri, "azb://"))
 		N4J_PROBLEM("spec.target.azure.uri", "azure uri must start with azb://");
-	const cJSON *dbs = n4j_jget(spec, "databases"), *d, *e;
+	const cJSON *dbs = n4j_jarr(spec, "databases"), *d, *e;
 	bool dup = false;
 	cJSON_ArrayForEach(d, dbs)
 	{

@@ -82,7 +82,7 @@ static int memory_rules(const cJSON *spec, struct n4j_problems *p)
 	/* O2: every resource quantity parses (the schema pattern cannot see overflow). */
 	static const char *const groups[] = {"requests", "limits"};
 	for (int g = 0; g < 2; g++) {
-		const cJSON *m = n4j_jget(spec, g ? "resources.limits" : "resources.requests");
+		const cJSON *m = n4j_jobj(spec, g ? "resources.limits" : "resources.requests");
 		const cJSON *e;
 		cJSON_ArrayForEach(e, m)
 		{
@@ -126,7 +126,7 @@ static int memory_rules(const cJSON *spec, struct n4j_problems *p)
 
 static int config_rules(const cJSON *spec, struct n4j_problems *p)
 {
-	const cJSON *cfg = n4j_jget(spec, "config");
+	const cJSON *cfg = n4j_jobj(spec, "config");
 	const cJSON *e;
 	bool owned = false, lines = false, shape = false, big = false;
 	cJSON_ArrayForEach(e, cfg)
@@ -156,7 +156,7 @@ static int plugin_rules(const cJSON *spec, bool community, struct n4j_problems *
 {
 	const cJSON *e;
 	bool bloom_nolic = false, ce_bad = false;
-	cJSON_ArrayForEach(e, n4j_jget(spec, "plugins"))
+	cJSON_ArrayForEach(e, n4j_jarr(spec, "plugins"))
 	{
 		const char *name = n4j_jstr(e, "name");
 		if (str_is(name, "bloom") && !n4j_jhas(e, "licenseSecretRef"))
@@ -177,7 +177,7 @@ static int plugin_rules(const cJSON *spec, bool community, struct n4j_problems *
 static int database_rules(const cJSON *spec, bool community, int64_t servers,
 			  struct n4j_problems *p)
 {
-	const cJSON *dbs = n4j_jget(spec, "databases");
+	const cJSON *dbs = n4j_jarr(spec, "databases");
 	if (community && cJSON_GetArraySize(dbs) > 0)
 		N4J_PROBLEM("spec.databases", "community edition cannot declare databases");
 	const cJSON *e;
@@ -203,7 +203,7 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 	if (too_big)
 		N4J_PROBLEM("spec.databases", "a database topology must not exceed servers");
 
-	const cJSON *aliases = n4j_jget(spec, "aliases");
+	const cJSON *aliases = n4j_jarr(spec, "aliases");
 	if (community && cJSON_GetArraySize(aliases) > 0)
 		N4J_PROBLEM("spec.aliases", "community edition cannot declare aliases");
 	bool clash = false;

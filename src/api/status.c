@@ -166,13 +166,13 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 	s->bolt_endpoint = n4j_view_str(a, j, "endpoints.bolt");
 	s->http_endpoint = n4j_view_str(a, j, "endpoints.http");
 
-	const cJSON *conds = n4j_jget(j, "conditions"), *e;
+	const cJSON *conds = n4j_jarr(j, "conditions"), *e;
 	s->conditions =
 		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(conds) + 1, sizeof(*s->conditions));
-	const cJSON *servers = n4j_jget(j, "servers");
+	const cJSON *servers = n4j_jarr(j, "servers");
 	s->servers =
 		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(servers) + 1, sizeof(*s->servers));
-	const cJSON *dbs = n4j_jget(j, "databases");
+	const cJSON *dbs = n4j_jarr(j, "databases");
 	s->databases =
 		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(dbs) + 1, sizeof(*s->databases));
 	if (!s->conditions || !s->servers || !s->databases)
@@ -194,7 +194,7 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 		sv->server_id = n4j_view_str(a, e, "serverId");
 		sv->state = n4j_view_str(a, e, "state");
 		sv->health = n4j_view_str(a, e, "health");
-		if (n4j_view_str_list(a, n4j_jget(e, "hosting"), &sv->n_hosting, &sv->hosting))
+		if (n4j_view_str_list(a, n4j_jarr(e, "hosting"), &sv->n_hosting, &sv->hosting))
 			return n4j_err(err, N4J_ENOMEM, "out of memory");
 	}
 	cJSON_ArrayForEach(e, dbs)

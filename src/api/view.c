@@ -28,6 +28,18 @@ const char *n4j_jstr(const cJSON *o, const char *path)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const cJSON *n4j_jobj(const cJSON *o, const char *path)
+{
+	const cJSON *v = n4j_jget(o, path);
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+const cJSON *n4j_jarr(const cJSON *o, const char *path)
+{
+	const cJSON *v = n4j_jget(o, path);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
 bool n4j_jhas(const cJSON *o, const char *path)
 {
 	const cJSON *v = n4j_jget(o, path);
