@@ -28,10 +28,6 @@
 #define N4J_KIND_CLUSTER     "Neo4jCluster"
 #define N4J_KIND_BACKUP      "Neo4jBackup"
 
-/* Input limits: larger or deeper documents are refused, never parsed. */
-#define N4J_MAX_DOC_BYTES (4u << 20)
-#define N4J_MAX_DEPTH     64
-
 /* ---- problems ------------------------------------------------------------ */
 
 struct n4j_problem {
@@ -50,17 +46,7 @@ void n4j_problems_init(struct n4j_problems *p, struct n4j_arena *a);
 int n4j_problem_add(struct n4j_problems *p, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* ---- YAML / JSON input ---------------------------------------------------- */
-
-/*
- * Parses one or more YAML documents (JSON is YAML) into a cJSON array with one
- * item per non-empty document. Anchors and aliases are refused (they make tiny
- * inputs expand into huge ones); so are documents over N4J_MAX_DOC_BYTES or
- * nested deeper than N4J_MAX_DEPTH. Scalars follow YAML 1.2 core-schema typing
- * as Kubernetes does: true/false, null/~, integers, floats, else strings;
- * quoted scalars are always strings. The result is malloc'd (cJSON_Delete).
- */
-int n4j_yaml_parse(const char *buf, size_t len, cJSON **docs, struct n4j_error *err);
+/* YAML / JSON input: n4j_yaml_parse in util/util.h. */
 
 /* ---- shared pieces -------------------------------------------------------- */
 

@@ -105,6 +105,24 @@ int n4j_quantity_parse(const char *s, int64_t *milli);
 /* Bytes (rounded up) of a memory quantity. */
 int n4j_quantity_bytes(const char *s, int64_t *bytes);
 
+/* ---- YAML / JSON input ----------------------------------------------------- */
+
+/* Input limits: larger or deeper documents are refused, never parsed. */
+#define N4J_MAX_DOC_BYTES (4u << 20)
+#define N4J_MAX_DEPTH     64
+
+struct cJSON;
+
+/*
+ * Parses one or more YAML documents (JSON is YAML) into a cJSON array with one
+ * item per non-empty document, typed as kubectl types them (sigs.k8s.io/yaml):
+ * unquoted yes/no/on/off/y/n are booleans, quoted scalars always strings.
+ * Anchors and aliases are refused (they make tiny inputs expand into huge
+ * ones); so are documents over N4J_MAX_DOC_BYTES or nested deeper than
+ * N4J_MAX_DEPTH, and duplicate keys. The result is malloc'd (cJSON_Delete).
+ */
+int n4j_yaml_parse(const char *buf, size_t len, struct cJSON **docs, struct n4j_error *err);
+
 /* ---- files ------------------------------------------------------------------ */
 
 /* Reads a whole file (or "-" for stdin) up to max bytes; malloc'd, NUL-terminated. */

@@ -8,13 +8,14 @@
  * Anchors and aliases are refused: a few hundred bytes of aliases can expand
  * into gigabytes ("billion laughs"), and no CR needs them.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-#include "api/api.h"
+#include "util/util.h"
 
 struct frame {
 	cJSON *node;
