@@ -57,9 +57,9 @@ enum n4j_kube_reason {
 struct n4j_kube_error {
 	struct n4j_error base; /* code (negative N4J_E*) and a message without secrets */
 	enum n4j_kube_reason reason;
-	int http_status;      /* 0 when no response */
-	long retry_after_ms;  /* from Retry-After or details.retryAfterSeconds, else 0 */
-	char audit_id[64];    /* Audit-Id response header, for support */
+	int http_status;     /* 0 when no response */
+	long retry_after_ms; /* from Retry-After or details.retryAfterSeconds, else 0 */
+	char audit_id[64];   /* Audit-Id response header, for support */
 	size_t n_causes;
 	struct {
 		char field[128];
@@ -93,8 +93,8 @@ struct n4j_kube_config {
 	char *token;               /* secret */
 	char *token_file;          /* re-read at least every 60 s and after a 401 */
 	struct n4j_kube_exec *exec;
-	char *namespace_;    /* the context's namespace, or the pod's; "default" otherwise */
-	char *context_name;  /* NULL in-cluster */
+	char *namespace_;   /* the context's namespace, or the pod's; "default" otherwise */
+	char *context_name; /* NULL in-cluster */
 	bool in_cluster;
 };
 
@@ -116,22 +116,23 @@ int n4j_kube_config_load(const char *paths, const char *context, struct n4j_kube
 int n4j_kube_config_in_cluster(const char *root, struct n4j_kube_config **out,
 			       struct n4j_error *err);
 /* In-cluster when KUBERNETES_SERVICE_HOST is set and no kubeconfig is given, else load. */
-int n4j_kube_config_auto(const char *kubeconfig, const char *context,
-			 struct n4j_kube_config **out, struct n4j_error *err);
+int n4j_kube_config_auto(const char *kubeconfig, const char *context, struct n4j_kube_config **out,
+			 struct n4j_error *err);
 void n4j_kube_config_free(struct n4j_kube_config *c);
 
 /* ---- client ------------------------------------------------------------------ */
 
 struct n4j_kube_client_opts {
-	const char *user_agent;      /* default "neo4j-operator/<version>" */
-	const char *field_manager;   /* default "neo4j-operator" */
-	long connect_timeout_ms;     /* default 5000 */
-	long request_timeout_ms;     /* default 30000 (not for watches) */
-	size_t max_response_bytes;   /* default 64 MiB */
-	double write_qps;            /* default 20; 0 disables the write bucket */
-	int write_burst;             /* default 50 */
-	int max_retries;             /* 429/5xx with Retry-After: default 10, as client-go */
-	long max_retry_delay_ms;     /* default 30000 */
+	const char *user_agent;    /* default "neo4j-operator/<version>" */
+	const char *field_manager; /* default "neo4j-operator" */
+	long connect_timeout_ms;   /* default 5000 */
+	long request_timeout_ms;   /* default 30000 (not for watches) */
+	size_t max_response_bytes; /* default 64 MiB */
+	double write_qps;          /* default 20 (when 0); negative disables the write bucket */
+	int write_burst;           /* default 50 */
+	int max_retries;           /* 429/5xx with Retry-After: default 10 (when 0), as
+				      * client-go; negative: no retries */
+	long max_retry_delay_ms;   /* default 30000 */
 };
 
 struct n4j_kube_client;
@@ -158,8 +159,8 @@ struct n4j_kube_resource {
 /* Descriptors for the kinds the operator uses (constants, not state). */
 extern const struct n4j_kube_resource N4J_RES_CONFIGMAPS, N4J_RES_SECRETS, N4J_RES_SERVICES,
 	N4J_RES_SERVICEACCOUNTS, N4J_RES_PODS, N4J_RES_PVCS, N4J_RES_EVENTS, N4J_RES_NAMESPACES,
-	N4J_RES_STATEFULSETS, N4J_RES_PDBS, N4J_RES_NETWORKPOLICIES, N4J_RES_JOBS,
-	N4J_RES_CRONJOBS, N4J_RES_LEASES, N4J_RES_NEO4JCLUSTERS, N4J_RES_NEO4JBACKUPS;
+	N4J_RES_STATEFULSETS, N4J_RES_PDBS, N4J_RES_NETWORKPOLICIES, N4J_RES_JOBS, N4J_RES_CRONJOBS,
+	N4J_RES_LEASES, N4J_RES_NEO4JCLUSTERS, N4J_RES_NEO4JBACKUPS;
 
 /* The path of a collection (name NULL) or item, with an optional subresource. */
 int n4j_kube_path(const struct n4j_kube_resource *r, const char *ns, const char *name,
@@ -196,8 +197,8 @@ int n4j_kube_update(struct n4j_kube_client *c, const struct n4j_kube_resource *r
 		    struct n4j_kube_error *e);
 
 struct n4j_kube_delete_opts {
-	const char *propagation; /* Background (default) | Foreground | Orphan */
-	const char *uid;         /* precondition */
+	const char *propagation;      /* Background (default) | Foreground | Orphan */
+	const char *uid;              /* precondition */
 	const char *resource_version; /* precondition */
 };
 /* 404 counts as success (already gone). */
@@ -279,7 +280,8 @@ cJSON *n4j_transform_secret(const cJSON *obj, void *ud);   /* metadata and data 
 
 struct n4j_informer_handlers {
 	/* Compute and enqueue keys only: no I/O. old is NULL on add, new NULL on delete. */
-	void (*on_event)(void *ud, const struct n4j_cached *old_obj, const struct n4j_cached *new_obj);
+	void (*on_event)(void *ud, const struct n4j_cached *old_obj,
+			 const struct n4j_cached *new_obj);
 	void *ud;
 };
 
@@ -289,7 +291,7 @@ struct n4j_informer_opts {
 	const char *label_selector;
 	n4j_transform_fn transform; /* NULL: n4j_transform_metadata */
 	void *transform_ud;
-	long resync_ms;             /* 0: none; re-delivers every object as an update */
+	long resync_ms; /* 0: none; re-delivers every object as an update */
 };
 
 struct n4j_informer;
@@ -347,11 +349,11 @@ void n4j_workers_stop(struct n4j_workers *w); /* after n4j_workqueue_shutdown */
 
 struct n4j_leader_opts {
 	const char *namespace_;
-	const char *name;        /* the Lease */
-	const char *identity;    /* pod name + random suffix */
-	long lease_ms;           /* default 15000 */
-	long renew_deadline_ms;  /* default 10000 */
-	long retry_ms;           /* default 2000 */
+	const char *name;       /* the Lease */
+	const char *identity;   /* pod name + random suffix */
+	long lease_ms;          /* default 15000 */
+	long renew_deadline_ms; /* default 10000 */
+	long retry_ms;          /* default 2000 */
 	void (*on_started_leading)(void *ud);
 	void (*on_stopped_leading)(void *ud); /* renewal failed: stop work at once */
 	void *ud;
@@ -370,10 +372,10 @@ void n4j_leader_free(struct n4j_leader *l);
 /* ---- events ------------------------------------------------------------------ */
 
 struct n4j_recorder_opts {
-	const char *component;  /* source.component, default "neo4j-operator" */
-	int queue_size;         /* default 1000; overflow is dropped and counted */
-	int burst;              /* spam filter per object: default 25 ... */
-	long refill_ms;         /* ... then one per 5 minutes */
+	const char *component; /* source.component, default "neo4j-operator" */
+	int queue_size;        /* default 1000; overflow is dropped and counted */
+	int burst;             /* spam filter per object: default 25 ... */
+	long refill_ms;        /* ... then one per 5 minutes */
 };
 
 struct n4j_recorder;
@@ -385,7 +387,8 @@ int n4j_recorder_new(struct n4j_kube_client *c, const struct n4j_recorder_opts *
  * reason: CamelCase. Repeats are aggregated (count, lastTimestamp).
  */
 void n4j_recorder_event(struct n4j_recorder *r, const cJSON *involved, const char *type,
-			const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+			const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Waits up to timeout_ms for queued events to be sent. */
 void n4j_recorder_flush(struct n4j_recorder *r, long timeout_ms);
 void n4j_recorder_free(struct n4j_recorder *r);
