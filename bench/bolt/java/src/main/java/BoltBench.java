@@ -31,6 +31,27 @@ public class BoltBench {
         long t0 = System.nanoTime();
         for (int i = 0; i < connects; i++) once.run();
         double connectMs = (System.nanoTime() - t0) / 1e6 / connects;
+        // the same without the driver's own start-up and shutdown: one Driver whose pool
+        // never reuses a connection (1 ms lifetime), so each run opens and authenticates
+        Config fresh = Config.builder().withLogging(Logging.javaUtilLogging(Level.WARNING))
+                .withMaxConnectionLifetime(1, java.util.concurrent.TimeUnit.MILLISECONDS).build();
+        double freshMs;
+        try (Driver d = GraphDatabase.driver(uri, AuthTokens.basic(user, pw), fresh)) {
+            Runnable one = () -> {
+                try (Session s = d.session(SessionConfig.forDatabase("neo4j"))) {
+                    s.run("RETURN 1").consume();
+                }
+                try {
+                    Thread.sleep(2); // outlive the 1 ms lifetime: the next run reconnects
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            for (int i = 0; i < Math.max(20, connects / 5); i++) one.run();
+            long t2 = System.nanoTime();
+            for (int i = 0; i < connects; i++) one.run();
+            freshMs = (System.nanoTime() - t2) / 1e6 / connects - 2.0;
+        }
         // 10,000-row PULL on one open session
         try (Driver d = GraphDatabase.driver(uri, AuthTokens.basic(user, pw), cfg);
              Session s = d.session(SessionConfig.forDatabase("neo4j"))) {
@@ -44,7 +65,8 @@ public class BoltBench {
                 sum += rows.get(9999).get(0).asLong();
             }
             double pullMs = (System.nanoTime() - t1) / 1e6 / pulls;
-            System.out.printf("java connect_ms=%.3f pull10k_ms=%.3f check=%d%n", connectMs, pullMs, sum);
+            System.out.printf("java connect_ms=%.3f connect_in_driver_ms=%.3f pull10k_ms=%.3f check=%d%n",
+                    connectMs, freshMs, pullMs, sum);
         }
     }
 }

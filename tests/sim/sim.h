@@ -1,0 +1,101 @@
+/* The cluster simulator's model: servers, databases, allocations, aliases, the `system`
+ * leader, and the Cypher it accepts (see README.md). One mutex guards it all. */
+#ifndef N4J_SIM_H
+#define N4J_SIM_H
+
+#include "simio.h"
+
+#include <pthread.h>
+
+#define SIM_MAX_SERVERS 32
+#define SIM_MAX_DBS     64
+#define SIM_MAX_ALLOC   512
+#define SIM_MAX_ALIASES 64
+
+enum srv_state {
+	SRV_FREE,
+	SRV_ENABLED,
+	SRV_CORDONED,
+	SRV_DEALLOCATING,
+	SRV_DEALLOCATED,
+	SRV_DROPPED
+};
+
+struct sim_server {
+	char name[64];     /* CLI name (control interface) */
+	char id[40];       /* serverId, a UUID */
+	char alias[64];    /* SHOW SERVERS name (= id until renamed) */
+	char address[128]; /* advertised Bolt address */
+	char bind[64];     /* where it listens */
+	enum srv_state state;
+	char mode[16]; /* modeConstraint: NONE/PRIMARY/SECONDARY */
+	char tags[128];
+	bool system_primary;
+	bool stopped, partitioned;
+	int slow_ms;
+	char fail_next[128]; /* injected FAILURE code for the next query */
+	int lfd;
+};
+
+enum alloc_status { AL_STARTING, AL_ONLINE, AL_OFFLINE, AL_LEAVING };
+
+struct sim_alloc {
+	bool used;
+	int db, server;
+	bool primary;
+	enum alloc_status status;
+	long ready_at; /* STARTING -> ONLINE, or LEAVING -> gone */
+};
+
+struct sim_db {
+	bool used;
+	char name[64];
+	int primaries, secondaries;
+	bool requested_online;
+	bool is_default;
+	long created;
+};
+
+struct sim_alias {
+	bool used;
+	char name[64], target[64];
+};
+
+struct sim {
+	pthread_mutex_t mu;
+	struct sim_server srv[SIM_MAX_SERVERS];
+	int nsrv;
+	struct sim_db db[SIM_MAX_DBS];
+	struct sim_alloc al[SIM_MAX_ALLOC];
+	struct sim_alias alias[SIM_MAX_ALIASES];
+	int leader;   /* index of the system leader, -1 = no quorum */
+	long move_ms; /* how long a copy takes to start / move */
+	long txid;
+	char user[64], password[128];
+};
+
+/* A query result or a FAILURE. Values live in the arena. */
+struct sim_result {
+	int nfields;
+	const char *fields[32];
+	int nrows;
+	struct n4j_bolt_value *rows; /* LISTs */
+	bool write;
+	char code[128], gql[8], message[512];
+	bool failed;
+};
+
+void sim_init(struct sim *s);
+/* Advances time: copies come online, leaving copies go, Deallocating -> Deallocated. */
+void sim_tick(struct sim *s);
+/* Runs one Cypher statement on server `on` (already locked). */
+void sim_run(struct sim *s, int on, const char *db, const char *query,
+	     const struct n4j_bolt_value *params, struct n4j_arena *a, struct sim_result *r);
+/* A ROUTE reply (rt map) or failure. */
+int sim_route(struct sim *s, int on, const char *db, struct n4j_arena *a, struct n4j_bolt_value *rt,
+	      struct sim_result *r);
+void sim_elect(struct sim *s);
+void sim_dump(struct sim *s, struct n4j_buf *out);
+const char *sim_state_name(enum srv_state st);
+
+#endif
