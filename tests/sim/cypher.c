@@ -1518,45 +1518,33 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 			    "instance.",
 			    L.s);
 	}
-	if (kw(&L, "CREATE")) {
-		if (kw(&L, "DATABASE")) {
-			if (!leader_only(s, on, r))
-				return;
-			return create_database(s, &L);
+	/* Administration commands that only the system leader accepts. */
+	static const struct {
+		const char *verb, *noun;
+		void (*fn)(struct sim *, struct lex *);
+	} admin[] = {
+		{"CREATE", "DATABASE", create_database}, {"CREATE", "ALIAS", create_alias},
+		{"ALTER", "DATABASE", alter_database},   {"ALTER", "ALIAS", alter_alias},
+		{"DROP", "SERVER", drop_server},         {"DROP", "DATABASE", drop_database},
+		{"DROP", "ALIAS", drop_alias},
+	};
+	const char *verb = NULL;
+	for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
+		if (verb && strcmp(verb, admin[i].verb) != 0)
+			continue;
+		if (!verb) {
+			if (!kw(&L, admin[i].verb))
+				continue;
+			verb = admin[i].verb;
 		}
-		if (kw(&L, "ALIAS")) {
-			if (!leader_only(s, on, r))
-				return;
-			return create_alias(s, &L);
-		}
-	} else if (kw(&L, "ALTER")) {
-		if (kw(&L, "DATABASE")) {
-			if (!leader_only(s, on, r))
-				return;
-			return alter_database(s, &L);
-		}
-		if (kw(&L, "ALIAS")) {
-			if (!leader_only(s, on, r))
-				return;
-			return alter_alias(s, &L);
-		}
-	} else if (kw(&L, "DROP")) {
-		if (kw(&L, "SERVER")) {
-			if (!leader_only(s, on, r))
-				return;
-			return drop_server(s, &L);
-		}
-		if (kw(&L, "DATABASE")) {
-			if (!leader_only(s, on, r))
-				return;
-			return drop_database(s, &L);
-		}
-		if (kw(&L, "ALIAS")) {
-			if (!leader_only(s, on, r))
-				return;
-			return drop_alias(s, &L);
-		}
-	} else if (kw(&L, "START") || kw(&L, "STOP")) {
+		if (!kw(&L, admin[i].noun))
+			continue;
+		if (!leader_only(s, on, r))
+			return;
+		return admin[i].fn(s, &L);
+	}
+	/* A known verb with an unknown object falls through to the syntax error. */
+	if (!verb && (kw(&L, "START") || kw(&L, "STOP"))) {
 		bool start = strncasecmp(query + strspn(query, " \t\r\n"), "START", 5) == 0;
 		if (!expect_kw(&L, "DATABASE") || !leader_only(s, on, r))
 			return;
