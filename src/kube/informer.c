@@ -154,6 +154,34 @@ static void unref_val(void *ud, const char *key, void *val)
 	n4j_cached_unref(val);
 }
 
+/*
+ * The objects and map nodes of a list are allocated in the holes of its parse tree (tens
+ * of MB for a few thousand objects with managedFields), so once that tree is freed each
+ * live object pins a page of it. Copy them all next to each other before freeing the
+ * originals (freeing each original first would let its copy reuse the same hole):
+ * bench/kube measures the difference. Out of memory leaves the map as it was.
+ */
+static void pack(struct n4j_smap *m)
+{
+	struct n4j_smap packed;
+	n4j_smap_init(&packed);
+	bool oom = false;
+	for (size_t i = 0; !oom && i < m->nb; i++) {
+		for (struct n4j_smap_node *nd = m->b[i]; !oom && nd; nd = nd->next) {
+			struct n4j_cached *c = n4j_cached_copy(nd->val);
+			if (!c || n4j_smap_put(&packed, nd->key, c, NULL) != 0) {
+				n4j_cached_unref(c);
+				oom = true;
+			}
+		}
+	}
+	struct n4j_smap *drop = oom ? &packed : m;
+	n4j_smap_each(drop, unref_val, NULL);
+	n4j_smap_free(drop);
+	if (!oom)
+		*m = packed;
+}
+
 static int do_list(struct n4j_informer *inf, char **rv_out)
 {
 	cJSON *items = NULL;
@@ -192,6 +220,7 @@ static int do_list(struct n4j_informer *inf, char **rv_out)
 		free(rv);
 		return N4J_ENOMEM;
 	}
+	pack(&fresh); /* now that the list's tree is freed */
 
 	/* Diff against the old store: new keys are adds, changed RVs updates. Unchanged
 	 * objects keep their old (identical) instance so readers' pointers stay valid. */
@@ -204,8 +233,7 @@ static int do_list(struct n4j_informer *inf, char **rv_out)
 			struct n4j_cached *old = n4j_smap_get(&inf->store, nd->key);
 			if (!old) {
 				push_event(&x, NULL, nw);
-			} else if (strcmp(n4j_mach_object_rv(old->obj),
-					  n4j_mach_object_rv(nw->obj)) != 0) {
+			} else if (strcmp(old->resource_version, nw->resource_version) != 0) {
 				push_event(&x, old, nw);
 			} else {
 				n4j_cached_ref(old);

@@ -262,14 +262,23 @@ int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 
 /* ---- informer ------------------------------------------------------------------ */
 
-/* A cached object: immutable and refcounted. Hold a reference while you read it. */
+/*
+ * A cached object: immutable and refcounted. Hold a reference while you read it.
+ * It is stored as the compact JSON text of the trimmed object (a cJSON tree per object
+ * cost three times the memory); parse it when you need fields.
+ */
 struct n4j_cached {
-	const cJSON *obj;
-	const char *key; /* "ns/name" or "name" */
+	const char *json;             /* the trimmed object, unformatted, NUL-terminated */
+	size_t json_len;              /* strlen(json) */
+	const char *resource_version; /* metadata.resourceVersion, or "" */
+	const char *key;              /* "ns/name" or "name" */
 	atomic_int refs;
 };
 void n4j_cached_ref(struct n4j_cached *o);
 void n4j_cached_unref(struct n4j_cached *o);
+/* A new tree of o's object, owned by the caller (cJSON_Delete); NULL if out of memory
+ * (or o is NULL). Parsing costs time: in handlers, compare keys or resource_version first. */
+cJSON *n4j_cached_parse(const struct n4j_cached *o);
 
 /* Trims an object to what the operator reads: returns a new tree (or NULL to store
  * nothing). Never keep managedFields, whole pod specs or Secret data. */

@@ -58,6 +58,9 @@ struct cJSON;
 int n4j_mach_object_key(const struct cJSON *obj, char *key, size_t size);
 /* A new cached object owning obj (refcount 1); NULL (and obj freed) on allocation failure. */
 struct n4j_cached *n4j_cached_new(struct cJSON *obj, const char *key);
+/* A new instance with o's contents (refcount 1); NULL on allocation failure. Used to pack
+ * a list's objects once its parse tree is freed. */
+struct n4j_cached *n4j_cached_copy(const struct n4j_cached *o);
 /* metadata.resourceVersion or "". */
 const char *n4j_mach_object_rv(const struct cJSON *obj);
 

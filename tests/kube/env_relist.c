@@ -134,7 +134,7 @@ int main(void)
 		char key[256];
 		snprintf(key, sizeof(key), "%s/%s", ns, env_str(it, "metadata", "name"));
 		struct n4j_cached *co = n4j_informer_get(inf, key);
-		if (!co || strcmp(n4j_mach_object_rv(co->obj), n4j_mach_object_rv(it)) != 0)
+		if (!co || strcmp(co->resource_version, n4j_mach_object_rv(it)) != 0)
 			stale++;
 		n4j_cached_unref(co);
 	}

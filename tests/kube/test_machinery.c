@@ -100,31 +100,37 @@ static void test_transforms(void)
 	T(n4j_transform_metadata(NULL, NULL) == NULL);
 }
 
-/* The compact copy made by n4j_cached_new is the same tree, and copies outlive it. */
+/* n4j_cached_new stores the compact text of the tree, its key and RV; a parse gives back
+ * the same tree, private to the caller, that outlives the cached object. */
 static void test_cached_compact(void)
 {
 	const char *src = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
-			  "\"x\",\"labels\":{\"odd key\":\"v\"},\"finalizers\":[\"a\",\"b\"]},"
+			  "\"x\",\"resourceVersion\":\"42\",\"labels\":{\"odd key\":\"v\"},"
+			  "\"finalizers\":[\"a\",\"b\"]},"
 			  "\"n\":1.5,\"i\":7,\"t\":true,\"z\":null,\"e\":{},\"l\":[]}";
 	cJSON *orig = cJSON_Parse(src);
 	struct n4j_cached *c = n4j_cached_new(cJSON_Duplicate(orig, 1), "ns/x");
 	T(c && strcmp(c->key, "ns/x") == 0);
-	T(c && cJSON_Compare(c->obj, orig, 1));
-	char *a = cJSON_PrintUnformatted(c->obj), *b = cJSON_PrintUnformatted(orig);
-	T(a && b && strcmp(a, b) == 0);
-	free(a);
+	T(c && strcmp(c->resource_version, "42") == 0);
+	char *b = cJSON_PrintUnformatted(orig);
+	T(c && b && strcmp(c->json, b) == 0 && c->json_len == strlen(b));
 	free(b);
-	const cJSON *fin =
-		cJSON_GetObjectItem(cJSON_GetObjectItem(c->obj, "metadata"), "finalizers");
+	cJSON *copy = n4j_cached_parse(c);
+	T(copy && cJSON_Compare(copy, orig, 1));
+	const cJSON *fin = cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "metadata"), "finalizers");
 	T(cJSON_GetArraySize(fin) == 2 &&
 	  strcmp(cJSON_GetArrayItem(fin, 1)->valuestring, "b") == 0);
-	cJSON *copy = cJSON_Duplicate(c->obj, 1);
 	n4j_cached_ref(c);
 	n4j_cached_unref(c);
-	n4j_cached_unref(c); /* freed: the copy must not point into it */
+	n4j_cached_unref(c); /* freed: the parsed copy must not point into it */
 	T(copy && cJSON_Compare(copy, orig, 1));
 	cJSON_AddStringToObject(copy, "more", "ok"); /* and it is an ordinary, mutable tree */
 	cJSON_Delete(copy);
+	T(n4j_cached_parse(NULL) == NULL);
+	/* No resourceVersion: "" (the relist compares it with strcmp). */
+	struct n4j_cached *d = n4j_cached_new(cJSON_CreateObject(), "y");
+	T(d && strcmp(d->resource_version, "") == 0 && strcmp(d->json, "{}") == 0);
+	n4j_cached_unref(d);
 	cJSON_Delete(orig);
 }
 
@@ -241,9 +247,7 @@ static void test_informer(void)
 	struct n4j_cached *a = n4j_informer_get(inf, "t/a");
 	T(a != NULL);
 	if (a) {
-		char *txt = cJSON_PrintUnformatted(a->obj);
-		T(txt && !strstr(txt, "managedFields") && !strstr(txt, "\"data\""));
-		free(txt);
+		T(!strstr(a->json, "managedFields") && !strstr(a->json, "\"data\""));
 	}
 	/* Watch events: update, add, delete. */
 	put_cm("a", "2");
@@ -255,7 +259,9 @@ static void test_informer(void)
 	T(strcmp(r.last_deleted, "t/b") == 0);
 	T(n4j_informer_len(inf) == 2);
 	/* The old reference stays valid after the store replaced it. */
-	T(a && jstr(a->obj, "metadata.name") && strcmp(jstr(a->obj, "metadata.name"), "a") == 0);
+	cJSON *pa = n4j_cached_parse(a);
+	T(pa && jstr(pa, "metadata.name") && strcmp(jstr(pa, "metadata.name"), "a") == 0);
+	cJSON_Delete(pa);
 	n4j_cached_unref(a);
 
 	/* Resync: every object re-delivered, and no request made for it. */
