@@ -53,7 +53,7 @@ static bool wait_int(struct rec *r, int *f, int want, long ms)
 	while (n4j_mach_mono_ms() < until) {
 		if (get_int(r, f) >= want)
 			return true;
-		msleep(20);
+		sleep_ms(20);
 	}
 	return get_int(r, f) >= want;
 }
@@ -124,7 +124,7 @@ int main(void)
 	T(n4j_informer_start(inf, &err) == 0);
 	int64_t t0 = n4j_mach_mono_ms();
 	while (!n4j_informer_has_synced(inf) && n4j_mach_mono_ms() - t0 < 20000)
-		msleep(20);
+		sleep_ms(20);
 	T(n4j_informer_has_synced(inf));
 	printf("synced: %zu cached, %d adds\n", n4j_informer_len(inf), get_int(&r, &r.adds));
 	T(n4j_informer_len(inf) == 5);
@@ -157,7 +157,7 @@ int main(void)
 	T(n4j_informer_start(sinf, &err) == 0);
 	t0 = n4j_mach_mono_ms();
 	while (!n4j_informer_has_synced(sinf) && n4j_mach_mono_ms() - t0 < 20000)
-		msleep(20);
+		sleep_ms(20);
 	snprintf(key, sizeof(key), "%s/pw", ns);
 	x = n4j_informer_get(sinf, key);
 	T(x != NULL);
@@ -182,7 +182,7 @@ int main(void)
 	struct n4j_kube_client_stats s0, s1;
 	n4j_kube_client_stats(c, &s0);
 	int rs0 = get_int(&r, &r.resyncs);
-	msleep(3500);
+	sleep_ms(3500);
 	n4j_kube_client_stats(c, &s1);
 	int rs = get_int(&r, &r.resyncs) - rs0;
 	printf("resync: %d deliveries, %llu requests meanwhile\n", rs,
@@ -229,7 +229,7 @@ int main(void)
 		}
 		if (!missing && (int)n4j_informer_len(inf) == n_items)
 			break;
-		msleep(50);
+		sleep_ms(50);
 	} while (n4j_mach_mono_ms() < until);
 	printf("burst: server has %d, cache %zu, %d missing or stale, %d duplicate ADDED\n",
 	       n_items, n4j_informer_len(inf), missing, get_int(&r, &r.dup_adds));

@@ -48,7 +48,7 @@ static int candidate(const char *ns, const char *lease, const char *id)
 		return 1;
 	}
 	while (!term)
-		msleep(20);
+		sleep_ms(20);
 	n4j_leader_free(l); /* stop + release */
 	printf("RELEASED\n");
 	fflush(stdout);
@@ -102,7 +102,7 @@ static bool expect(struct proc *p, const char *word, long ms)
 				p->len += (size_t)n;
 				p->buf[p->len] = '\0';
 			} else if (n == 0) {
-				msleep(50); /* the child exited */
+				sleep_ms(50); /* the child exited */
 			}
 		}
 	}

@@ -42,7 +42,7 @@ static int get(struct rec *r, int *f)
 	return v;
 }
 
-static void msleep(long ms)
+static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
@@ -93,7 +93,7 @@ int main(void)
 	CHECK(n4j_informer_start(inf, &err) == 0);
 	long t0 = env_now_ms();
 	while (!n4j_informer_has_synced(inf) && env_now_ms() - t0 < 20000)
-		msleep(10);
+		sleep_ms(10);
 	CHECK(n4j_informer_has_synced(inf));
 	CHECK_INT(get(&r, &r.adds), 3);
 
@@ -109,8 +109,8 @@ int main(void)
 
 	t0 = env_now_ms();
 	while (get(&r, &r.deletes) < 1 && env_now_ms() - t0 < 20000)
-		msleep(20);
-	msleep(200);
+		sleep_ms(20);
+	sleep_ms(200);
 	char cnt[128] = "";
 	env_proxy_ctl(&px, "count\n", cnt, sizeof(cnt));
 	printf("after the 410: %d adds, %d updates, %d deletes, %d duplicate ADDED; proxy "
@@ -149,7 +149,7 @@ int main(void)
 	cJSON_Delete(late);
 	t0 = env_now_ms();
 	while (get(&r, &r.adds) < 5 && env_now_ms() - t0 < 10000)
-		msleep(20);
+		sleep_ms(20);
 	CHECK_INT(get(&r, &r.adds), 5);
 
 	n4j_informer_free(inf);

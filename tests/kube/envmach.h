@@ -11,23 +11,7 @@
 
 #include "kube/kube.h"
 #include "kube/machinery.h"
-
-static int passed, failed;
-#define T(cond)                                                                                    \
-	do {                                                                                       \
-		if (cond)                                                                          \
-			passed++;                                                                  \
-		else {                                                                             \
-			failed++;                                                                  \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);         \
-		}                                                                                  \
-	} while (0)
-
-static inline void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+#include "mcheck.h"
 
 static inline struct n4j_kube_client *env_client(void)
 {

@@ -12,23 +12,7 @@
 #include "fake_client.h"
 #include "kube/kube.h"
 #include "kube/machinery.h"
-
-static atomic_int passed, failed; /* T() may run on worker threads */
-#define T(cond)                                                                                    \
-	do {                                                                                       \
-		if (cond)                                                                          \
-			passed++;                                                                  \
-		else {                                                                             \
-			failed++;                                                                  \
-			fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);         \
-		}                                                                                  \
-	} while (0)
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
+#include "mcheck.h"
 
 static bool wait_for(bool (*pred)(void *), void *ud, long ms)
 {
