@@ -4,11 +4,11 @@
 #include <pthread.h>
 
 #include "envmach.h"
+#include "tally.h"
 
 struct rec {
 	pthread_mutex_t mu;
-	int adds, updates, deletes, resyncs, dup_adds;
-	struct n4j_smap live; /* keys added and not deleted */
+	struct event_tally t;
 	char owner_seen[256];
 };
 
@@ -16,19 +16,7 @@ static void on_event(void *ud, const struct n4j_cached *o, const struct n4j_cach
 {
 	struct rec *r = ud;
 	pthread_mutex_lock(&r->mu);
-	if (!o && n) {
-		r->adds++;
-		if (n4j_smap_get(&r->live, n->key))
-			r->dup_adds++;
-		n4j_smap_put(&r->live, n->key, (void *)1, NULL);
-	} else if (o && n && o == n) {
-		r->resyncs++;
-	} else if (o && n) {
-		r->updates++;
-	} else if (o) {
-		r->deletes++;
-		n4j_smap_del(&r->live, o->key);
-	}
+	event_tally_add(&r->t, o, n);
 	char key[256];
 	/* The owner mapping a controller's handler does: parse the cached text on demand
 	 * (NULL only when out of memory; owner_seen then stays empty and the test fails). */
@@ -112,7 +100,7 @@ int main(void)
 		"\"labels\":{\"test\":\"kube-machinery\"}},\"data\":{\"password\":\"c2VjcmV0\"}}"));
 
 	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	n4j_smap_init(&r.live);
+	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf, *sinf;
 	struct n4j_error err = {0};
 	struct n4j_informer_opts o = {.resource = &N4J_RES_CONFIGMAPS,
@@ -126,9 +114,9 @@ int main(void)
 	while (!n4j_informer_has_synced(inf) && n4j_mach_mono_ms() - t0 < 20000)
 		sleep_ms(20);
 	T(n4j_informer_has_synced(inf));
-	printf("synced: %zu cached, %d adds\n", n4j_informer_len(inf), get_int(&r, &r.adds));
+	printf("synced: %zu cached, %d adds\n", n4j_informer_len(inf), get_int(&r, &r.t.adds));
 	T(n4j_informer_len(inf) == 5);
-	T(get_int(&r, &r.adds) == 5);
+	T(get_int(&r, &r.t.adds) == 5);
 
 	/* Trimmed: no managedFields, no data. */
 	char key[128];
@@ -173,18 +161,18 @@ int main(void)
 	struct n4j_kube_error e;
 	memset(&e, 0, sizeof(e));
 	T(n4j_kube_delete(c, &N4J_RES_CONFIGMAPS, ns, "cm-1", NULL, &e) == 0);
-	T(wait_int(&r, &r.deletes, 1, 10000));
-	T(wait_int(&r, &r.adds, 6, 10000));
-	T(wait_int(&r, &r.updates, 1, 10000));
+	T(wait_int(&r, &r.t.deletes, 1, 10000));
+	T(wait_int(&r, &r.t.adds, 6, 10000));
+	T(wait_int(&r, &r.t.updates, 1, 10000));
 	T(n4j_informer_len(inf) == 5);
 
 	/* Resync re-delivers every object with no request at all. */
 	struct n4j_kube_client_stats s0, s1;
 	n4j_kube_client_stats(c, &s0);
-	int rs0 = get_int(&r, &r.resyncs);
+	int rs0 = get_int(&r, &r.t.resyncs);
 	sleep_ms(3500);
 	n4j_kube_client_stats(c, &s1);
-	int rs = get_int(&r, &r.resyncs) - rs0;
+	int rs = get_int(&r, &r.t.resyncs) - rs0;
 	printf("resync: %d deliveries, %llu requests meanwhile\n", rs,
 	       (unsigned long long)(s1.requests - s0.requests));
 	T(rs >= 2 * 5);
@@ -232,13 +220,13 @@ int main(void)
 		sleep_ms(50);
 	} while (n4j_mach_mono_ms() < until);
 	printf("burst: server has %d, cache %zu, %d missing or stale, %d duplicate ADDED\n",
-	       n_items, n4j_informer_len(inf), missing, get_int(&r, &r.dup_adds));
+	       n_items, n4j_informer_len(inf), missing, get_int(&r, &r.t.dup_adds));
 	T(missing == 0);
 	T((int)n4j_informer_len(inf) == n_items);
-	T(get_int(&r, &r.dup_adds) == 0);
+	T(get_int(&r, &r.t.dup_adds) == 0);
 	cJSON_Delete(items);
 	free(rv);
 	n4j_informer_free(inf);
-	n4j_smap_free(&r.live);
+	n4j_smap_free(&r.t.live);
 	return env_done(c);
 }

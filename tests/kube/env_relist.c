@@ -9,28 +9,18 @@
 
 #include "envutil.h"
 #include "kube/machinery.h"
+#include "tally.h"
 
 struct rec {
 	pthread_mutex_t mu;
-	int adds, updates, deletes, dup_adds;
-	struct n4j_smap live;
+	struct event_tally t;
 };
 
 static void on_event(void *ud, const struct n4j_cached *o, const struct n4j_cached *n)
 {
 	struct rec *r = ud;
 	pthread_mutex_lock(&r->mu);
-	if (!o && n) {
-		r->adds++;
-		if (n4j_smap_get(&r->live, n->key))
-			r->dup_adds++;
-		n4j_smap_put(&r->live, n->key, (void *)1, NULL);
-	} else if (o && n && o != n) {
-		r->updates++;
-	} else if (o && !n) {
-		r->deletes++;
-		n4j_smap_del(&r->live, o->key);
-	}
+	event_tally_add(&r->t, o, n);
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -82,7 +72,7 @@ int main(void)
 	CHECK(env_proxy_ctl(&px, "delay 3000 2\n", NULL, 0) == 0);
 
 	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	n4j_smap_init(&r.live);
+	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf;
 	struct n4j_error err = {0};
 	struct n4j_informer_opts o = {.resource = &N4J_RES_CONFIGMAPS,
@@ -95,7 +85,7 @@ int main(void)
 	while (!n4j_informer_has_synced(inf) && env_now_ms() - t0 < 20000)
 		sleep_ms(10);
 	CHECK(n4j_informer_has_synced(inf));
-	CHECK_INT(get(&r, &r.adds), 3);
+	CHECK_INT(get(&r, &r.t.adds), 3);
 
 	/* While the first watch is held back: changes no watch will deliver. */
 	cJSON *c2 = labelled_cm("change", "2"), *out = NULL;
@@ -108,19 +98,19 @@ int main(void)
 	cJSON_Delete(nw);
 
 	t0 = env_now_ms();
-	while (get(&r, &r.deletes) < 1 && env_now_ms() - t0 < 20000)
+	while (get(&r, &r.t.deletes) < 1 && env_now_ms() - t0 < 20000)
 		sleep_ms(20);
 	sleep_ms(200);
 	char cnt[128] = "";
 	env_proxy_ctl(&px, "count\n", cnt, sizeof(cnt));
 	printf("after the 410: %d adds, %d updates, %d deletes, %d duplicate ADDED; proxy "
 	       "(requests watches faults): %s\n",
-	       get(&r, &r.adds), get(&r, &r.updates), get(&r, &r.deletes), get(&r, &r.dup_adds),
-	       cnt);
-	CHECK_INT(get(&r, &r.deletes), 1);
-	CHECK_INT(get(&r, &r.adds), 4);
-	CHECK(get(&r, &r.updates) >= 1);
-	CHECK_INT(get(&r, &r.dup_adds), 0);
+	       get(&r, &r.t.adds), get(&r, &r.t.updates), get(&r, &r.t.deletes),
+	       get(&r, &r.t.dup_adds), cnt);
+	CHECK_INT(get(&r, &r.t.deletes), 1);
+	CHECK_INT(get(&r, &r.t.adds), 4);
+	CHECK(get(&r, &r.t.updates) >= 1);
+	CHECK_INT(get(&r, &r.t.dup_adds), 0);
 
 	/* The cache equals the server's list (keys and resourceVersions). */
 	cJSON *items = NULL;
@@ -148,12 +138,12 @@ int main(void)
 	CHECK(n4j_kube_create(d, &N4J_RES_CONFIGMAPS, ns, late, NULL, &e) == 0);
 	cJSON_Delete(late);
 	t0 = env_now_ms();
-	while (get(&r, &r.adds) < 5 && env_now_ms() - t0 < 10000)
+	while (get(&r, &r.t.adds) < 5 && env_now_ms() - t0 < 10000)
 		sleep_ms(20);
-	CHECK_INT(get(&r, &r.adds), 5);
+	CHECK_INT(get(&r, &r.t.adds), 5);
 
 	n4j_informer_free(inf);
-	n4j_smap_free(&r.live);
+	n4j_smap_free(&r.t.live);
 	env_ns_delete(d, ns);
 	n4j_kube_client_free(p);
 	n4j_kube_client_free(d);

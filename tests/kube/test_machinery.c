@@ -13,6 +13,7 @@
 #include "kube/kube.h"
 #include "kube/machinery.h"
 #include "mcheck.h"
+#include "tally.h"
 
 static bool wait_for(bool (*pred)(void *), void *ud, long ms)
 {
@@ -144,30 +145,17 @@ static void test_owner_key(void)
 
 struct rec {
 	pthread_mutex_t mu;
-	int adds, updates, deletes, resyncs;
+	struct event_tally t;
 	char last_deleted[64];
-	struct n4j_smap added; /* keys ever added: a second ADD without a delete is a dup */
-	int dup_adds;
 };
 
 static void on_event(void *ud, const struct n4j_cached *o, const struct n4j_cached *n)
 {
 	struct rec *r = ud;
 	pthread_mutex_lock(&r->mu);
-	if (!o && n) {
-		r->adds++;
-		if (n4j_smap_get(&r->added, n->key))
-			r->dup_adds++;
-		n4j_smap_put(&r->added, n->key, (void *)1, NULL);
-	} else if (o && n && o == n) {
-		r->resyncs++;
-	} else if (o && n) {
-		r->updates++;
-	} else if (o) {
-		r->deletes++;
-		n4j_smap_del(&r->added, o->key);
+	event_tally_add(&r->t, o, n);
+	if (o && !n)
 		snprintf(r->last_deleted, sizeof(r->last_deleted), "%s", o->key);
-	}
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -216,7 +204,7 @@ static void test_informer(void)
 	put_cm("a", "1");
 	put_cm("b", "1");
 	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	n4j_smap_init(&r.added);
+	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf;
 	struct n4j_error err;
 	struct n4j_informer_opts o = {.resource = &N4J_RES_CONFIGMAPS, .resync_ms = 200};
@@ -226,7 +214,7 @@ static void test_informer(void)
 	T(n4j_informer_start(inf, &err) == 0);
 	T(wait_for(synced, inf, 5000));
 	T(n4j_informer_len(inf) == 2);
-	T(r.adds == 2);
+	T(r.t.adds == 2);
 
 	struct n4j_cached *a = n4j_informer_get(inf, "t/a");
 	T(a != NULL);
@@ -237,9 +225,9 @@ static void test_informer(void)
 	put_cm("a", "2");
 	put_cm("c", "1");
 	fake_delete("configmaps", "t", "b");
-	struct cnt c1 = {&r, &r.deletes, 1, inf};
+	struct cnt c1 = {&r, &r.t.deletes, 1, inf};
 	T(wait_for(reached, &c1, 5000));
-	T(r.updates == 1 && r.adds == 3);
+	T(r.t.updates == 1 && r.t.adds == 3);
 	T(strcmp(r.last_deleted, "t/b") == 0);
 	T(n4j_informer_len(inf) == 2);
 	/* The old reference stays valid after the store replaced it. */
@@ -250,8 +238,8 @@ static void test_informer(void)
 
 	/* Resync: every object re-delivered, and no request made for it. */
 	unsigned before = fake_requests();
-	int rs0 = r.resyncs;
-	struct cnt c2 = {&r, &r.resyncs, rs0 + 4, inf};
+	int rs0 = r.t.resyncs;
+	struct cnt c2 = {&r, &r.t.resyncs, rs0 + 4, inf};
 	T(wait_for(reached, &c2, 5000));
 	T(fake_requests() == before);
 
@@ -260,20 +248,20 @@ static void test_informer(void)
 	 * through a list-visible path and then expiring the watch. */
 	int lists = (int)fake_lists();
 	fake_watch_gone();
-	struct cnt c3 = {&r, &r.adds, 3, inf};
+	struct cnt c3 = {&r, &r.t.adds, 3, inf};
 	(void)c3;
 	int64_t until = n4j_mach_mono_ms() + 5000;
 	while ((int)fake_lists() == lists && n4j_mach_mono_ms() < until)
 		sleep_ms(5);
 	T((int)fake_lists() == lists + 1);
 	put_cm("d", "1");
-	struct cnt c4 = {&r, &r.adds, 4, inf};
+	struct cnt c4 = {&r, &r.t.adds, 4, inf};
 	T(wait_for(reached, &c4, 5000));
-	T(r.dup_adds == 0);
+	T(r.t.dup_adds == 0);
 	T(n4j_informer_len(inf) == 3);
 	n4j_informer_stop(inf);
 	n4j_informer_free(inf);
-	n4j_smap_free(&r.added);
+	n4j_smap_free(&r.t.live);
 }
 
 /* Relist diff: events the watch missed are synthesised from the new list. */
@@ -284,14 +272,14 @@ static void test_relist_diff(void)
 	put_cm("change", "1");
 	put_cm("vanish", "1");
 	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	n4j_smap_init(&r.added);
+	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf;
 	struct n4j_informer_opts o = {.resource = &N4J_RES_CONFIGMAPS};
 	struct n4j_informer_handlers h = {on_event, &r};
 	T(n4j_informer_new(fake_client(), &o, &h, &inf, NULL) == 0);
 	T(n4j_informer_start(inf, NULL) == 0);
 	T(wait_for(synced, inf, 5000));
-	T(r.adds == 3);
+	T(r.t.adds == 3);
 	struct n4j_cached *keep = n4j_informer_get(inf, "t/keep");
 	fake_set_feed(false);
 	put_cm("change", "2");
@@ -299,14 +287,14 @@ static void test_relist_diff(void)
 	put_cm("new", "1");
 	fake_set_feed(true);
 	sleep_ms(100);
-	T(r.updates == 0 && r.deletes == 0 && r.adds == 3); /* missed by the watch */
+	T(r.t.updates == 0 && r.t.deletes == 0 && r.t.adds == 3); /* missed by the watch */
 	fake_watch_gone();
-	struct cnt c = {&r, &r.deletes, 1, inf};
+	struct cnt c = {&r, &r.t.deletes, 1, inf};
 	T(wait_for(reached, &c, 5000));
 	sleep_ms(50);
-	T(r.adds == 4 && r.updates == 1 && r.deletes == 1);
+	T(r.t.adds == 4 && r.t.updates == 1 && r.t.deletes == 1);
 	T(strcmp(r.last_deleted, "t/vanish") == 0);
-	T(r.dup_adds == 0);
+	T(r.t.dup_adds == 0);
 	T(n4j_informer_len(inf) == 3);
 	/* An unchanged object keeps its instance across the relist. */
 	struct n4j_cached *keep2 = n4j_informer_get(inf, "t/keep");
@@ -314,7 +302,7 @@ static void test_relist_diff(void)
 	n4j_cached_unref(keep);
 	n4j_cached_unref(keep2);
 	n4j_informer_free(inf);
-	n4j_smap_free(&r.added);
+	n4j_smap_free(&r.t.live);
 }
 
 /* ---- events over the fake ---- */
