@@ -181,6 +181,19 @@ struct n4j_kube_list_opts {
 int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		  const struct n4j_kube_list_opts *o, cJSON **items, char **rv,
 		  struct n4j_kube_error *e);
+/* The same list, delivered one page at a time: on_item receives each item (apiVersion and
+ * kind set) and owns it (cJSON_Delete it or keep it); a non-zero return stops the list with
+ * that code. on_restart (optional) says the list starts over after a 410 on continue: forget
+ * the items received so far. A caller that keeps less than whole objects (the informer)
+ * thus never holds more than one page of raw objects. */
+struct n4j_kube_list_sink {
+	int (*on_item)(void *ud, cJSON *item);
+	void (*on_restart)(void *ud);
+	void *ud;
+};
+int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		       const struct n4j_kube_list_opts *o, const struct n4j_kube_list_sink *sink,
+		       char **rv, struct n4j_kube_error *e);
 int n4j_kube_create(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		    const cJSON *obj, cJSON **out, struct n4j_kube_error *e);
 /* Server-side apply with the client's field manager; force takes fields from others. */
