@@ -237,7 +237,9 @@ static int do_list(struct n4j_informer *inf, const char *from_rv, char **rv_out)
 					.resource_version = from_rv};
 	struct list_ctx l = {.inf = inf};
 	n4j_buf_init(&l.staged);
-	struct n4j_kube_list_sink sink = {list_item, list_restart, &l};
+	/* No transform keeps managedFields (kube.h): not parsing them saves a third of the
+	 * list's parse time. */
+	struct n4j_kube_list_sink sink = {list_item, list_restart, &l, true};
 	int rc = n4j_kube_list_each(inf->c, &inf->res, inf->ns, &lo, &sink, &rv, &e);
 	struct n4j_smap fresh;
 	n4j_smap_init(&fresh);

@@ -63,13 +63,16 @@ enum n4j_split_what { N4J_SPLIT_NONE, N4J_SPLIT_ITEM, N4J_SPLIT_META };
 struct n4j_list_split {
 	int (*on_value)(void *ud, bool is_meta, const char *text, size_t len); /* !0: abort */
 	void *ud;
-	size_t max;         /* largest value accepted (N4J_ELIMIT beyond) */
-	struct n4j_buf cap; /* the value being captured */
+	size_t max;               /* largest value accepted (N4J_ELIMIT beyond) */
+	struct n4j_buf cap;       /* the value being captured */
+	bool drop_managed_fields; /* items' metadata.managedFields left out (set after init) */
 	int depth, cap_depth;
 	bool in_str, esc, in_items, key_on, ended;
+	bool in_item_md, skipping, drop_comma;
 	enum n4j_split_what what;
-	char key[16]; /* the last string seen at depth 1 */
+	char key[16]; /* the last key seen (top level, item, item metadata) */
 	size_t keylen;
+	size_t key_at; /* where that key starts in cap */
 };
 void n4j_list_split_init(struct n4j_list_split *p, size_t max,
 			 int (*on_value)(void *ud, bool is_meta, const char *text, size_t len),

@@ -190,6 +190,7 @@ struct n4j_kube_list_sink {
 	int (*on_item)(void *ud, cJSON *item);
 	void (*on_restart)(void *ud);
 	void *ud;
+	bool drop_managed_fields; /* items arrive without metadata.managedFields */
 };
 int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		       const struct n4j_kube_list_opts *o, const struct n4j_kube_list_sink *sink,
@@ -294,7 +295,8 @@ void n4j_cached_unref(struct n4j_cached *o);
 cJSON *n4j_cached_parse(const struct n4j_cached *o);
 
 /* Trims an object to what the operator reads: returns a new tree (or NULL to store
- * nothing). Never keep managedFields, whole pod specs or Secret data. */
+ * nothing). Never keep managedFields, whole pod specs or Secret data (objects from the
+ * informer's lists arrive without managedFields, which are not even parsed). */
 typedef cJSON *(*n4j_transform_fn)(const cJSON *obj, void *ud);
 cJSON *n4j_transform_metadata(const cJSON *obj, void *ud); /* metadata (no managedFields) */
 cJSON *n4j_transform_status(const cJSON *obj, void *ud);   /* + status and spec hashes */

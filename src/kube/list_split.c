@@ -51,35 +51,103 @@ static void open_value(struct n4j_list_split *p, char ch)
 	p->cap_depth = p->depth;
 }
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Appends d[from, to) to the capture; false when out of memory. */
+static bool keep(struct n4j_list_split *p, const char *d, size_t from, size_t to)
+{
+	if (to > from)
+		n4j_buf_append(&p->cap, d + from, to - from);
+	return !p->cap.oom;
+}
+
+/*
+ * Items' metadata.managedFields (drop_managed_fields): the largest part of most objects,
+ * and no transform keeps it. Its key is cut from the capture when its value opens, the
+ * value is skipped, and one comma next to it goes too.
+ */
+static bool managed_fields_opens(struct n4j_list_split *p)
+{
+	p->key[p->keylen] = '\0';
+	return p->drop_managed_fields && p->what == N4J_SPLIT_ITEM && p->in_item_md &&
+	       p->depth == 4 && !strcmp(p->key, "managedFields");
+}
+
 int n4j_list_split_feed(struct n4j_list_split *p, const char *d, size_t len)
 {
 	size_t from = 0; /* start of the captured span within d */
 	if (p->ended)
 		return trailing(d, 0, len);
 	for (size_t i = 0; i < len; i++) {
-		char ch = d[i];
 		if (p->in_str) {
-			if (p->esc)
+			if (p->esc) {
 				p->esc = false;
-			else if (ch == '\\')
+				continue;
+			}
+			/* The bulk of a list is string contents: jump to the next quote or
+			 * backslash (memchr is vectorised; a byte loop was the splitter's cost). */
+			const char *q = memchr(d + i, '"', len - i);
+			const char *b = memchr(d + i, '\\', (size_t)((q ? q : d + len) - (d + i)));
+			const char *stop = b ? b : q;
+			size_t end = stop ? (size_t)(stop - d) : len;
+			for (size_t k = i; p->key_on && k < end && p->keylen + 1 < sizeof(p->key);
+			     k++)
+				p->key[p->keylen++] = d[k];
+			if (!stop)
+				break;
+			i = end;
+			if (d[i] == '\\')
 				p->esc = true;
-			else if (ch == '"')
+			else
 				p->in_str = p->key_on = false;
-			else if (p->key_on && p->keylen + 1 < sizeof(p->key))
-				p->key[p->keylen++] = ch;
 			continue;
+		}
+		char ch = d[i];
+		if (p->drop_comma && !is_ws(ch)) {
+			p->drop_comma = false;
+			if (ch == ',') {
+				if (!keep(p, d, from, i))
+					return N4J_ENOMEM;
+				from = i + 1;
+				continue;
+			}
+			/* It was the last member: the comma before it goes instead. */
+			if (!keep(p, d, from, i))
+				return N4J_ENOMEM;
+			from = i;
+			while (p->cap.len && is_ws(p->cap.data[p->cap.len - 1]))
+				p->cap.len--;
+			if (p->cap.len && p->cap.data[p->cap.len - 1] == ',')
+				p->cap.len--;
 		}
 		if (ch == '"') {
 			p->in_str = true;
-			/* At depth 1 the last string before an opener is that value's key. */
-			if (p->depth == 1 && p->what == N4J_SPLIT_NONE) {
+			/* The last string before an opener is that value's key: tracked at the
+			 * top level, in an item and in an item's metadata. */
+			if ((p->depth == 1 && p->what == N4J_SPLIT_NONE) ||
+			    (p->what == N4J_SPLIT_ITEM && !p->skipping &&
+			     (p->depth == 3 || (p->depth == 4 && p->in_item_md)))) {
 				p->key_on = true;
 				p->keylen = 0;
+				p->key_at = p->cap.len + (i - from);
 			}
 		} else if (ch == '{' || ch == '[') {
 			if (p->what == N4J_SPLIT_NONE) {
 				open_value(p, ch);
 				from = i;
+			} else if (p->what == N4J_SPLIT_ITEM && !p->skipping) {
+				if (p->depth == 3 && ch == '{') {
+					p->key[p->keylen] = '\0';
+					p->in_item_md = !strcmp(p->key, "metadata");
+				} else if (managed_fields_opens(p)) {
+					if (!keep(p, d, from, i))
+						return N4J_ENOMEM;
+					p->cap.len = p->key_at;
+					p->skipping = true;
+				}
 			}
 			p->depth++;
 		} else if (ch == '}' || ch == ']') {
@@ -88,9 +156,15 @@ int n4j_list_split_feed(struct n4j_list_split *p, const char *d, size_t len)
 			p->depth--;
 			if (p->depth == 1)
 				p->in_items = false;
+			if (p->depth == 3)
+				p->in_item_md = false;
+			if (p->skipping && p->depth == 4) {
+				p->skipping = false;
+				p->drop_comma = true;
+				from = i + 1;
+			}
 			if (p->what != N4J_SPLIT_NONE && p->depth == p->cap_depth) {
-				n4j_buf_append(&p->cap, d + from, i + 1 - from);
-				if (p->cap.oom)
+				if (!keep(p, d, from, i + 1))
 					return N4J_ENOMEM;
 				if (p->cap.len > p->max)
 					return N4J_ELIMIT;
@@ -107,9 +181,8 @@ int n4j_list_split_feed(struct n4j_list_split *p, const char *d, size_t len)
 			}
 		}
 	}
-	if (p->what != N4J_SPLIT_NONE) {
-		n4j_buf_append(&p->cap, d + from, len - from);
-		if (p->cap.oom)
+	if (p->what != N4J_SPLIT_NONE && !p->skipping) {
+		if (!keep(p, d, from, len))
 			return N4J_ENOMEM;
 		if (p->cap.len > p->max)
 			return N4J_ELIMIT;

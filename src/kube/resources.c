@@ -190,6 +190,7 @@ static int list_page(struct n4j_kube_client *c, const struct n4j_kube_resource *
 {
 	struct page p = {.r = r, .sink = sink};
 	n4j_list_split_init(&p.split, c->opts.max_response_bytes, page_value, &p);
+	p.split.drop_managed_fields = sink->drop_managed_fields;
 	struct n4j_kube_stream st = {page_feed, &p, false};
 	const char *u = n4j_buf_cstr(path);
 	int rc = u ? n4j_kube_get_stream(c, u, &st, e)
@@ -311,7 +312,7 @@ int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, 
 	cJSON *all = cJSON_CreateArray();
 	if (!all)
 		return n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM, "list: out of memory");
-	struct n4j_kube_list_sink sink = {collect_item, collect_restart, all};
+	struct n4j_kube_list_sink sink = {collect_item, collect_restart, all, false};
 	int rc = n4j_kube_list_each(c, r, ns, o, &sink, rv, e);
 	if (rc) {
 		cJSON_Delete(all);

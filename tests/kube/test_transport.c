@@ -386,6 +386,22 @@ static int on_split(void *ud, bool is_meta, const char *text, size_t len)
 	return 0;
 }
 
+struct kept {
+	int n;
+	char text[4][128];
+	char meta[64];
+};
+
+static int on_kept(void *ud, bool is_meta, const char *text, size_t len)
+{
+	struct kept *k = ud;
+	if (is_meta)
+		snprintf(k->meta, sizeof(k->meta), "%.*s", (int)len, text);
+	else if (k->n < 4)
+		snprintf(k->text[k->n++], sizeof(k->text[0]), "%.*s", (int)len, text);
+	return 0;
+}
+
 static void test_list_split(void)
 {
 	size_t len = strlen(LIST);
@@ -407,6 +423,44 @@ static void test_list_split(void)
 		CHECK_STR(s.cont, "c]{\"x");
 		n4j_list_split_free(&p);
 	}
+	/* drop_managed_fields: items' metadata.managedFields go, first, middle, last or alone,
+	 * with or without white space; the same key elsewhere stays. */
+	static const char MF[] =
+		"{\"metadata\":{\"managedFields\":[1]},\"items\":["
+		"{\"metadata\":{\"managedFields\":[{\"f:x\":{\"]\":\"}\"}}],\"name\":\"a\"}},"
+		"{\"metadata\":{\"name\":\"b\", \"managedFields\" : [ {} ] , \"uid\":\"u\"}},"
+		"{\"metadata\":{\"name\":\"c\",\"managedFields\":[]\n},\"spec\":{\"managedFields\":"
+		"1}},"
+		"{\"metadata\":{\"managedFields\":[]}}]}";
+	static const char *const want[] = {
+		"{\"metadata\":{\"name\":\"a\"}}",
+		"{\"metadata\":{\"name\":\"b\", \"uid\":\"u\"}}",
+		"{\"metadata\":{\"name\":\"c\"},\"spec\":{\"managedFields\":1}}",
+		"{\"metadata\":{}}",
+	};
+	size_t mlen = strlen(MF);
+	for (size_t chunk = 1; chunk <= mlen; chunk++) {
+		struct n4j_list_split q;
+		struct kept k = {0};
+		n4j_list_split_init(&q, 1 << 20, on_kept, &k);
+		q.drop_managed_fields = true;
+		int rc = 0;
+		for (size_t off = 0; off < mlen && !rc; off += chunk)
+			rc = n4j_list_split_feed(&q, MF + off,
+						 mlen - off < chunk ? mlen - off : chunk);
+		CHECK_INT(rc, 0);
+		CHECK_INT(k.n, 4);
+		for (int i = 0; i < 4 && i < k.n; i++) {
+			/* Valid JSON equal to the expected object. */
+			cJSON *got = cJSON_Parse(k.text[i]), *exp = cJSON_Parse(want[i]);
+			CHECK(got && exp && cJSON_Compare(got, exp, true));
+			cJSON_Delete(got);
+			cJSON_Delete(exp);
+		}
+		CHECK_HAS(k.meta, "managedFields"); /* the list's own metadata is not an item's */
+		n4j_list_split_free(&q);
+	}
+
 	/* Cut short: not done; an item larger than the limit: refused. */
 	struct n4j_list_split p;
 	struct splits s = {0};
