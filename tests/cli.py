@@ -183,6 +183,13 @@ for target, files in backup_inputs.items():
                 check(key in keys, f"{target}: {kind} reads key {key!r}, which the documented "
                                    f"Secret {name} does not hold (it has {sorted(keys)})")
 
+# C12 names every refused config key, in document order, and only those.
+p = run(["render", "-f", "-"], stdin=text + "  config:\n    server.bolt.listen_address: \"x\"\n"
+        "    db.transaction.timeout: \"60s\"\n    dbms.cluster.minimum_initial_system_primaries_count: \"3\"\n")
+check(p.returncode == 2 and "spec.config: config keys owned by the operator are not allowed: "
+      "server.bolt.listen_address, dbms.cluster.minimum_initial_system_primaries_count; use the "
+      "dedicated spec fields" in p.stderr, f"C12 names the refused keys: {p.stderr}")
+
 # Hostile input: every case is an error value with exit 2, never a crash.
 base = text
 hostile = {
