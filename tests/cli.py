@@ -190,6 +190,35 @@ check(p.returncode == 2 and "spec.config: config keys owned by the operator are 
       "server.bolt.listen_address, dbms.cluster.minimum_initial_system_primaries_count; use the "
       "dedicated spec fields" in p.stderr, f"C12 names the refused keys: {p.stderr}")
 
+# An input with no custom resource is an error, as `kubectl apply` says "no objects passed
+# to apply": printing nothing with exit 0 would let a typo'd path or an emptied file pass
+# CI. Each case names the file.
+no_cr = {
+    "empty file": "",
+    "only comments": "# nothing here\n# still nothing\n",
+    "empty documents": "---\n---\n# c\n---\n",
+    "only other kinds": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\n"
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+}
+for what, data in no_cr.items():
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(data)
+    for cmd in ("render", "defaults"):
+        p = run([cmd, "-f", f.name])
+        check(p.returncode == 2, f"{cmd} of {what}: exit {p.returncode}, want 2")
+        check(f"{f.name}: no Neo4jCluster or Neo4jBackup in the input (no objects passed to "
+              f"{cmd})" in p.stderr, f"{cmd} of {what} says so, naming the file: {p.stderr!r}")
+        check(p.stdout == "", f"{cmd} of {what} prints no objects")
+    os.unlink(f.name)
+p = run(["render", "-f", "-"], stdin="# only a comment\n")
+check(p.returncode == 2 and "-: no Neo4jCluster or Neo4jBackup" in p.stderr, "stdin without a CR")
+# One file with a CR is enough: an empty second file does not fail the run.
+with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+    f.write("# empty\n")
+p = run(["render", "-f", ex("cluster-3.yaml"), "-f", f.name])
+os.unlink(f.name)
+check(p.returncode == 0 and p.stdout, f"a CR in one of the files renders: {p.stderr}")
+
 # Hostile input: every case is an error value with exit 2, never a crash.
 base = text
 hostile = {
