@@ -148,34 +148,43 @@ static void test_rules_edges(void)
 	n4j_arena_free(a);
 }
 
-static void test_status_roundtrip(void)
+/* One status with every field set, shared by the round trip and the allocation tests. */
+static const char *fx_hosting[] = {"neo4j", "system"};
+static struct n4j_condition fx_conds[] = {
+	{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z", 4},
+	{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
+};
+static struct n4j_server_status fx_servers[] = {
+	{"g-0", "2e4a", "Enabled", "Available", 2, fx_hosting},
+	{"g-1", "77b1", "Enabled", "Available", 1, fx_hosting}};
+static struct n4j_database_status fx_dbs[] = {{"sales", "online", "g-2", 3, 1}};
+
+static struct n4j_cluster_status fixture_cluster_status(void)
 {
-	struct n4j_arena *a = n4j_arena_new();
-	struct n4j_error err = {0};
-	const char *hosting[] = {"neo4j", "system"};
-	struct n4j_condition conds[] = {
-		{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z",
-		 4},
-		{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
-	};
-	struct n4j_server_status servers[] = {{"g-0", "2e4a", "Enabled", "Available", 2, hosting}};
-	struct n4j_database_status dbs[] = {{"sales", "online", "g-2", 3, 1}};
-	struct n4j_cluster_status s = {
+	return (struct n4j_cluster_status){
 		.observed_generation = 4,
 		.phase = "Ready",
 		.n_conditions = 2,
-		.conditions = conds,
+		.conditions = fx_conds,
 		.replicas = 3,
 		.selector = "app.kubernetes.io/instance=g",
 		.ready_servers = "3/3",
 		.version = "5.26.12",
 		.system_leader = "g-1",
-		.n_servers = 1,
-		.servers = servers,
+		.n_servers = 2,
+		.servers = fx_servers,
 		.n_databases = 1,
-		.databases = dbs,
+		.databases = fx_dbs,
 		.bolt_endpoint = "neo4j://g.db.svc:7687",
+		.http_endpoint = "http://g.db.svc:7474",
 	};
+}
+
+static void test_status_roundtrip(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_error err = {0};
+	struct n4j_cluster_status s = fixture_cluster_status();
 	cJSON *j = NULL, *j2 = NULL;
 	CHECK_INT(n4j_cluster_status_json(&s, &j, &err), 0);
 	struct n4j_cluster_status back;
@@ -234,33 +243,8 @@ static int build_status(int which, const struct n4j_cluster_status *cs,
 
 static void test_status_oom(void)
 {
-	const char *hosting[] = {"neo4j", "system"};
 	const char *dbn[] = {"neo4j", "sales"};
-	struct n4j_condition conds[] = {
-		{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z",
-		 4},
-		{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
-	};
-	struct n4j_server_status servers[] = {{"g-0", "2e4a", "Enabled", "Available", 2, hosting},
-					      {"g-1", "77b1", "Enabled", "Available", 1, hosting}};
-	struct n4j_database_status dbs[] = {{"sales", "online", "g-2", 3, 1}};
-	struct n4j_cluster_status cs = {
-		.observed_generation = 4,
-		.phase = "Ready",
-		.n_conditions = 2,
-		.conditions = conds,
-		.replicas = 3,
-		.selector = "app=g",
-		.ready_servers = "3/3",
-		.version = "5.26.12",
-		.system_leader = "g-1",
-		.n_servers = 2,
-		.servers = servers,
-		.n_databases = 1,
-		.databases = dbs,
-		.bolt_endpoint = "neo4j://g:7687",
-		.http_endpoint = "http://g:7474",
-	};
+	struct n4j_cluster_status cs = fixture_cluster_status();
 	struct n4j_backup_run runs[] = {
 		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn},
 		{"r2", "2026-12-02T02:00:00Z", NULL, "Failed", 0, 1, dbn},
@@ -268,7 +252,7 @@ static void test_status_oom(void)
 	struct n4j_backup_status bs = {
 		.observed_generation = 2,
 		.n_conditions = 2,
-		.conditions = conds,
+		.conditions = fx_conds,
 		.last_schedule_time = "2026-12-02T02:00:00Z",
 		.next_schedule_time = "x",
 		.last_failure = {"2026-12-02T02:05:00Z", "BackupFailed", "exit 1"},
