@@ -129,8 +129,9 @@ static int config_rules(const cJSON *spec, struct n4j_problems *p)
 	const cJSON *cfg = n4j_jobj(spec, "config");
 	const cJSON *e;
 	bool lines = false, shape = false, big = false;
-	/* The message names the refused keys (as the CRD's messageExpression does), in
-	 * document order, so a user with 64 settings sees which one to move. */
+	/* The message names the refused keys, in document order, so a user with 64 settings
+	 * sees which to move. The CRD's messageExpression names one (the first CEL meets):
+	 * joining all of them exceeds the apiserver's CEL cost budget. */
 	struct n4j_buf owned;
 	n4j_buf_init(&owned);
 	cJSON_ArrayForEach(e, cfg)
