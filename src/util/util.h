@@ -128,4 +128,18 @@ int n4j_yaml_parse(const char *buf, size_t len, struct cJSON **docs, struct n4j_
 /* Reads a whole file (or "-" for stdin) up to max bytes; malloc'd, NUL-terminated. */
 int n4j_read_file(const char *path, size_t max, char **out, size_t *len, struct n4j_error *err);
 
+/* ---- secrets ------------------------------------------------------------------ */
+
+/*
+ * Wipes that the compiler cannot remove (OPENSSL_cleanse), for tokens, passwords and
+ * keys before their memory is freed or reused. NULL is fine everywhere.
+ */
+void n4j_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated string and frees it. */
+void n4j_wipe_free(char *s);
+/* Wipes the buffer's whole capacity, then frees it. */
+void n4j_buf_wipe_free(struct n4j_buf *b);
+/* Wipes every string of a cJSON tree (e.g. a parsed credential), then deletes it. */
+void n4j_json_wipe_delete(struct cJSON *j);
+
 #endif
