@@ -1,8 +1,11 @@
 """Helpers for the tests that run against the real test environment (hack/test-env).
 
-Each test exits 77 (ctest SKIP) with `SKIP(test-env): <reason>` when the environment is
-unavailable because a registry refused a pinned component; any other problem fails.
+A test can be skipped (exit 77, ctest SKIP, `SKIP(test-env): <reason>`) only when
+TESTENV_REQUIRED=0 and the environment is unavailable because a registry refused a pinned
+component. With TESTENV_REQUIRED=1 (the default, as in CI) that is a failure, like any
+other problem, and so is a test that ends without reaching done() or without one check.
 """
+import atexit
 import json
 import os
 import shlex
@@ -11,8 +14,34 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REQUIRED = os.environ.get("TESTENV_REQUIRED", "1") != "0"
+# PodSecurity level and version of the test namespaces: pinned to the apiserver's minor,
+# so a newer policy version cannot change what passes without a change here.
+PSA_LEVEL = "restricted"
+PSA_VERSION = "v1.33"
 _failures = []
 _count = 0
+_done = False
+
+
+def skip(reason):
+    """Skips the test (77), or fails it (1) when the environment is required."""
+    if REQUIRED:
+        print(f"FAIL: the test would be skipped ({reason}), but TESTENV_REQUIRED=1: a skipped "
+              "env test is a failure (TESTENV_REQUIRED=0 allows skipping)", flush=True)
+        sys.exit(1)
+    print(f"SKIP(test-env): {reason}", flush=True)
+    sys.exit(77)
+
+
+def _ended_early():
+    # A test that returns or exits before done() has not run all its checks: with the
+    # environment up that is a failure, whatever the exit code would have been.
+    if not _done:
+        print("FAIL: the env test ended before done(): its remaining checks did not run",
+              flush=True)
+        sys.stdout.flush()
+        os._exit(1)
 
 
 def load_env():
@@ -28,12 +57,11 @@ def load_env():
             os.environ[k] = shlex.split(v)[0] if v else ""
     status = os.environ.get("TESTENV_STATUS", "")
     if status == "unavailable":
-        reason = os.environ.get("TESTENV_UNAVAILABLE_REASON", "a registry refused a pinned component")
-        print(f"SKIP(test-env): {reason}")
-        sys.exit(77)
+        skip(os.environ.get("TESTENV_UNAVAILABLE_REASON", "a registry refused a pinned component"))
     if status != "ok":
         print(f"test environment is not up (TESTENV_STATUS={status!r}); run hack/test-env up")
         sys.exit(1)
+    atexit.register(_ended_early)
 
 
 def run(args, input=None, check=False, timeout=120):
@@ -91,6 +119,9 @@ def check(cond, what):
 
 
 def done():
+    global _done
+    _done = True
+    check(_count > 0, "the test ran at least one check")
     print(f"{_count - len(_failures)} passed, {len(_failures)} failed")
     sys.exit(1 if _failures else 0)
 
