@@ -75,8 +75,8 @@ def kubectl(*args, input=None, check=False, timeout=120):
     return run(["kubectl", *args], input=input, check=check, timeout=timeout)
 
 
-def kjson(*args):
-    return json.loads(kubectl(*args, "-o", "json", check=True).stdout)
+def kjson(*args, input=None):
+    return json.loads(kubectl(*args, "-o", "json", input=input, check=True).stdout)
 
 
 def operator(*args, input=None, check=False):
@@ -101,12 +101,73 @@ def wait_for(what, fn, timeout=120, interval=1.0):
 
 
 def restricted_namespace(name):
-    """A namespace that enforces the PodSecurity `restricted` level (created if absent)."""
-    doc = {"apiVersion": "v1", "kind": "Namespace",
-           "metadata": {"name": name, "labels": {
-               "pod-security.kubernetes.io/enforce": "restricted",
-               "pod-security.kubernetes.io/enforce-version": "latest"}}}
+    """A namespace whose PodSecurity enforce, warn and audit modes are all `restricted`
+    (created if absent). Only Pods are refused by `enforce`: workloads get warnings, so
+    their templates must also go through pods_admitted()."""
+    labels = {}
+    for mode in ("enforce", "warn", "audit"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = PSA_LEVEL
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = PSA_VERSION
+    doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
     kubectl("apply", "-f", "-", input=json.dumps(doc), check=True)
+
+
+def unique_name(prefix):
+    """A name no other run (another worktree, another test) uses at the same time."""
+    return f"{prefix}-{os.getpid()}-{int(time.time()) % 100000}"
+
+
+def pod_templates(obj):
+    """(path, template) of every pod template in a workload: StatefulSet, Deployment,
+    DaemonSet, ReplicaSet and Job `spec.template`; CronJob `spec.jobTemplate.spec.template`."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        t = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")
+        return [("spec.jobTemplate.spec.template", t)] if t else []
+    return [("spec.template", spec["template"])] if isinstance(spec.get("template"), dict) else []
+
+
+def pod_name(obj):
+    """The name its controller gives the first pod: `<sts>-0`, `<job>-<5 chars>`,
+    `<cronjob>-<scheduled minute>-<5 chars>` (the name matters: it becomes the hostname)."""
+    name = obj["metadata"]["name"]
+    return {"StatefulSet": f"{name}-0", "Job": f"{name}-x7k2p",
+            "CronJob": f"{name}-29410560-x7k2p"}.get(obj["kind"], f"{name}-x7k2p")
+
+
+def pod_from_template(obj, template):
+    """The Pod its controller would create from `template`: same metadata labels and
+    annotations, same spec, and (StatefulSet) the volumes of its volumeClaimTemplates as the
+    claims of ordinal 0, so that every volumeMount resolves."""
+    name = obj["metadata"]["name"]
+    meta = template.get("metadata") or {}
+    spec = json.loads(json.dumps(template["spec"]))
+    if obj["kind"] == "StatefulSet":
+        vols = spec.setdefault("volumes", [])
+        for vct in obj["spec"].get("volumeClaimTemplates", []):
+            claim = vct["metadata"]["name"]
+            vols.append({"name": claim, "persistentVolumeClaim": {"claimName": f"{claim}-{name}-0"}})
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": pod_name(obj),
+                        "namespace": obj["metadata"]["namespace"],
+                        "labels": meta.get("labels", {}),
+                        "annotations": meta.get("annotations", {})},
+           "spec": spec}
+    return pod
+
+
+def pods_admitted(name, items):
+    """Dry-run-creates (server side) a Pod from every pod template in `items`, in the items'
+    namespaces (restricted, see restricted_namespace). The ServiceAccounts the pods name must
+    exist: the caller creates them. Returns [(what, kubectl result)] for the caller to judge."""
+    out = []
+    for obj in items:
+        for path, template in pod_templates(obj):
+            pod = pod_from_template(obj, template)
+            p = kubectl("create", "--dry-run=server", "-o", "name", "-f", "-",
+                        input=json.dumps(pod))
+            out.append((f"{name}: Pod from {obj['kind']}/{obj['metadata']['name']} {path}", p))
+    return out
 
 
 def check(cond, what):
