@@ -77,6 +77,39 @@ static void test_defaults_minimal(void)
 	n4j_arena_free(a);
 }
 
+static void test_defaults_null_map_values(void)
+{
+	/* A key without a value is null; the apiserver drops non-nullable nulls in map values
+	 * as in properties, then defaults: accepted, not refused (test_crds.py checks it live). */
+	cJSON *doc = yaml1(
+		HEAD "spec:\n"
+		     "  version: 5.26.12\n"
+		     "  acceptLicenseAgreement: \"yes\"\n"
+		     "  config: {db.transaction.timeout: }\n"
+		     "  resources: {requests: {cpu: , memory: 4Gi}, limits: {memory: 4Gi}}\n");
+	cJSON *got = NULL;
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_problems p;
+	struct n4j_error err = {0};
+	n4j_problems_init(&p, a);
+	CHECK_INT(n4j_apply_defaults(schemas, doc, &got, &p, &err), 0);
+	for (size_t i = 0; i < p.n; i++)
+		fprintf(stderr, "  problem: %s: %s\n", p.items[i].path, p.items[i].message);
+	CHECK_INT(p.n, 0);
+	cJSON *want = yaml1("{config: {}, resources: {requests: {memory: 4Gi}, limits: {memory: "
+			    "4Gi}}}");
+	cJSON *spec = got ? cJSON_GetObjectItemCaseSensitive(got, "spec") : NULL;
+	CHECK(spec && want &&
+	      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(spec, "config"),
+			    cJSON_GetObjectItemCaseSensitive(want, "config"), true) &&
+	      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(spec, "resources"),
+			    cJSON_GetObjectItemCaseSensitive(want, "resources"), true));
+	cJSON_Delete(doc);
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	n4j_arena_free(a);
+}
+
 static void test_derived(void)
 {
 	struct n4j_arena *a = n4j_arena_new();
@@ -207,6 +240,7 @@ int main(void)
 		return 1;
 	}
 	test_defaults_minimal();
+	test_defaults_null_map_values();
 	test_derived();
 	test_rules_edges();
 	test_status_roundtrip();
