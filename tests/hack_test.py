@@ -10,18 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "env"))
+from envlib import check, done  # noqa: E402  (the counters only: no environment needed)
+
 src = sys.argv[1]
-failures = []
-count = 0
-
-
-def check(cond, what):
-    global count
-    count += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL", what, flush=True)
-
 
 STUBS = {
     "hack/install-deps": "#!/bin/sh\nexit 0\n",
@@ -108,5 +100,4 @@ p, calls, up = scenario("unavailable, not required", up_rc=3, env={"TESTENV_REQU
 check("test-env: required" not in p.stdout and "ctest TESTENV_REQUIRED=0" in calls,
       "TESTENV_REQUIRED=0 lets an unavailable environment pass to the suites")
 
-print(f"{count - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+done()
