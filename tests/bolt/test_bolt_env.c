@@ -567,5 +567,10 @@ int main(void)
 	test_deadlines();
 	if (!getenv("BOLT_SKIP_TLS"))
 		test_tls();
+	else if (env_required())
+		CHECK_MSG(0,
+			  "BOLT_SKIP_TLS skips the TLS tests, and TESTENV_REQUIRED=1 forbids it");
+	else
+		printf("SKIP: TLS tests (BOLT_SKIP_TLS)\n");
 	T_DONE();
 }
