@@ -1,0 +1,216 @@
+/*
+ * Helpers of the watch tests that need what the shared apiserver cannot give: a second
+ * kube-apiserver on the same etcd with --watch-cache=false (hack/test-env apiserver-nowc),
+ * whose watches are served by etcd itself, an etcd compaction, and a count of the requests
+ * a client made, read from that apiserver's own audit log.
+ *
+ * The test starts that apiserver and stops it on every way out: explicitly, and through a
+ * detached watchdog that stops it when the test process is gone (a failed CHECK, a crash,
+ * ctest's timeout kill). `hack/test-env down` stops it too.
+ */
+#ifndef N4J_KUBE_ENVNOWC_H
+#define N4J_KUBE_ENVNOWC_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+
+#include "envutil.h"
+#include "kube/machinery.h"
+
+static inline int nowc_port(void)
+{
+	const char *p = getenv("TESTENV_PORT_BASE");
+	return (p && *p ? atoi(p) : 26000) + 444;
+}
+
+/* Runs `hack/test-env ARGS` of this source tree; its exit status. */
+static inline int nowc_testenv(const char *args)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s/hack/test-env %s", N4J_SOURCE_DIR, args);
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/*
+ * A grandchild in its own session (so neither a kill of the test's process group nor of
+ * its process tree reaches it) waits for EOF on a pipe only the test holds open: EOF comes
+ * when the test exits, however it exits. Then it stops the apiserver the test started.
+ */
+static inline void nowc_watchdog(void)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[1]);
+		if (setsid() < 0 || fork() != 0)
+			_exit(0);
+		char b;
+		ssize_t n;
+		while ((n = read(fd[0], &b, 1)) > 0 || (n < 0 && errno == EINTR))
+			;
+		_exit(nowc_testenv("apiserver-nowc stop >/dev/null 2>&1"));
+	}
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	fcntl(fd[1], F_SETFD, FD_CLOEXEC); /* children of ours must not keep it open */
+}
+
+/* Starts (or restarts) the watch-cache-less apiserver; the watchdog is armed once. */
+static inline int nowc_start(void)
+{
+	static bool armed;
+	if (!armed) {
+		nowc_watchdog();
+		armed = true;
+	}
+	long t0 = env_now_ms();
+	int rc = nowc_testenv("apiserver-nowc start");
+	fprintf(stderr, "apiserver-nowc start: exit %d after %ld ms\n", rc, env_now_ms() - t0);
+	return rc == 0 ? 0 : -1;
+}
+
+static inline int nowc_stop(void)
+{
+	return nowc_testenv("apiserver-nowc stop") == 0 ? 0 : -1;
+}
+
+/* A client of the watch-cache-less apiserver with the identity of kubeconfig env var var
+ * and its own user agent, by which the audit log tells its requests apart. */
+static inline struct n4j_kube_client *nowc_client(const char *var, const char *user_agent)
+{
+	const char *path = getenv(var);
+	struct n4j_kube_config *cfg = NULL;
+	struct n4j_kube_client *c = NULL;
+	struct n4j_error err = {0};
+	if (!path || n4j_kube_config_load(path, NULL, &cfg, &err)) {
+		fprintf(stderr, "nowc client: %s\n", err.msg);
+		exit(1);
+	}
+	char server[64];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", nowc_port());
+	free(cfg->server);
+	cfg->server = strdup(server);
+	struct n4j_kube_client_opts o = {.user_agent = user_agent};
+	if (!cfg->server || n4j_kube_client_new(cfg, &o, &c, &err)) {
+		fprintf(stderr, "nowc client: %s\n", err.msg);
+		exit(1);
+	}
+	n4j_kube_config_free(cfg);
+	return c;
+}
+
+/* Compacts etcd at its current revision; the revision, or 0 on failure. */
+static inline uint64_t nowc_compact(void)
+{
+	char cmd[1024], line[64] = "";
+	snprintf(cmd, sizeof(cmd), "%s/hack/test-env etcd-compact", N4J_SOURCE_DIR);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	int rc = pclose(f);
+	return rc == 0 ? strtoull(line, NULL, 10) : 0;
+}
+
+/*
+ * Counts the requests of user agent ua with verb ("list", "watch") on configmaps of
+ * namespace ns in the watch-cache-less apiserver's audit log (JSON lines); -1 if the log
+ * cannot be read. A LIST counts at ResponseComplete, a WATCH at ResponseStarted (a watch
+ * cut by a killed apiserver never completes). The log is written in blocking mode, but an
+ * entry may land just after the client has its answer: callers wait a little first.
+ */
+static inline int nowc_audit_count(const char *ua, const char *verb, const char *ns)
+{
+	const char *run = getenv("TESTENV_RUN");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/audit-nowc.log", run ? run : ".");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	int n = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (!strstr(line, ua)) /* cheap filter before parsing */
+			continue;
+		cJSON *ev = cJSON_Parse(line);
+		const char *stage = env_str(ev, "stage", NULL),
+			   *agent = env_str(ev, "userAgent", NULL), *v = env_str(ev, "verb", NULL);
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(ev, "objectRef");
+		const char *res = env_str(ref, "resource", NULL),
+			   *nsp = env_str(ref, "namespace", NULL);
+		const char *want =
+			strcmp(verb, "watch") == 0 ? "ResponseStarted" : "ResponseComplete";
+		if (stage && strcmp(stage, want) == 0 && agent && strcmp(agent, ua) == 0 && v &&
+		    strcmp(v, verb) == 0 && res && strcmp(res, "configmaps") == 0 && nsp &&
+		    strcmp(nsp, ns) == 0)
+			n++;
+		cJSON_Delete(ev);
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* ---- a cache of name -> resourceVersion, compared with the server's list ---- */
+
+static inline void nowc_free_val(void *ud, const char *key, void *val)
+{
+	free(val);
+}
+
+/*
+ * Compares a map of name -> resourceVersion (strings) with the server's list of configmaps
+ * in ns: the number of names missing on either side or with another resourceVersion (0:
+ * equal). Prints each difference when verbose.
+ */
+static inline int nowc_diff_with_server(struct n4j_kube_client *c, const char *ns,
+					struct n4j_smap *cache, bool verbose)
+{
+	cJSON *items = NULL;
+	struct n4j_kube_error e;
+	if (n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, NULL, &items, NULL, &e) != 0) {
+		fprintf(stderr, "list %s: %s\n", ns, e.base.msg);
+		return -1;
+	}
+	int diff = 0;
+	struct n4j_smap server;
+	n4j_smap_init(&server);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *name = env_str(it, "metadata", "name");
+		const char *rv = env_str(it, "metadata", "resourceVersion");
+		const char *mine = name ? n4j_smap_get(cache, name) : NULL;
+		if (!name || !rv || !mine || strcmp(mine, rv) != 0) {
+			if (verbose)
+				fprintf(stderr,
+					"cache differs from server: %s: server RV %s, cache RV "
+					"%s\n",
+					name ? name : "?", rv ? rv : "-", mine ? mine : "(absent)");
+			diff++;
+		}
+		if (name)
+			n4j_smap_put(&server, name, (void *)1, NULL);
+	}
+	for (size_t i = 0; i < cache->nb; i++)
+		for (struct n4j_smap_node *nd = cache->b[i]; nd; nd = nd->next)
+			if (!n4j_smap_get(&server, nd->key)) {
+				if (verbose)
+					fprintf(stderr,
+						"cache differs from server: %s only in the cache\n",
+						nd->key);
+				diff++;
+			}
+	n4j_smap_free(&server);
+	cJSON_Delete(items);
+	return diff;
+}
+
+#endif
