@@ -35,9 +35,12 @@ static inline int nowc_testenv(const char *args)
 
 /*
  * A grandchild in its own session (so neither a kill of the test's process group nor of
- * its process tree reaches it) waits for EOF on a pipe only the test holds open: EOF comes
- * when the test exits, however it exits. Then it stops the apiserver the test started.
+ * its process tree reaches it) reads the PID of each apiserver the test starts from a pipe
+ * only the test holds open. EOF comes when the test exits, however it exits; then it stops
+ * that apiserver, if it is still the recorded one (not the next test's).
  */
+static int nowc_watchdog_fd = -1;
+
 static inline void nowc_watchdog(void)
 {
 	int fd[2];
@@ -48,29 +51,51 @@ static inline void nowc_watchdog(void)
 		close(fd[1]);
 		if (setsid() < 0 || fork() != 0)
 			_exit(0);
-		char b;
-		ssize_t n;
-		while ((n = read(fd[0], &b, 1)) > 0 || (n < 0 && errno == EINTR))
-			;
-		_exit(nowc_testenv("apiserver-nowc stop >/dev/null 2>&1"));
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) { /* not ctest's output pipes: it waits for them to close */
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		FILE *in = fdopen(fd[0], "r");
+		char line[32], last[32] = "";
+		while (in && fgets(line, sizeof(line), in))
+			snprintf(last, sizeof(last), "%s", line);
+		last[strcspn(last, "\n")] = '\0';
+		if (!last[0])
+			_exit(0);
+		char args[64];
+		snprintf(args, sizeof(args), "apiserver-nowc stop %s", last);
+		_exit(nowc_testenv(args));
 	}
 	close(fd[0]);
-	if (pid > 0)
+	if (pid > 0) {
+		signal(SIGPIPE, SIG_IGN); /* a dead watchdog is an error message, not our death */
 		waitpid(pid, NULL, 0);
-	fcntl(fd[1], F_SETFD, FD_CLOEXEC); /* children of ours must not keep it open */
+		fcntl(fd[1], F_SETFD, FD_CLOEXEC); /* children of ours must not keep it open */
+		nowc_watchdog_fd = fd[1];
+	} else {
+		close(fd[1]);
+	}
 }
 
-/* Starts (or restarts) the watch-cache-less apiserver; the watchdog is armed once. */
+/* Starts (or restarts) the watch-cache-less apiserver and tells the watchdog its PID. */
 static inline int nowc_start(void)
 {
-	static bool armed;
-	if (!armed) {
+	if (nowc_watchdog_fd < 0)
 		nowc_watchdog();
-		armed = true;
-	}
 	long t0 = env_now_ms();
 	int rc = nowc_testenv("apiserver-nowc start");
 	fprintf(stderr, "apiserver-nowc start: exit %d after %ld ms\n", rc, env_now_ms() - t0);
+	const char *run = getenv("TESTENV_RUN");
+	char path[512], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/pid/apiserver-nowc", run ? run : ".");
+	FILE *f = fopen(path, "r");
+	if (f && fgets(pid, sizeof(pid), f) && nowc_watchdog_fd >= 0 &&
+	    write(nowc_watchdog_fd, pid, strlen(pid)) < 0)
+		fprintf(stderr, "apiserver-nowc: the watchdog is gone\n");
+	if (f)
+		fclose(f);
 	return rc == 0 ? 0 : -1;
 }
 
