@@ -29,27 +29,6 @@
 #define N_KEEP 20
 #define LABEL  "test=kube-watch410"
 
-struct rec {
-	pthread_mutex_t mu;
-	struct event_tally t;
-};
-
-static void on_event(void *ud, const struct n4j_cached *o, const struct n4j_cached *n)
-{
-	struct rec *r = ud;
-	pthread_mutex_lock(&r->mu);
-	event_tally_add(&r->t, o, n);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static int get(struct rec *r, const int *f)
-{
-	pthread_mutex_lock(&r->mu);
-	int v = *f;
-	pthread_mutex_unlock(&r->mu);
-	return v;
-}
-
 static char ns[64];
 
 static cJSON *labelled_cm(const char *name, const char *val)
@@ -141,12 +120,12 @@ static int diff_cache(struct n4j_kube_client *c, struct n4j_informer *inf)
 	return diff;
 }
 
-static bool wait_until(struct rec *r, const int *f, int want, long ms)
+static bool wait_until(struct locked_tally *r, const int *f, int want, long ms)
 {
 	long t0 = env_now_ms();
-	while (get(r, f) < want && env_now_ms() - t0 < ms)
+	while (locked_tally_get(r, f) < want && env_now_ms() - t0 < ms)
 		n4j_kube_sleep_ms(20);
-	return get(r, f) >= want;
+	return locked_tally_get(r, f) >= want;
 }
 
 static void test_real_410(struct n4j_kube_client *d)
@@ -164,13 +143,13 @@ static void test_real_410(struct n4j_kube_client *d)
 	CHECK_INT(put_cm(d, "change", "1"), 0);
 	CHECK_INT(put_cm(d, "vanish", "1"), 0);
 
-	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct locked_tally r = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf = NULL;
 	struct n4j_error err = {0};
 	struct n4j_informer_opts o = {
 		.resource = &N4J_RES_CONFIGMAPS, .namespace_ = ns, .label_selector = LABEL};
-	struct n4j_informer_handlers h = {on_event, &r};
+	struct n4j_informer_handlers h = {locked_tally_on_event, &r};
 	CHECK_INT(n4j_informer_new(c, &o, &h, &inf, &err), 0);
 	if (!inf)
 		goto out;
@@ -179,7 +158,7 @@ static void test_real_410(struct n4j_kube_client *d)
 	while (!n4j_informer_has_synced(inf) && env_now_ms() - t0 < 30000)
 		n4j_kube_sleep_ms(20);
 	CHECK(n4j_informer_has_synced(inf));
-	CHECK_INT(get(&r, &r.t.adds), N_KEEP + 2);
+	CHECK_INT(locked_tally_get(&r, &r.t.adds), N_KEEP + 2);
 
 	/* An add through the watch: the watch is live, and the informer's resourceVersion is
 	 * at least ping's. */
@@ -220,7 +199,8 @@ static void test_real_410(struct n4j_kube_client *d)
 	while (env_now_ms() - t0 < 90000 &&
 	       (strcmp(cache_rv(inf, "change", rv, sizeof(rv)),
 		       server_rv(d, "change", rv2, sizeof(rv2))) != 0 ||
-		get(&r, &r.t.deletes) < 1 || get(&r, &r.t.adds) < N_KEEP + 4))
+		locked_tally_get(&r, &r.t.deletes) < 1 ||
+		locked_tally_get(&r, &r.t.adds) < N_KEEP + 4))
 		n4j_kube_sleep_ms(50);
 	fprintf(stderr, "reconnected after %ld ms\n", env_now_ms() - t0);
 	n4j_kube_sleep_ms(500); /* a late duplicate would show up; audit entries land */
@@ -228,15 +208,16 @@ static void test_real_410(struct n4j_kube_client *d)
 	fprintf(stderr,
 		"after the 410: %d adds, %d updates, %d deletes, %d duplicate ADDED; audit: %d "
 		"LISTs, %d WATCHes\n",
-		get(&r, &r.t.adds), get(&r, &r.t.updates), get(&r, &r.t.deletes),
-		get(&r, &r.t.dup_adds), lists, watches);
+		locked_tally_get(&r, &r.t.adds), locked_tally_get(&r, &r.t.updates),
+		locked_tally_get(&r, &r.t.deletes), locked_tally_get(&r, &r.t.dup_adds), lists,
+		watches);
 	CHECK_INT(lists, 2); /* the initial list and one relist */
 	CHECK(watches >= 2); /* the first watch and the one refused with 410 */
-	CHECK_INT(get(&r, &r.t.adds), N_KEEP + 4); /* + ping, + new; never ephemeral */
-	CHECK_INT(get(&r, &r.t.updates), 1);       /* change only */
-	CHECK_INT(get(&r, &r.t.deletes), 1);       /* vanish */
-	CHECK_INT(get(&r, &r.t.dup_adds), 0);
-	CHECK_INT(get(&r, &r.t.resyncs), 0);
+	CHECK_INT(locked_tally_get(&r, &r.t.adds), N_KEEP + 4); /* + ping, + new; never ephemeral */
+	CHECK_INT(locked_tally_get(&r, &r.t.updates), 1);       /* change only */
+	CHECK_INT(locked_tally_get(&r, &r.t.deletes), 1);       /* vanish */
+	CHECK_INT(locked_tally_get(&r, &r.t.dup_adds), 0);
+	CHECK_INT(locked_tally_get(&r, &r.t.resyncs), 0);
 	CHECK_INT(diff_cache(d, inf), 0);
 	CHECK_STR(cache_rv(inf, "ephemeral", rv, sizeof(rv)), "");
 
@@ -258,11 +239,7 @@ int main(void)
 	snprintf(ns, sizeof(ns), "kube-watch410-%d", (int)getpid());
 	if (env_ns_create(d, ns))
 		return 1;
-	if (nowc_start() == 0)
-		test_real_410(d);
-	else
-		CHECK(0); /* the watch-cache-less apiserver did not start */
-	nowc_stop();
+	nowc_run(test_real_410, d);
 	env_ns_delete(d, ns);
 	n4j_kube_client_free(d);
 	TDONE();

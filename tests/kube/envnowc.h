@@ -104,29 +104,22 @@ static inline int nowc_stop(void)
 	return nowc_testenv("apiserver-nowc stop") == 0 ? 0 : -1;
 }
 
+/* Runs test(c) with the watch-cache-less apiserver up, and stops it afterwards. */
+static inline void nowc_run(void (*test)(struct n4j_kube_client *), struct n4j_kube_client *c)
+{
+	if (nowc_start() == 0)
+		test(c);
+	else
+		CHECK(0); /* the watch-cache-less apiserver did not start */
+	nowc_stop();
+}
+
 /* A client of the watch-cache-less apiserver with the identity of kubeconfig env var var
  * and its own user agent, by which the audit log tells its requests apart. */
 static inline struct n4j_kube_client *nowc_client(const char *var, const char *user_agent)
 {
-	const char *path = getenv(var);
-	struct n4j_kube_config *cfg = NULL;
-	struct n4j_kube_client *c = NULL;
-	struct n4j_error err = {0};
-	if (!path || n4j_kube_config_load(path, NULL, &cfg, &err)) {
-		fprintf(stderr, "nowc client: %s\n", err.msg);
-		exit(1);
-	}
-	char server[64];
-	snprintf(server, sizeof(server), "https://127.0.0.1:%d", nowc_port());
-	free(cfg->server);
-	cfg->server = strdup(server);
 	struct n4j_kube_client_opts o = {.user_agent = user_agent};
-	if (!cfg->server || n4j_kube_client_new(cfg, &o, &c, &err)) {
-		fprintf(stderr, "nowc client: %s\n", err.msg);
-		exit(1);
-	}
-	n4j_kube_config_free(cfg);
-	return c;
+	return env_client_at(var, nowc_port(), &o);
 }
 
 /* Compacts etcd at its current revision; the revision, or 0 on failure. */
