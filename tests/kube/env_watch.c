@@ -300,7 +300,8 @@ static void test_restart(struct n4j_kube_client *c)
 	int missing = 0;
 	for (int s = 1; s <= N_EVENTS; s++)
 		missing += r.by_event[s] != 1;
-	int lists = nowc_audit_count(ua, "list", ns);
+	struct nowc_audit au;
+	int lists = nowc_audit_read(ua, ns, &au) == 0 ? au.lists : -1;
 	fprintf(stderr,
 		"restart: %d watches, %d errors, %d relists, %d LISTs in the audit log, %d "
 		"objects not delivered as exactly one ADDED event, %d learnt from a list, "

@@ -137,43 +137,58 @@ static inline uint64_t nowc_compact(void)
 }
 
 /*
- * Counts the requests of user agent ua with verb ("list", "watch") on configmaps of
- * namespace ns in the watch-cache-less apiserver's audit log (JSON lines); -1 if the log
- * cannot be read. A LIST counts at ResponseComplete, a WATCH at ResponseStarted (a watch
- * cut by a killed apiserver never completes). The log is written in blocking mode, but an
- * entry may land just after the client has its answer: callers wait a little first.
+ * Reads the requests of user agent ua on configmaps of namespace ns in the
+ * watch-cache-less apiserver's audit log (JSON lines, in time order): a LIST counts at
+ * ResponseComplete, a WATCH at ResponseStarted (a watch cut by a killed apiserver never
+ * completes). The log is written in blocking mode, but an entry may land just after the
+ * client has its answer: callers wait a little first.
  */
-static inline int nowc_audit_count(const char *ua, const char *verb, const char *ns)
+struct nowc_audit {
+	int lists, watches;
+	/* the resourceVersion parameter of the last WATCH started before the second LIST */
+	char watch_rv_before_relist[32];
+};
+
+static inline int nowc_audit_read(const char *ua, const char *ns, struct nowc_audit *out)
 {
+	memset(out, 0, sizeof(*out));
 	const char *run = getenv("TESTENV_RUN");
-	char path[512];
+	char path[512], last_watch_rv[32] = "";
 	snprintf(path, sizeof(path), "%s/audit-nowc.log", run ? run : ".");
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	int n = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0) {
 		if (!strstr(line, ua)) /* cheap filter before parsing */
 			continue;
 		cJSON *ev = cJSON_Parse(line);
-		const char *stage = env_str(ev, "stage", NULL),
-			   *agent = env_str(ev, "userAgent", NULL), *v = env_str(ev, "verb", NULL);
+		const char *stage = env_str(ev, "stage", NULL);
+		const char *agent = env_str(ev, "userAgent", NULL);
+		const char *verb = env_str(ev, "verb", NULL);
+		const char *uri = env_str(ev, "requestURI", NULL);
 		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(ev, "objectRef");
-		const char *res = env_str(ref, "resource", NULL),
-			   *nsp = env_str(ref, "namespace", NULL);
-		const char *want =
-			strcmp(verb, "watch") == 0 ? "ResponseStarted" : "ResponseComplete";
-		if (stage && strcmp(stage, want) == 0 && agent && strcmp(agent, ua) == 0 && v &&
-		    strcmp(v, verb) == 0 && res && strcmp(res, "configmaps") == 0 && nsp &&
-		    strcmp(nsp, ns) == 0)
-			n++;
+		const char *res = env_str(ref, "resource", NULL);
+		const char *nsp = env_str(ref, "namespace", NULL);
+		bool mine = stage && agent && strcmp(agent, ua) == 0 && verb && res &&
+			    strcmp(res, "configmaps") == 0 && nsp && strcmp(nsp, ns) == 0;
+		if (mine && strcmp(verb, "list") == 0 && strcmp(stage, "ResponseComplete") == 0) {
+			if (++out->lists == 2)
+				snprintf(out->watch_rv_before_relist,
+					 sizeof(out->watch_rv_before_relist), "%s", last_watch_rv);
+		} else if (mine && strcmp(verb, "watch") == 0 &&
+			   strcmp(stage, "ResponseStarted") == 0) {
+			out->watches++;
+			const char *p = uri ? strstr(uri, "resourceVersion=") : NULL;
+			snprintf(last_watch_rv, sizeof(last_watch_rv), "%.*s",
+				 p ? (int)strspn(p + 16, "0123456789") : 0, p ? p + 16 : "");
+		}
 		cJSON_Delete(ev);
 	}
 	free(line);
 	fclose(f);
-	return n;
+	return 0;
 }
 
 /* ---- a cache of name -> resourceVersion, compared with the server's list ---- */
