@@ -5,7 +5,7 @@
  * and TLS against a second server started here (generated CA, wrong name, untrusted CA).
  */
 #include "envutil.h"
-#include "tcheck.h"
+#include "check.h"
 
 #include <math.h>
 #include <sys/wait.h>

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "kube/internal.h"
-#include "tcheck.h"
+#include "check.h"
 
 static inline long env_now_ms(void)
 {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "kube/internal.h"
-#include "tcheck.h"
+#include "check.h"
 
 static char tmp[256];
 

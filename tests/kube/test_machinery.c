@@ -12,7 +12,7 @@
 #include "fake_client.h"
 #include "kube/kube.h"
 #include "kube/machinery.h"
-#include "mcheck.h"
+#include "check.h"
 #include "tally.h"
 
 static bool wait_for(bool (*pred)(void *), void *ud, long ms)
@@ -569,6 +569,5 @@ int main(void)
 	test_leader();
 	test_leader_hang();
 	fake_reset();
-	printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
-	return failed ? 1 : 0;
+	CHECK_DONE();
 }

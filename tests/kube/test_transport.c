@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "kube/internal.h"
-#include "tcheck.h"
+#include "check.h"
 
 static void test_errors(void)
 {

@@ -9,7 +9,7 @@
 
 #include "kube/kube.h"
 #include "kube/machinery.h"
-#include "mcheck.h"
+#include "check.h"
 
 /* Gets one key and reports how long it took (ms). */
 static long timed_get(struct n4j_workqueue *q, const char *want)
@@ -297,6 +297,5 @@ int main(void)
 	test_drain();
 	test_workers_results();
 	test_stress();
-	printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
-	return failed ? 1 : 0;
+	CHECK_DONE();
 }

@@ -5,7 +5,7 @@
  */
 #include "bolt/bolt.h"
 #include "stubrun.h"
-#include "tcheck.h"
+#include "check.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
