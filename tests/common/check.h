@@ -8,6 +8,7 @@
 #define N4J_TEST_CHECK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,16 @@
 #include "util/util.h"
 
 static atomic_int check_count, check_failures;
+
+static inline bool check_streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static inline bool check_has(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
 
 /* Failure messages go to stderr in one fprintf each, so threads do not interleave. */
 #define CHECK_MSG(cond, ...)                                                                       \
@@ -50,14 +61,14 @@ static atomic_int check_count, check_failures;
 #define CHECK_STR(got, want)                                                                       \
 	do {                                                                                       \
 		const char *g_ = (got), *w_ = (want);                                              \
-		CHECK_MSG(g_ &&w_ &&strcmp(g_, w_) == 0, "%s: got \"%s\", want \"%s\"", #got,      \
+		CHECK_MSG(check_streq(g_, w_), "%s: got \"%s\", want \"%s\"", #got,                \
 			  g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                 \
 	} while (0)
 
 #define CHECK_HAS(hay, needle)                                                                     \
 	do {                                                                                       \
 		const char *h_ = (hay);                                                            \
-		CHECK_MSG(h_ &&strstr(h_, (needle)), "\"%s\" does not contain \"%s\"",             \
+		CHECK_MSG(check_has(h_, (needle)), "\"%s\" does not contain \"%s\"",               \
 			  h_ ? h_ : "(null)", (needle));                                           \
 	} while (0)
 
