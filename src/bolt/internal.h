@@ -33,7 +33,6 @@ struct bolt_sock {
 	SSL *ssl;
 };
 
-int64_t bolt_now_ms(void);
 int bolt_sock_connect(struct bolt_sock *s, const struct n4j_bolt_config *cfg, int64_t deadline,
 		      struct n4j_error *err);
 /* Writes all bytes before the deadline. */
