@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/kube.h"
 #include "kube/machinery.h"
-#include "check.h"
 
 static inline struct n4j_kube_client *env_client(void)
 {
