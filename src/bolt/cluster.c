@@ -23,6 +23,9 @@ int n4j_bolt_cluster_new(const struct n4j_bolt_cluster_config *cfg, struct n4j_b
 	*out = NULL;
 	if (!cfg->seeds || !cfg->seeds[0])
 		return n4j_err(err, N4J_EINVAL, "bolt: a cluster needs at least one seed");
+	int rc = bolt_tls_chosen(cfg->base.tls, err);
+	if (rc)
+		return rc;
 	struct n4j_bolt_cluster *cl = calloc(1, sizeof *cl);
 	if (!cl)
 		return n4j_err(err, N4J_ENOMEM, "bolt: out of memory");

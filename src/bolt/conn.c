@@ -269,6 +269,9 @@ int n4j_bolt_open(const struct n4j_bolt_config *cfg, struct n4j_bolt_conn **out,
 		  struct n4j_error *err)
 {
 	*out = NULL;
+	int rc = bolt_tls_chosen(cfg->tls, err);
+	if (rc)
+		return rc;
 	struct n4j_bolt_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return n4j_err(err, N4J_ENOMEM, "bolt: out of memory");
@@ -284,7 +287,7 @@ int n4j_bolt_open(const struct n4j_bolt_config *cfg, struct n4j_bolt_conn **out,
 	c->io_timeout_ms = cfg->io_timeout_ms > 0 ? cfg->io_timeout_ms : 30000;
 	int io_ms = c->io_timeout_ms;
 	int64_t deadline = n4j_now_ms() + connect_ms;
-	int rc = bolt_sock_connect(&c->sock, cfg, deadline, err);
+	rc = bolt_sock_connect(&c->sock, cfg, deadline, err);
 	uint8_t reply[5];
 	size_t reply_len = 0;
 	if (!rc)

@@ -77,7 +77,7 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 	if (!s->ctx)
 		return tls_errors(err, "context");
 	SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY) {
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL) {
 		int ok = cfg->ca_file ? SSL_CTX_load_verify_locations(s->ctx, cfg->ca_file, NULL)
 				      : SSL_CTX_set_default_verify_paths(s->ctx);
 		if (ok != 1)
@@ -93,7 +93,7 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 	const char *name = cfg->tls_host ? cfg->tls_host : dial_host;
 	unsigned char ipbuf[16];
 	bool is_ip = inet_pton(AF_INET, name, ipbuf) == 1 || inet_pton(AF_INET6, name, ipbuf) == 1;
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY) {
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL) {
 		if (is_ip) {
 			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), name) != 1)
 				return tls_errors(err, "IP verification setup");
@@ -130,9 +130,20 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 						 name)
 				       : rc;
 	}
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY && SSL_get_verify_result(s->ssl) != X509_V_OK)
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL && SSL_get_verify_result(s->ssl) != X509_V_OK)
 		return n4j_err(err, N4J_EBOLT_TLS, "bolt: TLS certificate of %s not trusted", name);
 	return 0;
+}
+
+int bolt_tls_chosen(enum n4j_bolt_tls tls, struct n4j_error *err)
+{
+	if (tls == N4J_BOLT_TLS_NONE || tls == N4J_BOLT_TLS_VERIFY_FULL ||
+	    tls == N4J_BOLT_TLS_SELF_SIGNED)
+		return 0;
+	return n4j_err(err, N4J_EINVAL,
+		       "bolt: TLS mode %s: choose N4J_BOLT_TLS_VERIFY_FULL, "
+		       "N4J_BOLT_TLS_SELF_SIGNED or N4J_BOLT_TLS_NONE (plaintext)",
+		       tls == N4J_BOLT_TLS_UNSET ? "not set" : "unknown");
 }
 
 int bolt_sock_connect(struct bolt_sock *s, const struct n4j_bolt_config *cfg, int64_t deadline,

@@ -34,16 +34,6 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ud)
 		pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = 0;
-		free(s);
-	}
-}
-
 /* Splits https://host[:port][/prefix] so tls-server-name can replace the host. */
 static int build_base(struct n4j_kube_client *c, struct n4j_error *err)
 {
@@ -190,9 +180,9 @@ void n4j_kube_client_free(struct n4j_kube_client *c)
 	free(c->field_manager);
 	free(c->base_url);
 	free(c->connect_to);
-	wipe_free(c->token);
+	n4j_wipe_free(c->token);
 	free(c->cert_pem);
-	wipe_free(c->key_pem);
+	n4j_wipe_free(c->key_pem);
 	free(c);
 }
 
@@ -220,9 +210,9 @@ static char *dup_or_null(const char *s, bool *ok)
 
 void n4j_kube_creds_free(struct n4j_kube_creds *cr)
 {
-	wipe_free(cr->token);
+	n4j_wipe_free(cr->token);
 	free(cr->cert_pem);
-	wipe_free(cr->key_pem);
+	n4j_wipe_free(cr->key_pem);
 	memset(cr, 0, sizeof(*cr));
 }
 
@@ -238,9 +228,9 @@ static int refresh_locked(struct n4j_kube_client *c, time_t now, struct n4j_kube
 		int rc = n4j_kube_exec_run(cfg->exec, EXEC_TIMEOUT_MS, &cred, &err);
 		if (rc)
 			return n4j_kube_fail(e, N4J_KUBE_UNAUTHORIZED, rc, "%s", err.msg);
-		wipe_free(c->token);
+		n4j_wipe_free(c->token);
 		free(c->cert_pem);
-		wipe_free(c->key_pem);
+		n4j_wipe_free(c->key_pem);
 		c->token = cred.token;
 		c->cert_pem = cred.cert_pem;
 		c->key_pem = cred.key_pem;
@@ -264,7 +254,7 @@ static int refresh_locked(struct n4j_kube_client *c, time_t now, struct n4j_kube
 		}
 		if (!c->token || strcmp(t, c->token) != 0)
 			c->cred_generation++;
-		wipe_free(c->token);
+		n4j_wipe_free(c->token);
 		c->token = t;
 		c->token_read = now;
 		c->cred_valid = true;
@@ -386,8 +376,7 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 		if (a) {
 			snprintf(a, n, "Authorization: Bearer %s", cr->token);
 			l = curl_slist_append(l, a);
-			memset(a, 0, n);
-			free(a);
+			n4j_wipe_free(a);
 		}
 		ok = ok && l;
 	}
@@ -412,6 +401,15 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 	return h;
 }
 
+/* The request headers hold "Authorization: Bearer <token>": wipe them before curl frees. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		if (i->data)
+			n4j_wipe(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
 void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist *hdrs)
 {
 	if (!h)
@@ -422,7 +420,7 @@ void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist
 	 * live connection, which the next request on this handle reuses. */
 	curl_easy_reset(h);
 	curl_slist_free_all(ct);
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	pthread_mutex_lock(&c->pool_mu);
 	bool kept = c->n_idle < N4J_KUBE_POOL_MAX;
 	if (kept)

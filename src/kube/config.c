@@ -24,17 +24,6 @@ static void exec_free(struct n4j_kube_exec *x)
 	free(x);
 }
 
-/* Secrets are wiped before they go back to the allocator. */
-static void free_secret(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = 0;
-		free(s);
-	}
-}
-
 void n4j_kube_config_free(struct n4j_kube_config *c)
 {
 	if (!c)
@@ -43,8 +32,8 @@ void n4j_kube_config_free(struct n4j_kube_config *c)
 	free(c->tls_server_name);
 	free(c->ca_pem);
 	free(c->client_cert_pem);
-	free_secret(c->client_key_pem);
-	free_secret(c->token);
+	n4j_wipe_free(c->client_key_pem);
+	n4j_wipe_free(c->token);
 	free(c->token_file);
 	exec_free(c->exec);
 	free(c->namespace_);

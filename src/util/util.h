@@ -201,4 +201,18 @@ bool n4j_bucket_try_take(struct n4j_bucket *b, int64_t now_ms);
 /* How long until a token is available, without taking one. */
 int64_t n4j_bucket_wait_ms(const struct n4j_bucket *b, int64_t now_ms);
 
+/* ---- secrets ------------------------------------------------------------------ */
+
+/*
+ * Wipes that the compiler cannot remove (OPENSSL_cleanse), for tokens, passwords and
+ * keys before their memory is freed or reused. NULL is fine everywhere.
+ */
+void n4j_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated string and frees it. */
+void n4j_wipe_free(char *s);
+/* Wipes the buffer's whole capacity, then frees it. */
+void n4j_buf_wipe_free(struct n4j_buf *b);
+/* Wipes every string of a cJSON tree (e.g. a parsed credential), then deletes it. */
+void n4j_json_wipe_delete(struct cJSON *j);
+
 #endif

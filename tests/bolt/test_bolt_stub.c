@@ -40,6 +40,7 @@ static int stub_end(struct stub *s, int timeout_ms)
 static struct n4j_bolt_config cfg_for(const char *addr)
 {
 	struct n4j_bolt_config c = {.address = addr,
+				    .tls = N4J_BOLT_TLS_NONE, /* the stub speaks plaintext */
 				    .user = "neo4j",
 				    .password = "s3cret-pw",
 				    .connect_timeout_ms = 3000,

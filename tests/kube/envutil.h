@@ -19,13 +19,6 @@ static inline long env_now_ms(void)
 	return (long)n4j_now_ms();
 }
 
-/* The client's sleep moved to util (n4j_sleep_ms); env_watch.c, changed in parallel, still
- * calls it by its old name. Drop this once that file is merged and renamed. */
-static inline void n4j_kube_sleep_ms(long ms)
-{
-	n4j_sleep_ms(ms);
-}
-
 /* A client for the kubeconfig named by env var `var` (exits 1 if the env is unusable). */
 static inline struct n4j_kube_client *env_client(const char *var,
 						 const struct n4j_kube_client_opts *o)
