@@ -32,12 +32,6 @@ static int get(struct rec *r, int *f)
 	return v;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static cJSON *labelled_cm(const char *name, const char *val)
 {
 	cJSON *o = env_cm(name, "v", val);
@@ -148,6 +142,5 @@ int main(void)
 	n4j_kube_client_free(p);
 	n4j_kube_client_free(d);
 	env_proxy_stop(&px);
-	printf("%d passed, %d failed\n", check_count - check_failures, check_failures);
-	return check_failures ? 1 : 0;
+	CHECK_DONE();
 }
