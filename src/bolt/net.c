@@ -16,13 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t bolt_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int bolt_split_address(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *colon;
@@ -54,7 +47,7 @@ int bolt_split_address(const char *addr, char *host, size_t hostlen, char *port,
 static int wait_fd(int fd, short events, int64_t deadline, struct n4j_error *err)
 {
 	for (;;) {
-		int64_t left = deadline - bolt_now_ms();
+		int64_t left = deadline - n4j_now_ms();
 		if (left <= 0)
 			return n4j_err(err, N4J_EBOLT_TIMEOUT, "bolt: deadline passed");
 		struct pollfd p = {.fd = fd, .events = events};

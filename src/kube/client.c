@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "kube/internal.h"
+#include "util/log.h"
 
 #define TOKEN_REREAD_S  60
 #define EXEC_TIMEOUT_MS 60000
@@ -115,10 +116,9 @@ int n4j_kube_client_new(const struct n4j_kube_config *cfg, const struct n4j_kube
 		o->max_retries = 0;
 	if (o->max_retry_delay_ms <= 0)
 		o->max_retry_delay_ms = 30000;
-	c->tokens = o->write_burst;
+	n4j_bucket_init(&c->bucket, o->write_qps, o->write_burst, n4j_now_ms());
 	c->token_reread_s = TOKEN_REREAD_S;
-	clock_gettime(CLOCK_MONOTONIC, &c->bucket_last);
-	c->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)c;
+	n4j_rng_seed(&c->rng, (uint64_t)n4j_wall_ns() ^ (uint64_t)(uintptr_t)c);
 
 	int rc = n4j_kube_config_dup(cfg, &c->cfg)
 			 ? n4j_err(err, N4J_ENOMEM, "client: out of memory")
@@ -345,10 +345,10 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 	}
 	if (cfg->insecure_skip_verify) {
 		if (!atomic_exchange(&c->warned_insecure, true))
-			fprintf(stderr,
-				"neo4j-operator: WARNING: TLS verification of %s is disabled "
-				"by insecure-skip-tls-verify in the kubeconfig\n",
-				cfg->server);
+			n4j_log_warn("kube",
+				     "TLS verification is disabled by insecure-skip-tls-verify "
+				     "in the kubeconfig",
+				     N4J_STR("server", cfg->server));
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	} else {
@@ -432,72 +432,29 @@ void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist
 
 /* ---- write bucket, backoff ---- */
 
-static double since_s(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-void n4j_kube_sleep_ms(long ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 void n4j_kube_bucket_take(struct n4j_kube_client *c)
 {
-	if (c->opts.write_qps <= 0)
-		return;
-	long wait_ms = 0;
+	/* The token is reserved under the lock (the bucket may go into debt) so that waiters
+	 * queue fairly; the wait itself happens outside it. */
 	pthread_mutex_lock(&c->bucket_mu);
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	c->tokens += since_s(&c->bucket_last, &now) * c->opts.write_qps;
-	if (c->tokens > c->opts.write_burst)
-		c->tokens = c->opts.write_burst;
-	c->bucket_last = now;
-	/* Reserve a token now (possibly going negative) so waiters queue fairly. */
-	c->tokens -= 1.0;
-	if (c->tokens < 0)
-		wait_ms = (long)(-c->tokens / c->opts.write_qps * 1000.0) + 1;
+	int64_t wait_ms = n4j_bucket_take(&c->bucket, n4j_now_ms());
 	pthread_mutex_unlock(&c->bucket_mu);
 	if (wait_ms > 0) {
 		atomic_fetch_add(&c->n_throttled_ms, (uint64_t)wait_ms);
-		n4j_kube_sleep_ms(wait_ms);
+		n4j_sleep_ms(wait_ms);
 	}
-}
-
-unsigned n4j_kube_rand(struct n4j_kube_client *c)
-{
-	/* xorshift: jitter only, not security. */
-	unsigned x = atomic_load(&c->rng), y;
-	do {
-		y = x ? x : 2463534242u;
-		y ^= y << 13;
-		y ^= y >> 17;
-		y ^= y << 5;
-	} while (!atomic_compare_exchange_weak(&c->rng, &x, y));
-	return y;
 }
 
 long n4j_kube_backoff_ms(struct n4j_kube_client *c, int attempt, long retry_after_ms)
 {
 	long cap = c->opts.max_retry_delay_ms;
-	long d;
-	if (retry_after_ms > 0) {
-		d = retry_after_ms;
-	} else {
-		d = 200;
-		for (int i = 0; i < attempt && d < cap; i++)
-			d *= 2;
-	}
-	if (d > cap)
-		d = cap;
 	/* Up to +10% jitter spreads out clients that were told the same Retry-After. */
-	long j = d / 10 > 0 ? (long)(n4j_kube_rand(c) % (unsigned long)(d / 10 + 1)) : 0;
-	return d + j;
+	struct n4j_backoff b = {.base_ms = 200, .cap_ms = cap, .jitter_max = 0.1};
+	if (retry_after_ms > 0) {
+		b.base_ms = retry_after_ms < cap ? retry_after_ms : cap;
+		attempt = 0;
+	}
+	return (long)n4j_backoff_ms(&b, attempt, n4j_rng_01(&c->rng));
 }
 
 /* ---- headers ---- */
@@ -520,7 +477,7 @@ static void warn_once(const char *v)
 		warn_seen[warn_n++ % 64] = h;
 	pthread_mutex_unlock(&warn_mu);
 	if (!seen)
-		fprintf(stderr, "neo4j-operator: apiserver warning: %.200s\n", v);
+		n4j_log_warn("kube", "apiserver warning", N4J_STR("text", v));
 }
 
 size_t n4j_kube_header_cb(char *buf, size_t size, size_t n, void *ud)

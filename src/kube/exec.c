@@ -120,13 +120,6 @@ static bool env_overridden(const struct n4j_kube_exec *x, const char *entry)
 	return false;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int n4j_kube_exec_run(const struct n4j_kube_exec *x, long timeout_ms, struct n4j_exec_cred *out,
 		      struct n4j_error *err)
 {
@@ -189,9 +182,9 @@ int n4j_kube_exec_run(const struct n4j_kube_exec *x, long timeout_ms, struct n4j
 	struct n4j_buf b;
 	n4j_buf_init(&b);
 	int rc = 0;
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = n4j_deadline_ms(timeout_ms);
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = (long)(deadline - n4j_now_ms());
 		if (left <= 0) {
 			rc = n4j_err(err, N4J_EIO, "exec plugin %.200s: timed out after %ld ms",
 				     x->command, timeout_ms);

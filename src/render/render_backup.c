@@ -286,7 +286,7 @@ int n4j_render_backup(const struct n4j_backup *b, const struct n4j_cluster *clus
 	if (!cluster)
 		return n4j_err(err, N4J_EINVAL, "render: backup %s: no cluster", b->meta.name);
 	struct rx_cluster k;
-	int rc = rx_cluster_init(&k, cluster, f, false, err);
+	int rc = rx_cluster_init(&k, cluster, f, err);
 	if (rc)
 		return rc;
 	struct rx x = {0};

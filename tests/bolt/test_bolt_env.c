@@ -4,8 +4,8 @@
  * CREATE, transactions, FAILURE + RESET, SHOW DATABASES, SHOW SERVERS on Community, ROUTE,
  * and TLS against a second server started here (generated CA, wrong name, untrusted CA).
  */
+#include "check.h"
 #include "envutil.h"
-#include "tcheck.h"
 
 #include <math.h>
 #include <sys/wait.h>

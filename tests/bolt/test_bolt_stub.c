@@ -5,8 +5,8 @@
  */
 #define _GNU_SOURCE /* pthread_timedjoin_np: a stuck client thread must not hang the test */
 #include "bolt/bolt.h"
+#include "check.h"
 #include "stubrun.h"
-#include "tcheck.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the pure parts: PackStream, framing, handshake, failures, retry delays. */
 #include "bolt/bolt.h"
-#include "tcheck.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdint.h>

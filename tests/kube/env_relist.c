@@ -11,12 +11,6 @@
 #include "kube/machinery.h"
 #include "tally.h"
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static cJSON *labelled_cm(const char *name, const char *val)
 {
 	cJSON *o = env_cm(name, "v", val);
@@ -127,6 +121,5 @@ int main(void)
 	n4j_kube_client_free(p);
 	n4j_kube_client_free(d);
 	env_proxy_stop(&px);
-	printf("%d passed, %d failed\n", check_count - check_failures, check_failures);
-	return check_failures ? 1 : 0;
+	CHECK_DONE();
 }

@@ -61,7 +61,7 @@ static void test_bookmarks(struct n4j_kube_client *c)
 	pthread_t th;
 	pthread_create(&th, NULL, bm_run, &t);
 	/* A change elsewhere moves the global RV; this watch learns it only from a bookmark. */
-	n4j_kube_sleep_ms(1000);
+	n4j_sleep_ms(1000);
 	char other[96];
 	snprintf(other, sizeof(other), "%s-other", ns);
 	env_ns_create(c, other);
@@ -219,10 +219,10 @@ static void *ref_run(void *arg)
 			n4j_kube_reason_name(e.reason));
 		if (e.reason == N4J_KUBE_GONE) {
 			while (!atomic_load(&r->stop) && relist(r) != 0)
-				n4j_kube_sleep_ms(500);
+				n4j_sleep_ms(500);
 			continue;
 		}
-		n4j_kube_sleep_ms(delay);
+		n4j_sleep_ms(delay);
 		delay = delay < 1600 ? delay * 2 : delay;
 	}
 	return NULL;
@@ -240,8 +240,7 @@ static void create_seq(struct n4j_kube_client *c, int s)
 		int rc = n4j_kube_create(c, &N4J_RES_CONFIGMAPS, ns, cm, NULL, &e);
 		if (rc == 0 || e.reason == N4J_KUBE_ALREADY_EXISTS || env_now_ms() - t0 > 120000)
 			break;
-		n4j_kube_sleep_ms(
-			250); /* POSTs are not retried by the client: the caller decides */
+		n4j_sleep_ms(250); /* POSTs are not retried by the client: the caller decides */
 	}
 	cJSON_Delete(cm);
 }
@@ -266,7 +265,7 @@ static void test_restart(struct n4j_kube_client *c)
 	for (int s = 1; s <= N_EVENTS; s++) {
 		create_seq(c, s);
 		if (s == DOWN_AT) {
-			n4j_kube_sleep_ms(500); /* let the watch deliver 1..DOWN_AT first */
+			n4j_sleep_ms(500); /* let the watch deliver 1..DOWN_AT first */
 			CHECK_INT(nowc_stop(), 0);
 			/* an update and a delete the watch must also catch up with */
 			struct n4j_kube_error e;
@@ -280,7 +279,7 @@ static void test_restart(struct n4j_kube_client *c)
 		}
 		if (s == UP_AT)
 			CHECK_INT(nowc_start(), 0);
-		n4j_kube_sleep_ms(50);
+		n4j_sleep_ms(50);
 	}
 	long t0 = env_now_ms();
 	for (;;) {
@@ -289,10 +288,10 @@ static void test_restart(struct n4j_kube_client *c)
 		pthread_mutex_unlock(&r.mu);
 		if (diff == 0 || env_now_ms() - t0 > 60000)
 			break;
-		n4j_kube_sleep_ms(100);
+		n4j_sleep_ms(100);
 	}
 	fprintf(stderr, "restart: caught up %ld ms after the last create\n", env_now_ms() - t0);
-	n4j_kube_sleep_ms(300); /* let the last events and audit entries land */
+	n4j_sleep_ms(300); /* let the last events and audit entries land */
 	long ts = env_now_ms();
 	atomic_store(&r.stop, true);
 	pthread_join(th, NULL);

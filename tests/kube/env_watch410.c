@@ -124,7 +124,7 @@ static bool wait_until(struct locked_tally *r, const int *f, int want, long ms)
 {
 	long t0 = env_now_ms();
 	while (locked_tally_get(r, f) < want && env_now_ms() - t0 < ms)
-		n4j_kube_sleep_ms(20);
+		n4j_sleep_ms(20);
 	return locked_tally_get(r, f) >= want;
 }
 
@@ -156,7 +156,7 @@ static void test_real_410(struct n4j_kube_client *d)
 	CHECK_INT(n4j_informer_start(inf, &err), 0);
 	long t0 = env_now_ms();
 	while (!n4j_informer_has_synced(inf) && env_now_ms() - t0 < 30000)
-		n4j_kube_sleep_ms(20);
+		n4j_sleep_ms(20);
 	CHECK(n4j_informer_has_synced(inf));
 	CHECK_INT(locked_tally_get(&r, &r.t.adds), N_KEEP + 2);
 
@@ -201,9 +201,9 @@ static void test_real_410(struct n4j_kube_client *d)
 		       server_rv(d, "change", rv2, sizeof(rv2))) != 0 ||
 		locked_tally_get(&r, &r.t.deletes) < 1 ||
 		locked_tally_get(&r, &r.t.adds) < N_KEEP + 4))
-		n4j_kube_sleep_ms(50);
+		n4j_sleep_ms(50);
 	fprintf(stderr, "reconnected after %ld ms\n", env_now_ms() - t0);
-	n4j_kube_sleep_ms(500); /* a late duplicate would show up; audit entries land */
+	n4j_sleep_ms(500); /* a late duplicate would show up; audit entries land */
 	struct nowc_audit au;
 	CHECK_INT(nowc_audit_read(ua, ns, &au), 0);
 	fprintf(stderr,

@@ -11,14 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/internal.h"
-#include "tcheck.h"
 
 static inline long env_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long)n4j_now_ms();
 }
 
 /* A client for the kubeconfig named by env var `var` (exits 1 if the env is unusable). */

@@ -4,8 +4,8 @@
  * leader stopped), plus the control interface.
  */
 #include "bolt/bolt.h"
+#include "check.h"
 #include "stubrun.h"
-#include "tcheck.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
