@@ -120,6 +120,23 @@ static int read_inputs(struct render_run *r, const char **files, size_t n_files)
 	return 0;
 }
 
+/*
+ * An input without a Neo4jCluster or Neo4jBackup is an error, as `kubectl apply` reports
+ * "no objects passed to apply": an emptied file or a wrong path must not pass as a
+ * successful render of nothing. Every file read is named.
+ */
+static void no_custom_resource(struct render_run *r, const char *cmd)
+{
+	for (size_t i = 0; i < r->n_inputs; i++)
+		if (r->inputs[i].kind == N4J_CLUSTER || r->inputs[i].kind == N4J_BACKUP)
+			return;
+	for (size_t f = 0; f < r->n_parsed; f++) {
+		fprintf(r->diag, "%s: no %s or %s in the input (no objects passed to %s)\n",
+			r->parsed_file[f], N4J_KIND_CLUSTER, N4J_KIND_BACKUP, cmd);
+		r->problems++;
+	}
+}
+
 static struct input *find_cluster(struct render_run *r, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < r->n_inputs; i++) {
@@ -257,7 +274,12 @@ int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag)
 		exit_code = N4J_EXIT_INTERNAL;
 		goto done;
 	}
-	if (read_inputs(&r, files, n_files) || load_all(&r)) {
+	if (read_inputs(&r, files, n_files)) {
+		exit_code = N4J_EXIT_INTERNAL;
+		goto done;
+	}
+	no_custom_resource(&r, argv[0]);
+	if (load_all(&r)) {
 		exit_code = N4J_EXIT_INTERNAL;
 		goto done;
 	}

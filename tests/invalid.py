@@ -2,9 +2,12 @@
 """The invalid corpus: every case is refused with exit 2 and each expected message.
 
 Header lines:  # expect: <path>: <message>   (one or more)
-               # where: cel | op | schema | parse | transition
+               # where: cel | op | schema | parse | transition | podsecurity
 `transition` cases hold an old and a new object, each valid alone; only the
 apiserver can refuse the update (DESIGN.md §8.7), so offline both must render.
+`podsecurity` cases are rendered workloads with a bad pod template: only PodSecurity
+admission can judge them (tests/env/test_invalid.py); offline, render refuses them as
+input that is not a custom resource.
 """
 import os
 import subprocess
@@ -24,7 +27,8 @@ for name in sorted(os.listdir(corpus)):
         elif line.startswith("# where:"):
             where = line[len("# where:"):].strip()
     problems = []
-    if not expects or where not in ("cel", "op", "schema", "parse", "transition"):
+    if not expects or where not in ("cel", "op", "schema", "parse", "transition",
+                                      "podsecurity"):
         problems.append("missing '# expect:' or a valid '# where:' header")
     counts[where] = counts.get(where, 0) + 1
     p = subprocess.run([binary, "render", "-f", path], capture_output=True, text=True)
@@ -35,6 +39,9 @@ for name in sorted(os.listdir(corpus)):
         other = [l for l in p.stderr.splitlines() if "is not in the input" not in l]
         if other:
             problems.append("old and new objects must each be valid offline:\n" + "\n".join(other))
+    elif where == "podsecurity":
+        if p.returncode != 2 or p.stdout:
+            problems.append(f"render must refuse a workload as not a CR: exit {p.returncode}")
     else:
         if p.returncode != 2:
             problems.append(f"exit {p.returncode}, want 2")

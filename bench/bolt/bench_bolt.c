@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	pw[strcspn(pw, "\r\n")] = '\0';
 	int connects = atoi(argv[4]), pulls = atoi(argv[5]);
+	/* The test server's Bolt port is plaintext; so is the Java driver's bolt:// URI. */
 	struct n4j_bolt_config cfg = {
 		.address = argv[1], .tls = N4J_BOLT_TLS_NONE, .user = argv[2], .password = pw};
 	int warm = connects / 5 > 20 ? connects / 5 : 20; /* as the Java side */

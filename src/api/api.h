@@ -339,9 +339,10 @@ struct n4j_backup_status {
 	struct n4j_backup_run *history;
 };
 
-/* Status as JSON, with a stable key order; fields that are NULL/empty are omitted. */
-cJSON *n4j_cluster_status_json(const struct n4j_cluster_status *s);
-cJSON *n4j_backup_status_json(const struct n4j_backup_status *s);
+/* Status as JSON, with a stable key order; fields that are NULL/empty are omitted.
+ * *out is the whole status or NULL (N4J_ENOMEM): never one with parts missing. */
+int n4j_cluster_status_json(const struct n4j_cluster_status *s, cJSON **out, struct n4j_error *err);
+int n4j_backup_status_json(const struct n4j_backup_status *s, cJSON **out, struct n4j_error *err);
 /* Parses a status back (round-trip); strings are copied into the arena. */
 int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_cluster_status *s,
 			     struct n4j_error *err);

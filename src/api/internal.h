@@ -48,15 +48,16 @@ bool n4j_config_key_shape_ok(const char *key);
 bool n4j_dns_label_ok(const char *s, size_t max);
 bool n4j_database_name_ok(const char *s);
 
-#endif
-
-/* Typed-view helpers (load.c). */
+/* Schema walk + defaults shared by both kinds (load.c). */
 int n4j_load_common(struct n4j_arena *a, const struct n4j_schemas *s, enum n4j_kind kind,
 		    const cJSON *doc, cJSON **defaulted, struct n4j_problems *problems,
 		    struct n4j_error *err);
+/* Typed-view builders (view.c): arena copies of what the accessors above find. */
 int n4j_view_meta(struct n4j_arena *a, const cJSON *doc, struct n4j_meta *m);
 int n4j_view_str_map(struct n4j_arena *a, const cJSON *obj, struct n4j_str_map *out);
 int n4j_view_str_list(struct n4j_arena *a, const cJSON *arr, size_t *n, const char ***out);
 int n4j_view_resources(struct n4j_arena *a, const cJSON *res, struct n4j_str_map *requests,
 		       struct n4j_str_map *limits);
 const char *n4j_view_str(struct n4j_arena *a, const cJSON *o, const char *path);
+
+#endif

@@ -128,20 +128,33 @@ static int config_rules(const cJSON *spec, struct n4j_problems *p)
 {
 	const cJSON *cfg = n4j_jobj(spec, "config");
 	const cJSON *e;
-	bool owned = false, lines = false, shape = false, big = false;
+	bool lines = false, shape = false, big = false;
+	/* The message names the refused keys, in document order, so a user with 64 settings
+	 * sees which to move. The CRD's messageExpression names one (the first CEL meets):
+	 * joining all of them exceeds the apiserver's CEL cost budget. */
+	struct n4j_buf owned;
+	n4j_buf_init(&owned);
 	cJSON_ArrayForEach(e, cfg)
 	{
-		owned |= n4j_config_key_owned(e->string);
+		if (n4j_config_key_owned(e->string))
+			n4j_buf_printf(&owned, "%s%.253s", owned.len ? ", " : "", e->string);
 		shape |= !n4j_config_key_shape_ok(e->string);
 		if (cJSON_IsString(e)) {
 			lines |= strchr(e->valuestring, '\n') || strchr(e->valuestring, '\r');
 			big |= strlen(e->valuestring) > 4096;
 		}
 	}
-	if (owned)
-		N4J_PROBLEM("spec.config",
-			    "config keys owned by the operator are not allowed; use the "
-			    "dedicated spec fields");
+	if (owned.len || owned.oom) {
+		const char *keys = n4j_buf_cstr(&owned);
+		int rc = keys ? n4j_problem_add(p, "spec.config",
+						"config keys owned by the operator are not "
+						"allowed: %s; use the dedicated spec fields",
+						keys)
+			      : N4J_ENOMEM;
+		n4j_buf_free(&owned);
+		if (rc)
+			return rc;
+	}
 	if (lines)
 		N4J_PROBLEM("spec.config", "config values must not contain line breaks");
 	if (shape)

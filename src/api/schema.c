@@ -227,8 +227,17 @@ static int walk_object(struct walk *w, const char *path, const cJSON *schema, cJ
 			return N4J_ENOMEM;
 		const cJSON *sub =
 			props ? cJSON_GetObjectItemCaseSensitive(props, item->string) : NULL;
-		if (!sub && cJSON_IsObject(addl))
+		if (!sub && cJSON_IsObject(addl)) {
 			sub = addl;
+			/* Like a property's (default_object), a non-nullable null map value is
+			 * dropped, as the apiserver does: `requests: {cpu: }` is accepted. */
+			if (cJSON_IsNull(item) && !flag(sub, "nullable") &&
+			    !cJSON_GetObjectItemCaseSensitive(sub, "default")) {
+				cJSON_Delete(cJSON_DetachItemViaPointer(v, item));
+				item = next;
+				continue;
+			}
+		}
 		if (sub) {
 			if ((rc = walk_node(w, cp, sub, item)))
 				return rc;

@@ -11,134 +11,154 @@ static const char *cond_status_name(enum n4j_cond_status s)
 	return s == N4J_COND_TRUE ? "True" : s == N4J_COND_FALSE ? "False" : "Unknown";
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
+/*
+ * cJSON signals allocation failure only by returning NULL (or false), and an item that
+ * could not be attached is not freed. Every add goes through here: the first failure is
+ * remembered, the orphan is freed, and later adds to a missing parent become no-ops, so
+ * the builder either returns the whole status or ENOMEM, never a status missing parts.
+ */
+struct sj {
+	bool oom;
+};
+
+static cJSON *add(struct sj *b, cJSON *parent, const char *key, cJSON *item)
+{
+	if (!item || !parent || b->oom) {
+		cJSON_Delete(item);
+		b->oom = true;
+		return NULL;
+	}
+	if (!(key ? cJSON_AddItemToObject(parent, key, item)
+		  : cJSON_AddItemToArray(parent, item))) {
+		cJSON_Delete(item);
+		b->oom = true;
+		return NULL;
+	}
+	return item;
+}
+
+static void add_str(struct sj *b, cJSON *o, const char *k, const char *v)
 {
 	if (v && *v)
-		cJSON_AddStringToObject(o, k, v);
+		add(b, o, k, cJSON_CreateString(v));
 }
 
-static cJSON *str_array(const char **items, size_t n)
+static void add_num(struct sj *b, cJSON *o, const char *k, double v)
 {
-	cJSON *a = cJSON_CreateArray();
+	add(b, o, k, cJSON_CreateNumber(v));
+}
+
+static void add_str_array(struct sj *b, cJSON *o, const char *k, const char **items, size_t n)
+{
+	cJSON *a = add(b, o, k, cJSON_CreateArray());
 	for (size_t i = 0; a && i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(items[i]));
-	return a;
+		add(b, a, NULL, cJSON_CreateString(items[i]));
 }
 
-static cJSON *conditions_json(const struct n4j_condition *c, size_t n)
+static void add_conditions(struct sj *b, cJSON *o, const struct n4j_condition *c, size_t n)
 {
-	cJSON *arr = cJSON_CreateArray();
+	cJSON *arr = add(b, o, "conditions", cJSON_CreateArray());
 	for (size_t i = 0; arr && i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
-		if (!o)
-			break;
-		add_str(o, "type", c[i].type);
-		cJSON_AddStringToObject(o, "status", cond_status_name(c[i].status));
-		cJSON_AddNumberToObject(o, "observedGeneration", (double)c[i].observed_generation);
-		add_str(o, "lastTransitionTime", c[i].last_transition_time);
-		add_str(o, "reason", c[i].reason);
-		add_str(o, "message", c[i].message);
-		cJSON_AddItemToArray(arr, o);
+		cJSON *e = add(b, arr, NULL, cJSON_CreateObject());
+		add_str(b, e, "type", c[i].type);
+		add_str(b, e, "status", cond_status_name(c[i].status));
+		add_num(b, e, "observedGeneration", (double)c[i].observed_generation);
+		add_str(b, e, "lastTransitionTime", c[i].last_transition_time);
+		add_str(b, e, "reason", c[i].reason);
+		add_str(b, e, "message", c[i].message);
 	}
-	return arr;
 }
 
-/* cJSON reports allocation failure only through NULLs deep inside: one final check. */
-static cJSON *checked(cJSON *o)
+static int finish(struct sj *b, cJSON *o, cJSON **out, const char *what, struct n4j_error *err)
 {
-	char *probe = o ? cJSON_PrintUnformatted(o) : NULL;
-	if (!probe) {
+	if (b->oom || !o) {
 		cJSON_Delete(o);
-		return NULL;
+		return n4j_err(err, N4J_ENOMEM, "%s status: out of memory", what);
 	}
-	cJSON_free(probe);
-	return o;
+	*out = o;
+	return 0;
 }
 
-cJSON *n4j_cluster_status_json(const struct n4j_cluster_status *s)
+int n4j_cluster_status_json(const struct n4j_cluster_status *s, cJSON **out, struct n4j_error *err)
 {
+	struct sj b = {0};
+	*out = NULL;
 	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
-	add_str(o, "phase", s->phase);
+	b.oom = !o;
+	add_num(&b, o, "observedGeneration", (double)s->observed_generation);
+	add_str(&b, o, "phase", s->phase);
 	if (s->n_conditions)
-		cJSON_AddItemToObject(o, "conditions",
-				      conditions_json(s->conditions, s->n_conditions));
-	cJSON_AddNumberToObject(o, "replicas", s->replicas);
-	add_str(o, "selector", s->selector);
-	add_str(o, "readyServers", s->ready_servers);
-	add_str(o, "version", s->version);
-	add_str(o, "systemLeader", s->system_leader);
+		add_conditions(&b, o, s->conditions, s->n_conditions);
+	add_num(&b, o, "replicas", s->replicas);
+	add_str(&b, o, "selector", s->selector);
+	add_str(&b, o, "readyServers", s->ready_servers);
+	add_str(&b, o, "version", s->version);
+	add_str(&b, o, "systemLeader", s->system_leader);
 	if (s->n_servers) {
-		cJSON *arr = cJSON_AddArrayToObject(o, "servers");
+		cJSON *arr = add(&b, o, "servers", cJSON_CreateArray());
 		for (size_t i = 0; arr && i < s->n_servers; i++) {
 			const struct n4j_server_status *sv = &s->servers[i];
-			cJSON *e = cJSON_CreateObject();
-			add_str(e, "pod", sv->pod);
-			add_str(e, "serverId", sv->server_id);
-			add_str(e, "state", sv->state);
-			add_str(e, "health", sv->health);
-			cJSON_AddItemToObject(e, "hosting", str_array(sv->hosting, sv->n_hosting));
-			cJSON_AddItemToArray(arr, e);
+			cJSON *e = add(&b, arr, NULL, cJSON_CreateObject());
+			add_str(&b, e, "pod", sv->pod);
+			add_str(&b, e, "serverId", sv->server_id);
+			add_str(&b, e, "state", sv->state);
+			add_str(&b, e, "health", sv->health);
+			add_str_array(&b, e, "hosting", sv->hosting, sv->n_hosting);
 		}
 	}
 	if (s->n_databases) {
-		cJSON *arr = cJSON_AddArrayToObject(o, "databases");
+		cJSON *arr = add(&b, o, "databases", cJSON_CreateArray());
 		for (size_t i = 0; arr && i < s->n_databases; i++) {
 			const struct n4j_database_status *d = &s->databases[i];
-			cJSON *e = cJSON_CreateObject();
-			add_str(e, "name", d->name);
-			add_str(e, "status", d->status);
-			cJSON_AddNumberToObject(e, "primaries", d->primaries);
-			cJSON_AddNumberToObject(e, "secondaries", d->secondaries);
-			add_str(e, "writer", d->writer);
-			cJSON_AddItemToArray(arr, e);
+			cJSON *e = add(&b, arr, NULL, cJSON_CreateObject());
+			add_str(&b, e, "name", d->name);
+			add_str(&b, e, "status", d->status);
+			add_num(&b, e, "primaries", d->primaries);
+			add_num(&b, e, "secondaries", d->secondaries);
+			add_str(&b, e, "writer", d->writer);
 		}
 	}
 	if (s->bolt_endpoint || s->http_endpoint) {
-		cJSON *ep = cJSON_AddObjectToObject(o, "endpoints");
-		add_str(ep, "bolt", s->bolt_endpoint);
-		add_str(ep, "http", s->http_endpoint);
+		cJSON *ep = add(&b, o, "endpoints", cJSON_CreateObject());
+		add_str(&b, ep, "bolt", s->bolt_endpoint);
+		add_str(&b, ep, "http", s->http_endpoint);
 	}
-	return checked(o);
+	return finish(&b, o, out, "cluster", err);
 }
 
-cJSON *n4j_backup_status_json(const struct n4j_backup_status *s)
+int n4j_backup_status_json(const struct n4j_backup_status *s, cJSON **out, struct n4j_error *err)
 {
+	struct sj b = {0};
+	*out = NULL;
 	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddNumberToObject(o, "observedGeneration", (double)s->observed_generation);
+	b.oom = !o;
+	add_num(&b, o, "observedGeneration", (double)s->observed_generation);
 	if (s->n_conditions)
-		cJSON_AddItemToObject(o, "conditions",
-				      conditions_json(s->conditions, s->n_conditions));
-	add_str(o, "lastScheduleTime", s->last_schedule_time);
-	add_str(o, "lastSuccessfulTime", s->last_successful_time);
-	add_str(o, "nextScheduleTime", s->next_schedule_time);
+		add_conditions(&b, o, s->conditions, s->n_conditions);
+	add_str(&b, o, "lastScheduleTime", s->last_schedule_time);
+	add_str(&b, o, "lastSuccessfulTime", s->last_successful_time);
+	add_str(&b, o, "nextScheduleTime", s->next_schedule_time);
 	if (s->last_failure.time) {
-		cJSON *f = cJSON_AddObjectToObject(o, "lastFailure");
-		add_str(f, "time", s->last_failure.time);
-		add_str(f, "reason", s->last_failure.reason);
-		add_str(f, "message", s->last_failure.message);
+		cJSON *f = add(&b, o, "lastFailure", cJSON_CreateObject());
+		add_str(&b, f, "time", s->last_failure.time);
+		add_str(&b, f, "reason", s->last_failure.reason);
+		add_str(&b, f, "message", s->last_failure.message);
 	}
 	size_t n = s->n_history < N4J_BACKUP_HISTORY_MAX ? s->n_history : N4J_BACKUP_HISTORY_MAX;
 	if (n) {
-		cJSON *arr = cJSON_AddArrayToObject(o, "history");
+		cJSON *arr = add(&b, o, "history", cJSON_CreateArray());
 		for (size_t i = 0; arr && i < n; i++) {
 			const struct n4j_backup_run *r = &s->history[i];
-			cJSON *e = cJSON_CreateObject();
-			add_str(e, "name", r->name);
-			add_str(e, "startTime", r->start_time);
-			add_str(e, "completionTime", r->completion_time);
-			add_str(e, "result", r->result);
-			cJSON_AddNumberToObject(e, "sizeBytes", (double)r->size_bytes);
-			cJSON_AddItemToObject(e, "databases",
-					      str_array(r->databases, r->n_databases));
-			cJSON_AddItemToArray(arr, e);
+			cJSON *e = add(&b, arr, NULL, cJSON_CreateObject());
+			add_str(&b, e, "name", r->name);
+			add_str(&b, e, "startTime", r->start_time);
+			add_str(&b, e, "completionTime", r->completion_time);
+			add_str(&b, e, "result", r->result);
+			add_num(&b, e, "sizeBytes", (double)r->size_bytes);
+			add_str_array(&b, e, "databases", r->databases, r->n_databases);
 		}
 	}
-	return checked(o);
+	return finish(&b, o, out, "backup", err);
 }
 
 static enum n4j_cond_status parse_cond_status(const char *s)

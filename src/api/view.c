@@ -1,4 +1,5 @@
-/* JSON accessors and the small syntax checks shared by the rules and the typed view. */
+/* JSON accessors, the typed-view builders on top of them (n4j_view_*), and the small
+ * syntax checks shared by the rules and the typed view. */
 #include <ctype.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -178,4 +179,124 @@ bool n4j_database_name_ok(const char *s)
 			return false;
 	}
 	return true;
+}
+
+/* ---- typed-view builders: arena copies of what the accessors find ---- */
+
+static int cmp_keys(const void *x, const void *y)
+{
+	const cJSON *const *a = x, *const *b = y;
+	return strcmp((*a)->string, (*b)->string);
+}
+
+static const char *scalar_text(struct n4j_arena *a, const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return n4j_arena_strdup(a, v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d)
+			return n4j_arena_printf(a, "%lld", (long long)v->valuedouble);
+		return n4j_arena_printf(a, "%.17g", v->valuedouble);
+	}
+	if (cJSON_IsBool(v))
+		return n4j_arena_strdup(a, cJSON_IsTrue(v) ? "true" : "false");
+	return n4j_arena_strdup(a, "");
+}
+
+int n4j_view_str_map(struct n4j_arena *a, const cJSON *obj, struct n4j_str_map *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(obj))
+		return 0;
+	size_t n = (size_t)cJSON_GetArraySize(obj);
+	if (n == 0)
+		return 0;
+	const cJSON **items = n4j_arena_calloc(a, n, sizeof(*items));
+	out->keys = n4j_arena_calloc(a, n, sizeof(char *));
+	out->values = n4j_arena_calloc(a, n, sizeof(char *));
+	if (!items || !out->keys || !out->values)
+		return N4J_ENOMEM;
+	size_t i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, obj) items[i++] = e;
+	qsort(items, n, sizeof(*items), cmp_keys);
+	for (i = 0; i < n; i++) {
+		out->keys[i] = n4j_arena_strdup(a, items[i]->string);
+		out->values[i] = scalar_text(a, items[i]);
+		if (!out->keys[i] || !out->values[i])
+			return N4J_ENOMEM;
+	}
+	out->n = n;
+	return 0;
+}
+
+int n4j_view_str_list(struct n4j_arena *a, const cJSON *arr, size_t *n, const char ***out)
+{
+	*n = 0;
+	*out = NULL;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return 0;
+	size_t cnt = (size_t)cJSON_GetArraySize(arr);
+	const char **list = n4j_arena_calloc(a, cnt, sizeof(*list));
+	if (!list)
+		return N4J_ENOMEM;
+	size_t i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (!(list[i++] = scalar_text(a, e)))
+			return N4J_ENOMEM;
+	}
+	*n = cnt;
+	*out = list;
+	return 0;
+}
+
+const char *n4j_view_str(struct n4j_arena *a, const cJSON *o, const char *path)
+{
+	const char *s = n4j_jstr(o, path);
+	return s ? n4j_arena_strdup(a, s) : NULL;
+}
+
+int n4j_view_meta(struct n4j_arena *a, const cJSON *doc, struct n4j_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->name = n4j_view_str(a, doc, "metadata.name");
+	m->namespace_ = n4j_view_str(a, doc, "metadata.namespace");
+	if (!m->namespace_)
+		m->namespace_ = "default";
+	m->uid = n4j_view_str(a, doc, "metadata.uid");
+	m->generation = n4j_jint(doc, "metadata.generation", 0);
+	int rc = n4j_view_str_map(a, n4j_jget(doc, "metadata.labels"), &m->labels);
+	if (!rc)
+		rc = n4j_view_str_map(a, n4j_jget(doc, "metadata.annotations"), &m->annotations);
+	if (!rc && !m->name)
+		rc = N4J_EINVAL;
+	return rc;
+}
+
+/* Requests default to limits, key by key, so pods get the Guaranteed class Neo4j needs. */
+int n4j_view_resources(struct n4j_arena *a, const cJSON *res, struct n4j_str_map *requests,
+		       struct n4j_str_map *limits)
+{
+	int rc = n4j_view_str_map(a, n4j_jget(res, "limits"), limits);
+	if (rc)
+		return rc;
+	cJSON *merged = cJSON_CreateObject();
+	if (!merged)
+		return N4J_ENOMEM;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, n4j_jget(res, "requests"))
+	{
+		cJSON_AddItemToObject(merged, e->string, cJSON_Duplicate(e, false));
+	}
+	cJSON_ArrayForEach(e, n4j_jget(res, "limits"))
+	{
+		if (!cJSON_GetObjectItemCaseSensitive(merged, e->string))
+			cJSON_AddItemToObject(merged, e->string, cJSON_Duplicate(e, false));
+	}
+	rc = n4j_view_str_map(a, merged, requests);
+	cJSON_Delete(merged);
+	return rc;
 }

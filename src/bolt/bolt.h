@@ -257,9 +257,15 @@ const char *n4j_bolt_strerror(int rc);
 
 /* ---- connection ------------------------------------------------------------------ */
 
+/*
+ * No default: the zero value is refused (N4J_EINVAL), so a config that forgot to choose
+ * can never silently talk plaintext. The operator passes VERIFY_FULL when the cluster
+ * has TLS and NONE only when it has none.
+ */
 enum n4j_bolt_tls {
-	N4J_BOLT_TLS_NONE,        /* bolt:// */
-	N4J_BOLT_TLS_VERIFY,      /* bolt+s:// with ca_file (or the system store) */
+	N4J_BOLT_TLS_UNSET = 0,   /* refused: the caller must choose */
+	N4J_BOLT_TLS_NONE,        /* bolt://: plaintext, chosen explicitly */
+	N4J_BOLT_TLS_VERIFY_FULL, /* bolt+s://: chain (ca_file or system store) and name */
 	N4J_BOLT_TLS_SELF_SIGNED, /* bolt+ssc://: encrypt, trust anything */
 };
 
@@ -276,10 +282,10 @@ enum n4j_bolt_state {
 };
 
 struct n4j_bolt_config {
-	const char *address;  /* "host:port" to dial: an IP or a name */
-	const char *tls_host; /* name to verify and send as SNI; NULL = host of address */
-	enum n4j_bolt_tls tls;
-	const char *ca_file;         /* PEM bundle for N4J_BOLT_TLS_VERIFY; NULL = system store */
+	const char *address;         /* "host:port" to dial: an IP or a name */
+	const char *tls_host;        /* name to verify and send as SNI; NULL = host of address */
+	enum n4j_bolt_tls tls;       /* required: UNSET is refused */
+	const char *ca_file;         /* PEM for N4J_BOLT_TLS_VERIFY_FULL; NULL = system store */
 	const char *user;            /* NULL = scheme "none" */
 	const char *password;        /* borrowed; never logged or copied into errors */
 	const char *user_agent;      /* default "neo4j-operator/0.1" */

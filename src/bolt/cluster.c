@@ -23,6 +23,9 @@ int n4j_bolt_cluster_new(const struct n4j_bolt_cluster_config *cfg, struct n4j_b
 	*out = NULL;
 	if (!cfg->seeds || !cfg->seeds[0])
 		return n4j_err(err, N4J_EINVAL, "bolt: a cluster needs at least one seed");
+	int rc = bolt_tls_chosen(cfg->base.tls, err);
+	if (rc)
+		return rc;
 	struct n4j_bolt_cluster *cl = calloc(1, sizeof *cl);
 	if (!cl)
 		return n4j_err(err, N4J_ENOMEM, "bolt: out of memory");
@@ -56,7 +59,7 @@ int n4j_bolt_cluster_get(struct n4j_bolt_cluster *cl, const char *advertised,
 			 struct n4j_bolt_conn **out, struct n4j_error *err)
 {
 	*out = NULL;
-	int64_t now = bolt_now_ms();
+	int64_t now = n4j_now_ms();
 	for (;;) {
 		struct n4j_bolt_conn *found = NULL;
 		pthread_mutex_lock(&cl->mu);
@@ -128,7 +131,7 @@ void n4j_bolt_cluster_put(struct n4j_bolt_cluster *cl, struct n4j_bolt_conn *c)
 			return;
 		}
 	}
-	if (c->state != N4J_BOLT_READY || expired(cl, c, bolt_now_ms())) {
+	if (c->state != N4J_BOLT_READY || expired(cl, c, n4j_now_ms())) {
 		n4j_bolt_close(c);
 		return;
 	}
@@ -167,7 +170,7 @@ static void current_bookmarks(struct n4j_bolt_cluster *cl, char *bm, size_t len,
 int n4j_bolt_cluster_leader(struct n4j_bolt_cluster *cl, char *out, size_t outlen,
 			    struct n4j_error *err)
 {
-	int64_t now = bolt_now_ms();
+	int64_t now = n4j_now_ms();
 	pthread_mutex_lock(&cl->mu);
 	if (cl->leader[0] && now < cl->leader_expiry_ms) {
 		snprintf(out, outlen, "%s", cl->leader);
@@ -203,7 +206,7 @@ int n4j_bolt_cluster_leader(struct n4j_bolt_cluster *cl, char *out, size_t outle
 		pthread_mutex_lock(&cl->mu);
 		snprintf(cl->leader, sizeof cl->leader, "%s", rt.writers[0]);
 		int64_t ttl = rt.ttl > 0 && rt.ttl < 3600 ? rt.ttl : 300;
-		cl->leader_expiry_ms = bolt_now_ms() + ttl * 1000;
+		cl->leader_expiry_ms = n4j_now_ms() + ttl * 1000;
 		snprintf(out, outlen, "%s", cl->leader);
 		pthread_mutex_unlock(&cl->mu);
 		return 0;

@@ -9,7 +9,7 @@
 
 int64_t bolt_deadline(const struct n4j_bolt_conn *c)
 {
-	return bolt_now_ms() + c->io_timeout_ms;
+	return n4j_now_ms() + c->io_timeout_ms;
 }
 
 void bolt_defunct(struct n4j_bolt_conn *c)
@@ -269,6 +269,9 @@ int n4j_bolt_open(const struct n4j_bolt_config *cfg, struct n4j_bolt_conn **out,
 		  struct n4j_error *err)
 {
 	*out = NULL;
+	int rc = bolt_tls_chosen(cfg->tls, err);
+	if (rc)
+		return rc;
 	struct n4j_bolt_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return n4j_err(err, N4J_ENOMEM, "bolt: out of memory");
@@ -278,13 +281,13 @@ int n4j_bolt_open(const struct n4j_bolt_config *cfg, struct n4j_bolt_conn **out,
 		snprintf(c->routing_address, sizeof c->routing_address, "%s", cfg->routing_address);
 	n4j_dechunker_init(&c->dc, 0);
 	n4j_buf_init(&c->out);
-	c->created_ms = c->used_ms = bolt_now_ms();
+	c->created_ms = c->used_ms = n4j_now_ms();
 	int connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
 	int auth_ms = cfg->auth_timeout_ms > 0 ? cfg->auth_timeout_ms : 10000;
 	c->io_timeout_ms = cfg->io_timeout_ms > 0 ? cfg->io_timeout_ms : 30000;
 	int io_ms = c->io_timeout_ms;
-	int64_t deadline = bolt_now_ms() + connect_ms;
-	int rc = bolt_sock_connect(&c->sock, cfg, deadline, err);
+	int64_t deadline = n4j_now_ms() + connect_ms;
+	rc = bolt_sock_connect(&c->sock, cfg, deadline, err);
 	uint8_t reply[5];
 	size_t reply_len = 0;
 	if (!rc)

@@ -33,7 +33,8 @@ struct bolt_sock {
 	SSL *ssl;
 };
 
-int64_t bolt_now_ms(void);
+/* 0 when tls is a mode the caller chose; N4J_EINVAL for UNSET or out of range. */
+int bolt_tls_chosen(enum n4j_bolt_tls tls, struct n4j_error *err);
 int bolt_sock_connect(struct bolt_sock *s, const struct n4j_bolt_config *cfg, int64_t deadline,
 		      struct n4j_error *err);
 /* Writes all bytes before the deadline. */

@@ -16,13 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t bolt_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int bolt_split_address(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *colon;
@@ -54,7 +47,7 @@ int bolt_split_address(const char *addr, char *host, size_t hostlen, char *port,
 static int wait_fd(int fd, short events, int64_t deadline, struct n4j_error *err)
 {
 	for (;;) {
-		int64_t left = deadline - bolt_now_ms();
+		int64_t left = deadline - n4j_now_ms();
 		if (left <= 0)
 			return n4j_err(err, N4J_EBOLT_TIMEOUT, "bolt: deadline passed");
 		struct pollfd p = {.fd = fd, .events = events};
@@ -84,7 +77,7 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 	if (!s->ctx)
 		return tls_errors(err, "context");
 	SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY) {
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL) {
 		int ok = cfg->ca_file ? SSL_CTX_load_verify_locations(s->ctx, cfg->ca_file, NULL)
 				      : SSL_CTX_set_default_verify_paths(s->ctx);
 		if (ok != 1)
@@ -100,7 +93,7 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 	const char *name = cfg->tls_host ? cfg->tls_host : dial_host;
 	unsigned char ipbuf[16];
 	bool is_ip = inet_pton(AF_INET, name, ipbuf) == 1 || inet_pton(AF_INET6, name, ipbuf) == 1;
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY) {
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL) {
 		if (is_ip) {
 			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), name) != 1)
 				return tls_errors(err, "IP verification setup");
@@ -137,9 +130,20 @@ static int tls_setup(struct bolt_sock *s, const struct n4j_bolt_config *cfg, con
 						 name)
 				       : rc;
 	}
-	if (cfg->tls == N4J_BOLT_TLS_VERIFY && SSL_get_verify_result(s->ssl) != X509_V_OK)
+	if (cfg->tls == N4J_BOLT_TLS_VERIFY_FULL && SSL_get_verify_result(s->ssl) != X509_V_OK)
 		return n4j_err(err, N4J_EBOLT_TLS, "bolt: TLS certificate of %s not trusted", name);
 	return 0;
+}
+
+int bolt_tls_chosen(enum n4j_bolt_tls tls, struct n4j_error *err)
+{
+	if (tls == N4J_BOLT_TLS_NONE || tls == N4J_BOLT_TLS_VERIFY_FULL ||
+	    tls == N4J_BOLT_TLS_SELF_SIGNED)
+		return 0;
+	return n4j_err(err, N4J_EINVAL,
+		       "bolt: TLS mode %s: choose N4J_BOLT_TLS_VERIFY_FULL, "
+		       "N4J_BOLT_TLS_SELF_SIGNED or N4J_BOLT_TLS_NONE (plaintext)",
+		       tls == N4J_BOLT_TLS_UNSET ? "not set" : "unknown");
 }
 
 int bolt_sock_connect(struct bolt_sock *s, const struct n4j_bolt_config *cfg, int64_t deadline,

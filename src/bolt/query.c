@@ -236,7 +236,7 @@ int n4j_bolt_run(struct n4j_bolt_conn *c, struct n4j_arena *a, const struct n4j_
 		rc = bolt_flush(c, err);
 	if (!rc)
 		rc = bolt_summary(c, a, meta, err);
-	c->used_ms = bolt_now_ms();
+	c->used_ms = n4j_now_ms();
 	return after_run(c, rc);
 }
 
@@ -250,7 +250,7 @@ static int pull_or_discard(struct n4j_bolt_conn *c, struct n4j_arena *a, uint8_t
 	int rc = bolt_flush(c, err);
 	if (!rc)
 		rc = read_stream(c, a, res, has_more, err);
-	c->used_ms = bolt_now_ms();
+	c->used_ms = n4j_now_ms();
 	return rc;
 }
 
@@ -288,7 +288,7 @@ int n4j_bolt_query(struct n4j_bolt_conn *c, struct n4j_arena *a, const struct n4
 			bolt_summary(c, a, NULL, &ignored);
 			c->failure = f;
 		}
-		c->used_ms = bolt_now_ms();
+		c->used_ms = n4j_now_ms();
 		return rc;
 	}
 	after_run(c, 0);
@@ -302,7 +302,7 @@ int n4j_bolt_query(struct n4j_bolt_conn *c, struct n4j_arena *a, const struct n4
 		if (!rc)
 			rc = read_stream(c, a, res, &more, err);
 	}
-	c->used_ms = bolt_now_ms();
+	c->used_ms = n4j_now_ms();
 	return rc;
 }
 
@@ -314,7 +314,7 @@ static int simple(struct n4j_bolt_conn *c, uint8_t sig, uint8_t n, const struct 
 	int rc = bolt_flush(c, err);
 	if (!rc)
 		rc = bolt_summary(c, a, meta, err);
-	c->used_ms = bolt_now_ms();
+	c->used_ms = n4j_now_ms();
 	return rc;
 }
 

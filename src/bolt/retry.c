@@ -1,10 +1,6 @@
 /* Retry with exponential backoff, jitter, a cap and an overall deadline (bolt.md 7). */
 #include "bolt/internal.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <time.h>
-
 static int def(int v, int d)
 {
 	return v > 0 ? v : d;
@@ -12,31 +8,22 @@ static int def(int v, int d)
 
 int n4j_bolt_retry_delay_ms(const struct n4j_bolt_retry *p, int attempt, double r01)
 {
-	double initial = def(p->initial_ms, 500), cap = def(p->max_ms, 10000);
 	double jitter = p->jitter > 0 && p->jitter < 1 ? p->jitter : 0.2;
-	double d = initial;
-	for (int i = 0; i < attempt && d < cap; i++)
-		d *= 2;
-	if (d > cap)
-		d = cap;
-	d *= 1.0 - jitter + 2.0 * jitter * r01;
-	return (int)d;
-}
-
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	struct n4j_backoff b = {.base_ms = def(p->initial_ms, 500),
+				.cap_ms = def(p->max_ms, 10000),
+				.jitter_min = -jitter,
+				.jitter_max = jitter};
+	return (int)n4j_backoff_ms(&b, attempt, r01);
 }
 
 int n4j_bolt_with_retry(const struct n4j_bolt_retry *p,
 			int (*fn)(void *ctx, enum n4j_bolt_class *cls, struct n4j_error *err),
 			void *ctx, struct n4j_error *err)
 {
-	int64_t deadline = bolt_now_ms() + def(p->deadline_ms, 60000);
+	int64_t deadline = n4j_now_ms() + def(p->deadline_ms, 60000);
 	/* per-call seed: jitter only needs to decorrelate workers, not be secret */
-	unsigned seed = (unsigned)bolt_now_ms() ^ (unsigned)(uintptr_t)ctx;
+	struct n4j_rng rng;
+	n4j_rng_seed(&rng, (uint64_t)n4j_wall_ns() ^ (uint64_t)(uintptr_t)ctx);
 	bool rerouted = false;
 	for (int attempt = 0;; attempt++) {
 		enum n4j_bolt_class cls = N4J_BOLT_CLASS_NONE;
@@ -49,10 +36,9 @@ int n4j_bolt_with_retry(const struct n4j_bolt_retry *p,
 			rerouted = true; /* the first NotALeader: re-route and retry at once */
 			continue;
 		}
-		int64_t delay =
-			n4j_bolt_retry_delay_ms(p, attempt, (double)rand_r(&seed) / RAND_MAX);
-		if (bolt_now_ms() + delay >= deadline)
+		int64_t delay = n4j_bolt_retry_delay_ms(p, attempt, n4j_rng_01(&rng));
+		if (n4j_now_ms() + delay >= deadline)
 			return rc;
-		sleep_ms(delay);
+		n4j_sleep_ms(delay);
 	}
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "kube/internal.h"
+#include "util/log.h"
 
 #define TOKEN_REREAD_S  60
 #define EXEC_TIMEOUT_MS 60000
@@ -31,16 +32,6 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ud)
 	struct n4j_kube_client *c = ud;
 	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
 		pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = 0;
-		free(s);
-	}
 }
 
 /* Splits https://host[:port][/prefix] so tls-server-name can replace the host. */
@@ -125,10 +116,9 @@ int n4j_kube_client_new(const struct n4j_kube_config *cfg, const struct n4j_kube
 		o->max_retries = 0;
 	if (o->max_retry_delay_ms <= 0)
 		o->max_retry_delay_ms = 30000;
-	c->tokens = o->write_burst;
+	n4j_bucket_init(&c->bucket, o->write_qps, o->write_burst, n4j_now_ms());
 	c->token_reread_s = TOKEN_REREAD_S;
-	clock_gettime(CLOCK_MONOTONIC, &c->bucket_last);
-	c->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)c;
+	n4j_rng_seed(&c->rng, (uint64_t)n4j_wall_ns() ^ (uint64_t)(uintptr_t)c);
 
 	int rc = n4j_kube_config_dup(cfg, &c->cfg)
 			 ? n4j_err(err, N4J_ENOMEM, "client: out of memory")
@@ -190,9 +180,9 @@ void n4j_kube_client_free(struct n4j_kube_client *c)
 	free(c->field_manager);
 	free(c->base_url);
 	free(c->connect_to);
-	wipe_free(c->token);
+	n4j_wipe_free(c->token);
 	free(c->cert_pem);
-	wipe_free(c->key_pem);
+	n4j_wipe_free(c->key_pem);
 	free(c);
 }
 
@@ -220,9 +210,9 @@ static char *dup_or_null(const char *s, bool *ok)
 
 void n4j_kube_creds_free(struct n4j_kube_creds *cr)
 {
-	wipe_free(cr->token);
+	n4j_wipe_free(cr->token);
 	free(cr->cert_pem);
-	wipe_free(cr->key_pem);
+	n4j_wipe_free(cr->key_pem);
 	memset(cr, 0, sizeof(*cr));
 }
 
@@ -238,9 +228,9 @@ static int refresh_locked(struct n4j_kube_client *c, time_t now, struct n4j_kube
 		int rc = n4j_kube_exec_run(cfg->exec, EXEC_TIMEOUT_MS, &cred, &err);
 		if (rc)
 			return n4j_kube_fail(e, N4J_KUBE_UNAUTHORIZED, rc, "%s", err.msg);
-		wipe_free(c->token);
+		n4j_wipe_free(c->token);
 		free(c->cert_pem);
-		wipe_free(c->key_pem);
+		n4j_wipe_free(c->key_pem);
 		c->token = cred.token;
 		c->cert_pem = cred.cert_pem;
 		c->key_pem = cred.key_pem;
@@ -264,7 +254,7 @@ static int refresh_locked(struct n4j_kube_client *c, time_t now, struct n4j_kube
 		}
 		if (!c->token || strcmp(t, c->token) != 0)
 			c->cred_generation++;
-		wipe_free(c->token);
+		n4j_wipe_free(c->token);
 		c->token = t;
 		c->token_read = now;
 		c->cred_valid = true;
@@ -355,10 +345,10 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 	}
 	if (cfg->insecure_skip_verify) {
 		if (!atomic_exchange(&c->warned_insecure, true))
-			fprintf(stderr,
-				"neo4j-operator: WARNING: TLS verification of %s is disabled "
-				"by insecure-skip-tls-verify in the kubeconfig\n",
-				cfg->server);
+			n4j_log_warn("kube",
+				     "TLS verification is disabled by insecure-skip-tls-verify "
+				     "in the kubeconfig",
+				     N4J_STR("server", cfg->server));
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	} else {
@@ -386,8 +376,7 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 		if (a) {
 			snprintf(a, n, "Authorization: Bearer %s", cr->token);
 			l = curl_slist_append(l, a);
-			memset(a, 0, n);
-			free(a);
+			n4j_wipe_free(a);
 		}
 		ok = ok && l;
 	}
@@ -412,6 +401,15 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 	return h;
 }
 
+/* The request headers hold "Authorization: Bearer <token>": wipe them before curl frees. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		if (i->data)
+			n4j_wipe(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
 void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist *hdrs)
 {
 	if (!h)
@@ -422,7 +420,7 @@ void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist
 	 * live connection, which the next request on this handle reuses. */
 	curl_easy_reset(h);
 	curl_slist_free_all(ct);
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	pthread_mutex_lock(&c->pool_mu);
 	bool kept = c->n_idle < N4J_KUBE_POOL_MAX;
 	if (kept)
@@ -434,72 +432,29 @@ void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist
 
 /* ---- write bucket, backoff ---- */
 
-static double since_s(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-void n4j_kube_sleep_ms(long ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 void n4j_kube_bucket_take(struct n4j_kube_client *c)
 {
-	if (c->opts.write_qps <= 0)
-		return;
-	long wait_ms = 0;
+	/* The token is reserved under the lock (the bucket may go into debt) so that waiters
+	 * queue fairly; the wait itself happens outside it. */
 	pthread_mutex_lock(&c->bucket_mu);
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	c->tokens += since_s(&c->bucket_last, &now) * c->opts.write_qps;
-	if (c->tokens > c->opts.write_burst)
-		c->tokens = c->opts.write_burst;
-	c->bucket_last = now;
-	/* Reserve a token now (possibly going negative) so waiters queue fairly. */
-	c->tokens -= 1.0;
-	if (c->tokens < 0)
-		wait_ms = (long)(-c->tokens / c->opts.write_qps * 1000.0) + 1;
+	int64_t wait_ms = n4j_bucket_take(&c->bucket, n4j_now_ms());
 	pthread_mutex_unlock(&c->bucket_mu);
 	if (wait_ms > 0) {
 		atomic_fetch_add(&c->n_throttled_ms, (uint64_t)wait_ms);
-		n4j_kube_sleep_ms(wait_ms);
+		n4j_sleep_ms(wait_ms);
 	}
-}
-
-unsigned n4j_kube_rand(struct n4j_kube_client *c)
-{
-	/* xorshift: jitter only, not security. */
-	unsigned x = atomic_load(&c->rng), y;
-	do {
-		y = x ? x : 2463534242u;
-		y ^= y << 13;
-		y ^= y >> 17;
-		y ^= y << 5;
-	} while (!atomic_compare_exchange_weak(&c->rng, &x, y));
-	return y;
 }
 
 long n4j_kube_backoff_ms(struct n4j_kube_client *c, int attempt, long retry_after_ms)
 {
 	long cap = c->opts.max_retry_delay_ms;
-	long d;
-	if (retry_after_ms > 0) {
-		d = retry_after_ms;
-	} else {
-		d = 200;
-		for (int i = 0; i < attempt && d < cap; i++)
-			d *= 2;
-	}
-	if (d > cap)
-		d = cap;
 	/* Up to +10% jitter spreads out clients that were told the same Retry-After. */
-	long j = d / 10 > 0 ? (long)(n4j_kube_rand(c) % (unsigned long)(d / 10 + 1)) : 0;
-	return d + j;
+	struct n4j_backoff b = {.base_ms = 200, .cap_ms = cap, .jitter_max = 0.1};
+	if (retry_after_ms > 0) {
+		b.base_ms = retry_after_ms < cap ? retry_after_ms : cap;
+		attempt = 0;
+	}
+	return (long)n4j_backoff_ms(&b, attempt, n4j_rng_01(&c->rng));
 }
 
 /* ---- headers ---- */
@@ -522,7 +477,7 @@ static void warn_once(const char *v)
 		warn_seen[warn_n++ % 64] = h;
 	pthread_mutex_unlock(&warn_mu);
 	if (!seen)
-		fprintf(stderr, "neo4j-operator: apiserver warning: %.200s\n", v);
+		n4j_log_warn("kube", "apiserver warning", N4J_STR("text", v));
 }
 
 size_t n4j_kube_header_cb(char *buf, size_t size, size_t n, void *ud)

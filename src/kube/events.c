@@ -40,8 +40,7 @@ struct seen_rec {
 };
 
 struct spam_rec {
-	double tokens;
-	int64_t last_ms;
+	struct n4j_bucket bucket;
 };
 
 struct item {
@@ -202,17 +201,9 @@ static bool spam_allows(struct n4j_recorder *r, const char *obj_key, int64_t now
 			free(s);
 			return false;
 		}
-		s->tokens = r->burst;
-		s->last_ms = now;
+		n4j_bucket_init(&s->bucket, 1000.0 / (double)r->refill_ms, r->burst, now);
 	}
-	s->tokens += (double)(now - s->last_ms) / (double)r->refill_ms;
-	if (s->tokens > r->burst)
-		s->tokens = r->burst;
-	s->last_ms = now;
-	if (s->tokens < 1)
-		return false;
-	s->tokens -= 1;
-	return true;
+	return n4j_bucket_try_take(&s->bucket, now);
 }
 
 static cJSON *build_event(struct n4j_recorder *r, const cJSON *involved, const char *ns,
@@ -277,10 +268,10 @@ void n4j_recorder_event(struct n4j_recorder *r, const cJSON *involved, const cha
 		 str_at(md, "uid"));
 	snprintf(agg_key, sizeof(agg_key), "%s\x1f%s\x1f%s", obj_key, type, reason);
 
-	int64_t now = n4j_mach_mono_ms();
-	int64_t wall = n4j_mach_wall_ns();
+	int64_t now = n4j_now_ms();
+	int64_t wall = n4j_wall_ns();
 	char ts[40];
-	n4j_mach_format_time(wall, false, ts, sizeof(ts));
+	n4j_format_time(wall, false, ts, sizeof(ts));
 
 	pthread_mutex_lock(&r->mu);
 	bool combined = aggregate(r, agg_key, msg, now);
@@ -399,7 +390,7 @@ static void *sender_main(void *arg)
 			if (!n4j_kube_retryable(&e))
 				break;
 			/* Sleep between tries, waking at once when the recorder is freed. */
-			int64_t until = n4j_mach_mono_ms() + SEND_INTERVAL_MS;
+			int64_t until = n4j_now_ms() + SEND_INTERVAL_MS;
 			pthread_mutex_lock(&r->mu);
 			while (!r->stop &&
 			       n4j_mach_cond_wait_until(&r->cond, &r->mu, until) != ETIMEDOUT)
@@ -426,7 +417,7 @@ void n4j_recorder_flush(struct n4j_recorder *r, long timeout_ms)
 {
 	if (!r)
 		return;
-	int64_t until = n4j_mach_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t until = n4j_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&r->mu);
 	while ((r->count || r->sending) && !r->stop &&
 	       n4j_mach_cond_wait_until(&r->cond, &r->mu, until) != ETIMEDOUT)

@@ -21,9 +21,9 @@ void n4j_exec_cred_free(struct n4j_exec_cred *c)
 {
 	if (!c)
 		return;
-	free(c->token);
+	n4j_wipe_free(c->token);
 	free(c->cert_pem);
-	free(c->key_pem);
+	n4j_wipe_free(c->key_pem);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -102,7 +102,7 @@ int n4j_kube_exec_parse(const char *text, size_t len, struct n4j_exec_cred *out,
 				     "exec plugin: expirationTimestamp is not RFC 3339");
 	}
 out:
-	cJSON_Delete(doc);
+	n4j_json_wipe_delete(doc);
 	if (rc)
 		n4j_exec_cred_free(out);
 	return rc;
@@ -118,13 +118,6 @@ static bool env_overridden(const struct n4j_kube_exec *x, const char *entry)
 		if (strncmp(x->env[i], entry, n) == 0 && x->env[i][n] == '=')
 			return true;
 	return false;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 int n4j_kube_exec_run(const struct n4j_kube_exec *x, long timeout_ms, struct n4j_exec_cred *out,
@@ -189,9 +182,9 @@ int n4j_kube_exec_run(const struct n4j_kube_exec *x, long timeout_ms, struct n4j
 	struct n4j_buf b;
 	n4j_buf_init(&b);
 	int rc = 0;
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = n4j_deadline_ms(timeout_ms);
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = (long)(deadline - n4j_now_ms());
 		if (left <= 0) {
 			rc = n4j_err(err, N4J_EIO, "exec plugin %.200s: timed out after %ld ms",
 				     x->command, timeout_ms);
@@ -233,8 +226,6 @@ int n4j_kube_exec_run(const struct n4j_kube_exec *x, long timeout_ms, struct n4j
 			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	if (!rc)
 		rc = n4j_kube_exec_parse(b.data ? b.data : "", b.len, out, err);
-	if (b.data)
-		memset(b.data, 0, b.len); /* it held a credential */
-	n4j_buf_free(&b);
+	n4j_buf_wipe_free(&b); /* it held a credential */
 	return rc;
 }

@@ -33,6 +33,7 @@ struct n4j_informer {
 	pthread_cond_t cond;
 	atomic_bool stop;
 	atomic_bool synced;
+	struct n4j_rng rng; /* re-list/re-watch jitter */
 	bool started, resync_started;
 	pthread_t thread, resync_thread;
 };
@@ -47,6 +48,7 @@ int n4j_informer_new(struct n4j_kube_client *c, const struct n4j_informer_opts *
 	if (!inf)
 		return n4j_err(err, N4J_ENOMEM, "informer: out of memory");
 	inf->c = c;
+	n4j_rng_seed(&inf->rng, (uint64_t)n4j_wall_ns() ^ (uint64_t)(uintptr_t)inf);
 	inf->res = *o->resource;
 	inf->ns = o->namespace_ ? strdup(o->namespace_) : NULL;
 	inf->selector = o->label_selector ? strdup(o->label_selector) : NULL;
@@ -83,7 +85,7 @@ int n4j_informer_new(struct n4j_kube_client *c, const struct n4j_informer_opts *
 /* Sleeps up to ms, waking early on stop; false when stopping. */
 static bool sleep_ms(struct n4j_informer *inf, long ms)
 {
-	int64_t until = n4j_mach_mono_ms() + ms;
+	int64_t until = n4j_now_ms() + ms;
 	pthread_mutex_lock(&inf->mu);
 	while (!atomic_load(&inf->stop) &&
 	       n4j_mach_cond_wait_until(&inf->cond, &inf->mu, until) != ETIMEDOUT)
@@ -341,26 +343,30 @@ static int on_watch(void *ud, struct n4j_watch_event *ev)
 	return 0;
 }
 
+/* 800 ms doubling to 30 s, jitter in [1, 2)× as client-go's wait.Jitter(…, 1.0). */
+static const struct n4j_backoff rewatch_backoff = {
+	.base_ms = 800, .cap_ms = 30000, .jitter_min = 0, .jitter_max = 1};
+
 static void *informer_main(void *arg)
 {
 	struct n4j_informer *inf = arg;
 	char *rv = NULL;
 	bool need_list = true;
-	long backoff = 800;
+	int attempt = 0;
 	while (!atomic_load(&inf->stop)) {
 		if (need_list) {
 			free(rv);
 			rv = NULL;
 			if (do_list(inf, atomic_load(&inf->synced) ? "" : "0", &rv) != 0) {
-				sleep_ms(inf, backoff + (long)(n4j_mach_rand01() * backoff));
-				backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+				sleep_ms(inf, (long)n4j_backoff_ms(&rewatch_backoff, attempt++,
+								   n4j_rng_01(&inf->rng)));
 				continue;
 			}
 			need_list = false;
 		}
 		char *from = strdup(rv ? rv : "");
 		if (!from) {
-			sleep_ms(inf, backoff);
+			sleep_ms(inf, (long)n4j_backoff_ms(&rewatch_backoff, attempt, 0));
 			continue;
 		}
 		struct n4j_kube_watch_opts wo = {.label_selector = inf->selector,
@@ -368,15 +374,15 @@ static void *informer_main(void *arg)
 						 .allow_bookmarks = true};
 		struct n4j_kube_error e;
 		memset(&e, 0, sizeof(e));
-		int64_t t0 = n4j_mach_mono_ms();
+		int64_t t0 = n4j_now_ms();
 		int rc = n4j_kube_watch(inf->c, &inf->res, inf->ns, &wo, on_watch, inf, &inf->stop,
 					&rv, &e);
 		free(from);
 		if (atomic_load(&inf->stop))
 			break;
 		/* Healthy for two minutes: the next failure starts again at 800 ms. */
-		if (n4j_mach_mono_ms() - t0 >= 120000)
-			backoff = 800;
+		if (n4j_now_ms() - t0 >= 120000)
+			attempt = 0;
 		if (e.reason == N4J_KUBE_GONE) {
 			need_list =
 				true; /* relist at once; the old store stays until it succeeds */
@@ -386,9 +392,8 @@ static void *informer_main(void *arg)
 			continue; /* the server ended the stream normally: re-watch from rv */
 		if (rc == N4J_ENOMEM)
 			need_list = true;
-		/* Jitter in [1, 2)×backoff, as client-go's wait.Jitter(…, 1.0). */
-		sleep_ms(inf, backoff + (long)(n4j_mach_rand01() * backoff));
-		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+		sleep_ms(inf,
+			 (long)n4j_backoff_ms(&rewatch_backoff, attempt++, n4j_rng_01(&inf->rng)));
 	}
 	free(rv);
 	return NULL;

@@ -125,12 +125,11 @@ struct n4j_kube_client {
 	uint64_t cred_generation;
 
 	pthread_mutex_t bucket_mu;
-	double tokens;
-	struct timespec bucket_last;
+	struct n4j_bucket bucket; /* writes */
 
 	atomic_uint_fast64_t n_requests, n_writes, n_retries, n_throttled_ms, n_http2;
 	atomic_bool warned_insecure;
-	atomic_uint rng;
+	struct n4j_rng rng; /* jitter */
 };
 
 struct n4j_kube_creds {
@@ -152,9 +151,9 @@ CURL *n4j_kube_easy(struct n4j_kube_client *c, const char *url, const struct n4j
 void n4j_kube_easy_release(struct n4j_kube_client *c, CURL *h, struct curl_slist *hdrs);
 /* Waits for the write bucket. */
 void n4j_kube_bucket_take(struct n4j_kube_client *c);
+/* The retry delay: 200 ms doubling (or the server's Retry-After), capped at
+ * max_retry_delay_ms, plus up to 10 % jitter. */
 long n4j_kube_backoff_ms(struct n4j_kube_client *c, int attempt, long retry_after_ms);
-void n4j_kube_sleep_ms(long ms);
-unsigned n4j_kube_rand(struct n4j_kube_client *c);
 char *n4j_kube_url(struct n4j_kube_client *c, const char *path);
 
 /* Captures response headers we care about. */

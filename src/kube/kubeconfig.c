@@ -155,6 +155,7 @@ int n4j_kube_read_token(const char *path, char **out, struct n4j_error *err)
 		len -= lead;
 	}
 	if (len == 0 || strlen(t) != len) {
+		n4j_wipe(t, len);
 		free(t);
 		return n4j_err(err, N4J_EINVAL, "token file %s is empty or not text", path);
 	}
@@ -261,7 +262,7 @@ static int parse_user(const cJSON *u, const char *base_dir, struct n4j_kube_conf
 		rc = n4j_kube_read_token(c->token_file, &t, err);
 		if (rc)
 			return rc;
-		free(c->token);
+		n4j_wipe_free(c->token);
 		c->token = t;
 	}
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(u, "exec");
@@ -373,7 +374,7 @@ int n4j_kubeconfig_parse(const char *text, size_t len, const char *base_dir, con
 	if (rc)
 		return rc;
 	rc = n4j_kubeconfig_from_doc(doc, base_dir, context, out, err);
-	cJSON_Delete(doc);
+	n4j_json_wipe_delete(doc); /* users[].user.token */
 	return rc;
 }
 
@@ -510,11 +511,12 @@ int n4j_kube_config_load(const char *paths, const char *context, struct n4j_kube
 		}
 		cJSON *doc = NULL;
 		r = n4j_kube_yaml_parse(text, len, &doc, &e2);
+		n4j_wipe(text, len);
 		free(text);
 		if (!r && !cJSON_IsObject(doc))
 			r = n4j_err(&e2, N4J_EINVAL, "not a mapping");
 		if (r) {
-			cJSON_Delete(doc);
+			n4j_json_wipe_delete(doc);
 			rc = n4j_err(err, r, "%s: %s", p, e2.msg);
 			break;
 		}
@@ -523,7 +525,7 @@ int n4j_kube_config_load(const char *paths, const char *context, struct n4j_kube
 		if (!r)
 			r = merge_into(merged, doc);
 		free(dir);
-		cJSON_Delete(doc);
+		n4j_json_wipe_delete(doc);
 		if (r) {
 			rc = n4j_err(err, r, "kubeconfig: out of memory");
 			break;
@@ -535,7 +537,7 @@ int n4j_kube_config_load(const char *paths, const char *context, struct n4j_kube
 			     paths);
 	if (!rc)
 		rc = n4j_kubeconfig_from_doc(merged, NULL, context, out, err);
-	cJSON_Delete(merged);
+	n4j_json_wipe_delete(merged);
 	free(list);
 	free(owned);
 	return rc;

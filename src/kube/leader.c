@@ -36,6 +36,7 @@ struct n4j_leader {
 	int64_t observed_ms;
 	char rv[64];
 
+	struct n4j_rng rng; /* retry jitter */
 	atomic_bool leader;
 	atomic_bool lost;           /* on_stopped_leading was called (exactly once) */
 	_Atomic int64_t renewed_ms; /* last successful acquire or renew (monotonic) */
@@ -116,14 +117,14 @@ static void observe(struct n4j_leader *l, const cJSON *lease, const struct recor
 	else
 		l->observed = *fallback;
 	l->have_observed = true;
-	l->observed_ms = n4j_mach_mono_ms();
+	l->observed_ms = n4j_now_ms();
 }
 
 /* client-go's tryAcquireOrRenew: true when we hold the lease after this call. */
 static bool try_acquire_or_renew(struct n4j_leader *l)
 {
 	char now[40];
-	n4j_mach_format_time(n4j_mach_wall_ns(), true, now, sizeof(now));
+	n4j_format_time(n4j_wall_ns(), true, now, sizeof(now));
 	struct record want = {0};
 	copy_str(want.holder, sizeof(want.holder), l->identity);
 	want.duration_s = (l->o.lease_ms + 999) / 1000;
@@ -154,7 +155,7 @@ static bool try_acquire_or_renew(struct n4j_leader *l)
 	char rv[64];
 	parse_record(cur, &old, rv, sizeof(rv));
 	cJSON_Delete(cur);
-	int64_t mono = n4j_mach_mono_ms();
+	int64_t mono = n4j_now_ms();
 	if (!l->have_observed || !record_equal(&old, &l->observed)) {
 		l->observed = old;
 		l->have_observed = true;
@@ -185,7 +186,7 @@ static bool try_acquire_or_renew(struct n4j_leader *l)
 /* Waits ms (jittered by the caller) or until stop; false when stopping. */
 static bool wait_ms(struct n4j_leader *l, long ms)
 {
-	int64_t until = n4j_mach_mono_ms() + ms;
+	int64_t until = n4j_now_ms() + ms;
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop && n4j_mach_cond_wait_until(&l->cond, &l->mu, until) != ETIMEDOUT)
 		;
@@ -212,10 +213,11 @@ static void *leader_main(void *arg)
 			return NULL;
 		if (try_acquire_or_renew(l))
 			break;
-		if (!wait_ms(l, l->o.retry_ms + (long)(n4j_mach_rand01() * 0.1 * l->o.retry_ms)))
+		struct n4j_backoff retry = {.base_ms = l->o.retry_ms, .jitter_max = 0.1};
+		if (!wait_ms(l, (long)n4j_backoff_ms(&retry, 0, n4j_rng_01(&l->rng))))
 			return NULL;
 	}
-	atomic_store(&l->renewed_ms, n4j_mach_mono_ms());
+	atomic_store(&l->renewed_ms, n4j_now_ms());
 	atomic_store(&l->leader, true);
 	if (l->o.on_started_leading)
 		l->o.on_started_leading(l->o.ud);
@@ -230,11 +232,11 @@ static void *leader_main(void *arg)
 			if (atomic_load(&l->lost))
 				return NULL; /* the watchdog gave up while we waited */
 			if (ok) {
-				atomic_store(&l->renewed_ms, n4j_mach_mono_ms());
+				atomic_store(&l->renewed_ms, n4j_now_ms());
 				break;
 			}
-			int64_t left = atomic_load(&l->renewed_ms) + l->o.renew_deadline_ms -
-				       n4j_mach_mono_ms();
+			int64_t left =
+				atomic_load(&l->renewed_ms) + l->o.renew_deadline_ms - n4j_now_ms();
 			if (left <= 0) {
 				lose(l);
 				return NULL; /* no re-campaign: the process is expected to exit */
@@ -251,7 +253,7 @@ static void *watchdog_main(void *arg)
 	struct n4j_leader *l = arg;
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop && !atomic_load(&l->lost)) {
-		int64_t now = n4j_mach_mono_ms();
+		int64_t now = n4j_now_ms();
 		if (!atomic_load(&l->leader)) {
 			n4j_mach_cond_wait_until(&l->cond, &l->mu, now + l->o.retry_ms);
 			continue;
@@ -280,6 +282,7 @@ int n4j_leader_start(struct n4j_kube_client *c, const struct n4j_leader_opts *o,
 		return n4j_err(err, N4J_ENOMEM, "leader: out of memory");
 	l->c = c;
 	l->o = *o;
+	n4j_rng_seed(&l->rng, (uint64_t)n4j_wall_ns() ^ (uint64_t)(uintptr_t)l);
 	if (l->o.lease_ms <= 0)
 		l->o.lease_ms = 15000;
 	if (l->o.renew_deadline_ms <= 0)
@@ -335,7 +338,7 @@ bool n4j_leader_fresh(const struct n4j_leader *l)
 	if (!n4j_leader_is_leader(l))
 		return false;
 	int64_t r = atomic_load(&((struct n4j_leader *)l)->renewed_ms);
-	return n4j_mach_mono_ms() - r < l->o.renew_deadline_ms;
+	return n4j_now_ms() - r < l->o.renew_deadline_ms;
 }
 
 void n4j_leader_stop(struct n4j_leader *l)
@@ -357,7 +360,7 @@ void n4j_leader_stop(struct n4j_leader *l)
 		return;
 	/* Release: empty holder and a 1 s duration, so a successor waits ~1 s, not 15. */
 	char now[40];
-	n4j_mach_format_time(n4j_mach_wall_ns(), true, now, sizeof(now));
+	n4j_format_time(n4j_wall_ns(), true, now, sizeof(now));
 	struct record r = {0};
 	r.duration_s = 1;
 	copy_str(r.acquire, sizeof(r.acquire), now);

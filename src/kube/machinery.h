@@ -11,20 +11,12 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Monotonic milliseconds: every timeout and lease decision uses it, never the wall clock. */
-int64_t n4j_mach_mono_ms(void);
-/* Wall-clock nanoseconds since the epoch (event names, timestamps written to the API). */
-int64_t n4j_mach_wall_ns(void);
-/* "2006-01-02T15:04:05.000000Z" (MicroTime) or, when micro is false, "…05Z" (Time). */
-void n4j_mach_format_time(int64_t wall_ns, bool micro, char *out, size_t size);
+#include "util/util.h"
 
 /* A condition variable on CLOCK_MONOTONIC, so that timed waits survive clock jumps. */
 int n4j_mach_cond_init(pthread_cond_t *c);
-/* Waits until deadline (n4j_mach_mono_ms) or a signal; returns ETIMEDOUT past the deadline. */
+/* Waits until deadline (n4j_now_ms) or a signal; returns ETIMEDOUT past the deadline. */
 int n4j_mach_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline_ms);
-
-/* Uniform random in [0, 1): jitter only, not for anything that must be unpredictable. */
-double n4j_mach_rand01(void);
 
 /*
  * A string-keyed hash map of borrowed values; keys are copied. Not thread-safe: callers

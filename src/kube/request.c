@@ -182,7 +182,7 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 		if (!rc || !retry || attempt >= c->opts.max_retries)
 			break;
 		atomic_fetch_add(&c->n_retries, 1);
-		n4j_kube_sleep_ms(wait_ms);
+		n4j_sleep_ms(wait_ms);
 	}
 	free(url);
 	return rc;

@@ -101,8 +101,8 @@ int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 	}
 	char spath[300];
 	snprintf(spath, sizeof(spath), "%s", b.data);
-	int timeout =
-		o->timeout_seconds > 0 ? o->timeout_seconds : 300 + (int)(n4j_kube_rand(c) % 301);
+	int timeout = o->timeout_seconds > 0 ? o->timeout_seconds
+					     : 300 + (int)(n4j_rng_next(&c->rng) % 301);
 	char ts[16];
 	snprintf(ts, sizeof(ts), "%d", timeout);
 	n4j_kube_query(&b, "watch", "true");

@@ -22,8 +22,7 @@ static void *worker_main(void *arg)
 			break;
 		if (rc != 0) {
 			/* Out of memory: the key stays queued; do not spin at full speed. */
-			struct timespec ts = {0, 10 * 1000 * 1000};
-			nanosleep(&ts, NULL);
+			n4j_sleep_ms(10);
 			continue;
 		}
 		long r = w->fn(w->ud, key);

@@ -10,7 +10,6 @@
  * timer thread, and a getter sleeps exactly until the earliest delay expires.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +37,7 @@ struct n4j_workqueue {
 	size_t heap_len, heap_cap;
 	size_t n_processing;
 	bool shutting_down;
-	/* token bucket: tokens may go negative (a reservation), as golang.org/x/time/rate */
-	double tokens;
-	int64_t bucket_ms;
+	struct n4j_bucket bucket; /* the global rate */
 };
 
 int n4j_workqueue_new(const struct n4j_workqueue_opts *o, struct n4j_workqueue **out)
@@ -52,8 +49,7 @@ int n4j_workqueue_new(const struct n4j_workqueue_opts *o, struct n4j_workqueue *
 	q->o.max_delay_ms = o && o->max_delay_ms > 0 ? o->max_delay_ms : 1000L * 1000;
 	q->o.qps = o && o->qps > 0 ? o->qps : 10;
 	q->o.burst = o && o->burst > 0 ? o->burst : 100;
-	q->tokens = q->o.burst;
-	q->bucket_ms = n4j_mach_mono_ms();
+	n4j_bucket_init(&q->bucket, q->o.qps, q->o.burst, n4j_now_ms());
 	n4j_smap_init(&q->entries);
 	if (pthread_mutex_init(&q->mu, NULL) != 0) {
 		free(q);
@@ -264,7 +260,7 @@ static void add_after_locked(struct n4j_workqueue *q, const char *key, long dela
 	struct entry *e = lookup(q, key, true);
 	if (!e)
 		return;
-	int64_t at = n4j_mach_mono_ms() + delay_ms;
+	int64_t at = n4j_now_ms() + delay_ms;
 	if (e->heap_idx != SIZE_MAX) {
 		/* Already waiting: keep the earlier time, as client-go's waitingForQueue does. */
 		if (at < e->ready_at) {
@@ -289,28 +285,20 @@ void n4j_workqueue_add_after(struct n4j_workqueue *q, const char *key, long dela
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* ItemExponentialFailureRateLimiter: base·2^failures, capped; counts the failure. */
+/* ItemExponentialFailureRateLimiter: base·2^failures, capped, no jitter; counts the failure. */
 static long item_delay(struct n4j_workqueue *q, struct entry *e)
 {
+	struct n4j_backoff b = {.base_ms = q->o.base_delay_ms, .cap_ms = q->o.max_delay_ms};
 	int exp = e->failures;
 	if (e->failures < INT32_MAX)
 		e->failures++;
-	double d = (double)q->o.base_delay_ms * ldexp(1.0, exp > 1000 ? 1000 : exp);
-	return d > (double)q->o.max_delay_ms ? q->o.max_delay_ms : (long)d;
+	return (long)n4j_backoff_ms(&b, exp, 0);
 }
 
 /* BucketRateLimiter: reserve one token; the wait is how far the bucket is in debt. */
 static long bucket_delay(struct n4j_workqueue *q)
 {
-	int64_t now = n4j_mach_mono_ms();
-	q->tokens += (double)(now - q->bucket_ms) * q->o.qps / 1000.0;
-	if (q->tokens > q->o.burst)
-		q->tokens = q->o.burst;
-	q->bucket_ms = now;
-	q->tokens -= 1;
-	if (q->tokens >= 0)
-		return 0;
-	return (long)ceil(-q->tokens * 1000.0 / q->o.qps);
+	return (long)n4j_bucket_take(&q->bucket, n4j_now_ms());
 }
 
 void n4j_workqueue_add_rate_limited(struct n4j_workqueue *q, const char *key)
@@ -352,7 +340,7 @@ int n4j_workqueue_get(struct n4j_workqueue *q, char **key)
 	*key = NULL;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		int64_t next = promote_due(q, n4j_mach_mono_ms());
+		int64_t next = promote_due(q, n4j_now_ms());
 		if (q->count)
 			break;
 		if (q->shutting_down) {
@@ -402,7 +390,7 @@ void n4j_workqueue_done(struct n4j_workqueue *q, const char *key)
 size_t n4j_workqueue_len(struct n4j_workqueue *q)
 {
 	pthread_mutex_lock(&q->mu);
-	promote_due(q, n4j_mach_mono_ms());
+	promote_due(q, n4j_now_ms());
 	size_t n = q->count;
 	pthread_mutex_unlock(&q->mu);
 	return n;

@@ -12,6 +12,7 @@
 #define BACKUP_DIR  "/backups"
 #define SCRATCH_DIR "/scratch"
 #define GCS_DIR     "/var/run/gcs"
+#define GCS_KEY     "credentials.json" /* the Secret's key holding the JSON key file */
 
 /*
  * Fixed text: every spec value arrives as an environment variable or as a
@@ -118,9 +119,11 @@ static void env(struct rx *x, cJSON *c, const struct n4j_backup *b, const struct
 	const char *cred = s->target.credentials_secret;
 	switch (s->target.kind) {
 	case N4J_TARGET_S3:
+		/* The Secret's keys are the AWS variable names, as AWS tooling and the docs
+		 * (api.md, "Backup credentials") have them. */
 		if (cred) {
-			secret_env(x, env, "AWS_ACCESS_KEY_ID", cred, "access-key-id");
-			secret_env(x, env, "AWS_SECRET_ACCESS_KEY", cred, "secret-access-key");
+			secret_env(x, env, "AWS_ACCESS_KEY_ID", cred, "AWS_ACCESS_KEY_ID");
+			secret_env(x, env, "AWS_SECRET_ACCESS_KEY", cred, "AWS_SECRET_ACCESS_KEY");
 		}
 		if (s->target.endpoint && *s->target.endpoint)
 			rx_env(x, env, "AWS_ENDPOINT_URL_S3", s->target.endpoint);
@@ -129,8 +132,7 @@ static void env(struct rx *x, cJSON *c, const struct n4j_backup *b, const struct
 		break;
 	case N4J_TARGET_GCS:
 		if (cred)
-			rx_env(x, env, "GOOGLE_APPLICATION_CREDENTIALS",
-			       GCS_DIR "/credentials.json");
+			rx_env(x, env, "GOOGLE_APPLICATION_CREDENTIALS", GCS_DIR "/" GCS_KEY);
 		break;
 	case N4J_TARGET_AZURE:
 		/* DefaultAzureCredential reads AZURE_* variables: take the Secret whole. */
@@ -200,6 +202,11 @@ static void volumes(struct rx *x, cJSON *pod, const struct n4j_backup *b,
 		cJSON *sec = rx_obj(x, v, "secret");
 		rx_str(x, sec, "secretName", s->target.credentials_secret);
 		rx_int(x, sec, "defaultMode", 0440);
+		/* Named, so a Secret without the key fails the mount instead of starting a
+		 * backup that finds no credentials file. */
+		cJSON *item = rx_obj(x, rx_arr(x, sec, "items"), NULL);
+		rx_str(x, item, "key", GCS_KEY);
+		rx_str(x, item, "path", GCS_KEY);
 	}
 	if (k->tls) {
 		static const char *const scopes[] = {"backup"};
@@ -279,7 +286,7 @@ int n4j_render_backup(const struct n4j_backup *b, const struct n4j_cluster *clus
 	if (!cluster)
 		return n4j_err(err, N4J_EINVAL, "render: backup %s: no cluster", b->meta.name);
 	struct rx_cluster k;
-	int rc = rx_cluster_init(&k, cluster, f, false, err);
+	int rc = rx_cluster_init(&k, cluster, f, err);
 	if (rc)
 		return rc;
 	struct rx x = {0};

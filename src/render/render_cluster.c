@@ -8,101 +8,23 @@
 
 #include "render/render_internal.h"
 
-#define DEFAULT_CLUSTER_DOMAIN     "cluster.local"
-#define DEFAULT_OPERATOR_NAMESPACE "neo4j-system"
-
-/*
- * Offline `render` assumes the optional CRDs are served (its --no-* flags say
- * otherwise); the controller overwrites both from API discovery.
- */
-void n4j_render_facts_default(struct n4j_render_facts *f)
+/* neo4j.conf and its hash, which the ConfigMap and the pod template share. */
+static int cluster_conf(struct rx_cluster *k, const struct n4j_render_facts *f,
+			struct n4j_error *err)
 {
-	f->cluster_domain = DEFAULT_CLUSTER_DOMAIN;
-	f->operator_namespace = DEFAULT_OPERATOR_NAMESPACE;
-	f->has_cert_manager = true;
-	f->has_service_monitor = true;
-}
-
-const struct n4j_render_facts *rx_facts(const struct n4j_render_facts *f,
-					struct n4j_render_facts *storage)
-{
-	n4j_render_facts_default(storage);
-	if (f) {
-		*storage = *f;
-		if (!storage->cluster_domain || !*storage->cluster_domain)
-			storage->cluster_domain = DEFAULT_CLUSTER_DOMAIN;
-		if (!storage->operator_namespace || !*storage->operator_namespace)
-			storage->operator_namespace = DEFAULT_OPERATOR_NAMESPACE;
+	struct n4j_buf b;
+	n4j_buf_init(&b);
+	int rc = n4j_render_neo4j_conf(k->c, f, &b, err);
+	if (rc) {
+		n4j_buf_free(&b);
+		return rc;
 	}
-	return storage;
-}
-
-void rx_cluster_free(struct rx_cluster *k)
-{
-	free(k->headless);
-	free(k->config);
-	free(k->pod_domain);
-	free(k->conf);
-	memset(k, 0, sizeof(*k));
-}
-
-int rx_cluster_init(struct rx_cluster *k, const struct n4j_cluster *c,
-		    const struct n4j_render_facts *f, bool with_conf, struct n4j_error *err)
-{
-	memset(k, 0, sizeof(*k));
-	if (!c || !c->meta.name || !c->meta.namespace_)
-		return n4j_err(err, N4J_EINVAL, "render: cluster without name or namespace");
-	struct n4j_render_facts storage;
-	f = rx_facts(f, &storage);
-	struct rx x = {0};
-	k->c = c;
-	k->s = &c->spec;
-	k->name = c->meta.name;
-	k->ns = c->meta.namespace_;
-	/* Literals or the caller's strings: valid after `storage` is gone. */
-	k->domain = f->cluster_domain;
-	k->operator_ns = f->operator_namespace;
-	k->ee = c->spec.edition == N4J_ENTERPRISE;
-	k->tls = c->spec.tls.enabled;
-	k->prometheus = k->ee && c->spec.monitoring.prometheus;
-	k->headless = rx_printf(&x, "%s-headless", k->name);
-	k->config = rx_printf(&x, "%s-config", k->name);
-	k->pod_domain = rx_printf(&x, "%s-headless.%s.svc.%s", k->name, k->ns, f->cluster_domain);
-	if (x.oom) {
-		rx_cluster_free(k);
+	size_t len = 0;
+	k->conf = n4j_buf_detach(&b, &len);
+	if (!k->conf)
 		return n4j_err(err, N4J_ENOMEM, "render: out of memory");
-	}
-	if (with_conf) {
-		struct n4j_buf b;
-		n4j_buf_init(&b);
-		int rc = n4j_render_neo4j_conf(c, f, &b, err);
-		if (rc) {
-			n4j_buf_free(&b);
-			rx_cluster_free(k);
-			return rc;
-		}
-		size_t len = 0;
-		k->conf = n4j_buf_detach(&b, &len);
-		if (!k->conf) {
-			rx_cluster_free(k);
-			return n4j_err(err, N4J_ENOMEM, "render: out of memory");
-		}
-		n4j_sha256_hex(k->conf, len, k->conf_hash);
-	}
+	n4j_sha256_hex(k->conf, len, k->conf_hash);
 	return 0;
-}
-
-void rx_cluster_meta(const struct rx_cluster *k, struct rx_meta *m, const char *name)
-{
-	memset(m, 0, sizeof(*m));
-	m->name = name;
-	m->ns = k->ns;
-	m->instance = k->name;
-	m->component = N4J_COMPONENT_SERVER;
-	m->version = k->s->version_string;
-	m->owner_kind = N4J_KIND_CLUSTER;
-	m->owner_name = k->name;
-	m->owner_uid = k->c->meta.uid;
 }
 
 static int config_map(const struct rx_cluster *k, cJSON *out, struct n4j_error *err)
@@ -203,9 +125,14 @@ int n4j_render_cluster(const struct n4j_cluster *c, const struct n4j_render_fact
 	struct n4j_render_facts storage;
 	f = rx_facts(f, &storage);
 	struct rx_cluster k;
-	int rc = rx_cluster_init(&k, c, f, true, err);
+	int rc = rx_cluster_init(&k, c, f, err);
 	if (rc)
 		return rc;
+	rc = cluster_conf(&k, f, err);
+	if (rc) {
+		rx_cluster_free(&k);
+		return rc;
+	}
 	const struct n4j_cluster_spec *s = &c->spec;
 
 	rc = config_map(&k, out, err);

@@ -76,7 +76,7 @@ void rx_label_selector(struct rx *x, cJSON *parent, const char *key, const struc
  */
 int rx_finish(struct rx *x, cJSON *obj, cJSON *out, const char *what, struct n4j_error *err);
 
-/* ---- cluster-wide values (render_cluster.c) --------------------------------- */
+/* ---- the render context (render_context.c) ----------------------------------- */
 
 struct rx_cluster {
 	const struct n4j_cluster *c;
@@ -90,8 +90,9 @@ struct rx_cluster {
 	char conf_hash[N4J_SHA256_HEX_LEN + 1];
 };
 
+/* Everything but conf/conf_hash, which only the cluster renderer needs (render_cluster.c). */
 int rx_cluster_init(struct rx_cluster *k, const struct n4j_cluster *c,
-		    const struct n4j_render_facts *f, bool with_conf, struct n4j_error *err);
+		    const struct n4j_render_facts *f, struct n4j_error *err);
 void rx_cluster_free(struct rx_cluster *k);
 /* Metadata of a cluster-owned object (component server). */
 void rx_cluster_meta(const struct rx_cluster *k, struct rx_meta *m, const char *name);

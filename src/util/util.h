@@ -1,6 +1,7 @@
 /*
  * util: the small pieces every layer shares. No I/O here except what a caller
- * asks for explicitly (n4j_read_file); no globals.
+ * asks for explicitly (n4j_read_file, n4j_sleep_ms); no globals. The logger, the
+ * one piece with process-wide settings, has its own header (util/log.h).
  *
  * Conventions used across the project:
  *  - functions return 0 on success or a negative N4J_E* code, and fill the
@@ -13,6 +14,7 @@
 #define N4J_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,5 +129,90 @@ int n4j_yaml_parse(const char *buf, size_t len, struct cJSON **docs, struct n4j_
 
 /* Reads a whole file (or "-" for stdin) up to max bytes; malloc'd, NUL-terminated. */
 int n4j_read_file(const char *path, size_t max, char **out, size_t *len, struct n4j_error *err);
+
+/* ---- clock ------------------------------------------------------------------- */
+
+/*
+ * CLOCK_MONOTONIC: every timeout, deadline, lease and rate decision uses it, never
+ * the wall clock (which jumps).
+ */
+int64_t n4j_now_ns(void);
+int64_t n4j_now_ms(void);
+/* now + timeout_ms (a negative timeout counts as 0). */
+int64_t n4j_deadline_ms(int64_t timeout_ms);
+/* Milliseconds until deadline_ms, 0 once it has passed. */
+int64_t n4j_ms_left(int64_t deadline_ms);
+/* Sleeps ms (nothing for ms <= 0), resuming after signals. */
+void n4j_sleep_ms(int64_t ms);
+/* Wall-clock nanoseconds since the epoch: only for timestamps written out. */
+int64_t n4j_wall_ns(void);
+/* "2006-01-02T15:04:05.000000Z" (micro) or "2006-01-02T15:04:05Z", UTC. */
+void n4j_format_time(int64_t wall_ns, bool micro, char *out, size_t size);
+
+/* ---- jitter, backoff, token bucket --------------------------------------------- */
+
+/*
+ * A seeded random source for jitter (splitmix64; not for anything that must be
+ * unpredictable). Thread-safe: concurrent callers get distinct values. Each user
+ * owns one; a fixed seed gives a fixed sequence.
+ */
+struct n4j_rng {
+	_Atomic uint64_t state;
+};
+void n4j_rng_seed(struct n4j_rng *r, uint64_t seed);
+uint64_t n4j_rng_next(struct n4j_rng *r);
+/* Uniform in [0, 1). */
+double n4j_rng_01(struct n4j_rng *r);
+
+/*
+ * Exponential backoff: min(cap_ms, base_ms × 2^attempt) × (1 + j), where j is
+ * jitter_min + (jitter_max − jitter_min) × r01 and r01 in [0, 1] comes from the
+ * caller (n4j_rng_01, or a constant in tests; values outside are clamped). So the
+ * result lies in [d × (1 + jitter_min), d × (1 + jitter_max)]: the cap bounds the delay before
+ * jitter, and symmetric jitter (−0.2, 0.2) spreads around it. Examples: kube
+ * requests (0, 0.1), Bolt retries (−0.2, 0.2), informer re-watch (0, 1) as
+ * client-go's wait.Jitter(…, 1.0), workqueue per-key (0, 0). Pure; no state.
+ */
+struct n4j_backoff {
+	int64_t base_ms; /* the delay of attempt 0 (<= 0: no delay at all) */
+	int64_t cap_ms;  /* at most this before jitter (below base_ms: base_ms) */
+	double jitter_min, jitter_max;
+};
+int64_t n4j_backoff_ms(const struct n4j_backoff *b, int attempt, double r01);
+
+/*
+ * A token bucket: `rate` tokens a second up to `burst`, starting full. Time is
+ * passed in (n4j_now_ms(), or a fake clock in tests). Not locked: the owner
+ * locks around it. rate <= 0 means unlimited.
+ */
+struct n4j_bucket {
+	double rate, burst, tokens;
+	int64_t last_ms;
+};
+void n4j_bucket_init(struct n4j_bucket *b, double rate, double burst, int64_t now_ms);
+/*
+ * Takes a token even when none is left (the bucket goes into debt, as
+ * golang.org/x/time/rate reservations do, so waiters queue fairly); returns how
+ * long the caller must wait before acting, 0 when a token was there.
+ */
+int64_t n4j_bucket_take(struct n4j_bucket *b, int64_t now_ms);
+/* Takes a token only if one is available now. */
+bool n4j_bucket_try_take(struct n4j_bucket *b, int64_t now_ms);
+/* How long until a token is available, without taking one. */
+int64_t n4j_bucket_wait_ms(const struct n4j_bucket *b, int64_t now_ms);
+
+/* ---- secrets ------------------------------------------------------------------ */
+
+/*
+ * Wipes that the compiler cannot remove (OPENSSL_cleanse), for tokens, passwords and
+ * keys before their memory is freed or reused. NULL is fine everywhere.
+ */
+void n4j_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated string and frees it. */
+void n4j_wipe_free(char *s);
+/* Wipes the buffer's whole capacity, then frees it. */
+void n4j_buf_wipe_free(struct n4j_buf *b);
+/* Wipes every string of a cJSON tree (e.g. a parsed credential), then deletes it. */
+void n4j_json_wipe_delete(struct cJSON *j);
 
 #endif

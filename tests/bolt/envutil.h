@@ -14,13 +14,27 @@ struct env {
 	char password[256];
 };
 
-/* 0, or 77 (skip) when the environment variables are missing. */
+/* A skipped env test is a failure unless TESTENV_REQUIRED=0 says skipping is allowed
+ * (CI runs with the default, 1): a skip must never pass for a success. */
+static int env_required(void)
+{
+	const char *r = getenv("TESTENV_REQUIRED");
+	return !r || strcmp(r, "0") != 0;
+}
+
+/* 0; 77 (skip) when the environment variables are missing and TESTENV_REQUIRED=0, else 1. */
 static int env_load(struct env *e)
 {
 	const char *uri = getenv("NEO4J_TEST_BOLT_URI");
 	const char *pf = getenv("NEO4J_TEST_PASSWORD_FILE");
 	e->user = getenv("NEO4J_TEST_USER");
 	if (!uri || !pf || !e->user || strncmp(uri, "bolt://", 7) != 0) {
+		if (env_required()) {
+			printf("FAIL: NEO4J_TEST_BOLT_URI / NEO4J_TEST_USER / "
+			       "NEO4J_TEST_PASSWORD_FILE unset, and TESTENV_REQUIRED=1 forbids "
+			       "skipping\n");
+			return 1;
+		}
 		printf("SKIP: NEO4J_TEST_BOLT_URI / NEO4J_TEST_USER / NEO4J_TEST_PASSWORD_FILE "
 		       "unset\n");
 		return 77;

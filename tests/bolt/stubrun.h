@@ -82,9 +82,7 @@ static int child_wait(pid_t pid, int timeout_ms)
 
 static long mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)n4j_now_ms();
 }
 
 #endif

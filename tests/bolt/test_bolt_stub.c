@@ -5,8 +5,8 @@
  */
 #define _GNU_SOURCE /* pthread_timedjoin_np: a stuck client thread must not hang the test */
 #include "bolt/bolt.h"
+#include "check.h"
 #include "stubrun.h"
-#include "tcheck.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -40,6 +40,7 @@ static int stub_end(struct stub *s, int timeout_ms)
 static struct n4j_bolt_config cfg_for(const char *addr)
 {
 	struct n4j_bolt_config c = {.address = addr,
+				    .tls = N4J_BOLT_TLS_NONE, /* the stub speaks plaintext */
 				    .user = "neo4j",
 				    .password = "s3cret-pw",
 				    .connect_timeout_ms = 3000,

@@ -1,10 +1,11 @@
 /* Unit tests of the pure parts: PackStream, framing, handshake, failures, retry delays. */
 #include "bolt/bolt.h"
-#include "tcheck.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int hexval(char c)
 {
@@ -464,9 +465,40 @@ static void test_retry(void)
 	CHECK(calls > 2 && calls < 30);
 }
 
+/*
+ * A zero-initialised config must not mean plaintext: the caller chooses the TLS mode.
+ * Port 1 on loopback refuses at once, so a config that got as far as dialling fails
+ * with CONNECT instead of the INVAL this test wants, and nothing waits on a network.
+ */
+static void test_tls_must_be_chosen(void)
+{
+	struct n4j_error err = {0};
+	struct n4j_bolt_conn *c = (struct n4j_bolt_conn *)&err;
+	struct n4j_bolt_config zero = {.address = "127.0.0.1:1"};
+	CHECK_INT(n4j_bolt_open(&zero, &c, &err), N4J_EINVAL);
+	CHECK(c == NULL);
+	CHECK_MSG(strstr(err.msg, "TLS") != NULL, "%s", err.msg);
+	struct n4j_bolt_config bogus = {.address = "127.0.0.1:1", .tls = (enum n4j_bolt_tls)99};
+	CHECK_INT(n4j_bolt_open(&bogus, &c, &err), N4J_EINVAL);
+	/* a choice made gets past the check (and then fails to dial port 1) */
+	struct n4j_bolt_config none = {.address = "127.0.0.1:1", .tls = N4J_BOLT_TLS_NONE};
+	CHECK_INT(n4j_bolt_open(&none, &c, &err), N4J_EBOLT_CONNECT);
+
+	const char *const seeds[] = {"127.0.0.1:1", NULL};
+	struct n4j_bolt_cluster_config cc = {.seeds = seeds};
+	struct n4j_bolt_cluster *cl = (struct n4j_bolt_cluster *)&err;
+	CHECK_INT(n4j_bolt_cluster_new(&cc, &cl, &err), N4J_EINVAL);
+	CHECK(cl == NULL);
+	CHECK_MSG(strstr(err.msg, "TLS") != NULL, "%s", err.msg);
+	cc.base.tls = N4J_BOLT_TLS_VERIFY_FULL;
+	CHECK_INT(n4j_bolt_cluster_new(&cc, &cl, &err), 0);
+	n4j_bolt_cluster_free(cl);
+}
+
 int main(void)
 {
 	struct n4j_arena *a = n4j_arena_new();
+	test_tls_must_be_chosen();
 	test_ints(a);
 	test_scalars(a);
 	test_sizes(a);

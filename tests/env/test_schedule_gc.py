@@ -3,15 +3,21 @@
 different nodes (required anti-affinity), kwok runs them with distinct 127.1.x.y IPs, the
 claims bind, the operator's readiness gate makes them Ready, a 4th replica on 3 nodes stays
 Pending, and deleting the Neo4jCluster garbage-collects what it owns while the data
-volumes are retained."""
+volumes are retained: the very claims (same UIDs) stay Bound to the very volumes.
+
+The namespace is this run's own; at the end its volumes are wiped and made Available
+again, so that repeated runs do not use up the environment's volumes."""
 import ipaddress
 import json
+import os
+import shutil
+import time
 
-from envlib import check, done, kjson, kubectl, load_env, operator, restricted_namespace, wait_for
+from envlib import (check, done, kjson, kubectl, load_env, operator, restricted_namespace,
+                    unique_name, wait_for)
 
 load_env()
-NS = "env-sched"
-kubectl("delete", "ns", NS, "--ignore-not-found", "--wait=true", timeout=180)
+NS = unique_name("env-sched")
 restricted_namespace(NS)
 cr = {"apiVersion": "neo4j.graphops.io/v1alpha1", "kind": "Neo4jCluster",
       "metadata": {"name": "sched", "namespace": NS},
@@ -50,10 +56,28 @@ ips = {p["status"]["podIP"] for p in running}
 check(len(nodes) == 3, f"pods on 3 different nodes: {nodes}")
 check(len(ips) == 3 and all(ipaddress.ip_address(i) in ipaddress.ip_network("127.1.0.0/16")
                             for i in ips), f"distinct pod IPs from 127.1.0.0/16: {ips}")
-pvcs = wait_for("3 claims Bound", lambda: (lambda l: l if len(l) == 3 and all(
-    c["status"].get("phase") == "Bound" for c in l) else None)(
-    kjson("get", "pvc", "-n", NS, "-l", sel)["items"]), timeout=120)
-check(len(pvcs) == 3, "claims bound to testenv volumes")
+
+
+def claims():
+    return kjson("get", "pvc", "-n", NS, "-l", sel)["items"]
+
+
+def bound(n):
+    return lambda: (lambda l: l if len(l) == n and all(
+        c["status"].get("phase") == "Bound" for c in l) else None)(claims())
+
+
+pvcs = wait_for("3 claims Bound", bound(3), timeout=120)
+# What the wait does not already say: one claim per ordinal, each bound to its own testenv
+# volume that points back at that claim.
+check(sorted(c["metadata"]["name"] for c in pvcs) == [f"data-sched-{i}" for i in range(3)],
+      f"one claim per ordinal: {[c['metadata']['name'] for c in pvcs]}")
+check(len({c["spec"]["volumeName"] for c in pvcs}) == 3, "three distinct volumes")
+for c in pvcs:
+    pv = kjson("get", "pv", c["spec"]["volumeName"])
+    check(pv["spec"].get("storageClassName") == "testenv"
+          and pv["spec"]["claimRef"]["uid"] == c["metadata"]["uid"],
+          f"{c['metadata']['name']}: volume {pv['metadata']['name']} of class testenv is bound to it")
 
 # Not Ready until the operator's gate says so; then Ready.
 ready = lambda p: any(c["type"] == "Ready" and c["status"] == "True"
@@ -78,14 +102,51 @@ wait_for("sched-3 unschedulable", lambda: any(
     for c in kjson("get", "pod", "sched-3", "-n", NS)["status"].get("conditions", [])), timeout=60)
 check(not kjson("get", "pod", "sched-3", "-n", NS)["spec"].get("nodeName"), "4th pod stays Pending")
 
-# Deleting the CR removes what it owns; the data volumes stay (Retain).
+# Deleting the CR removes what it owns; the data claims stay (retainOnDelete: true renders
+# persistentVolumeClaimRetentionPolicy.whenDeleted Retain). With Delete, the StatefulSet
+# controller would make each claim owned by the StatefulSet and the garbage collector would
+# delete the claims with it: the checks below would fail (seen with retainOnDelete: false).
+before = {c["metadata"]["name"]: (c["metadata"]["uid"], c["spec"]["volumeName"])
+          for c in wait_for("4 claims Bound", bound(4), timeout=120)}
+check(all(not c["metadata"].get("ownerReferences") for c in claims()),
+      "no claim is owned by the StatefulSet (Retain)")
 kubectl("delete", "n4jc", "sched", "-n", NS, "--wait=true", check=True)
+# The garbage collector has demonstrably run: the owned objects and the pods are gone.
 for kind in ("statefulset", "service", "configmap", "poddisruptionbudget", "networkpolicy",
              "serviceaccount", "secret"):
     wait_for(f"{kind}s garbage-collected", lambda k=kind: not kjson(
         "get", k, "-n", NS, "-l", "app.kubernetes.io/instance=sched")["items"], timeout=120)
 wait_for("pods gone", lambda: not pods(), timeout=120)
-left = kjson("get", "pvc", "-n", NS, "-l", sel)["items"]
-check(len(left) >= 3, f"data volumes retained after the CR is deleted: {len(left)}")
-kubectl("delete", "ns", NS, "--wait=false")
+# Then, for a few seconds (the collector deletes dependents one by one), the same claims,
+# not new ones of the same name, are still there, not being deleted, Bound to the same
+# volumes, and those volumes are still bound to them.
+for _ in range(5):
+    now = {c["metadata"]["name"]: c for c in claims()}
+    for name, (uid, vol) in sorted(before.items()):
+        c = now.get(name)
+        check(c is not None and c["metadata"]["uid"] == uid
+              and not c["metadata"].get("deletionTimestamp")
+              and c["status"].get("phase") == "Bound" and c["spec"].get("volumeName") == vol,
+              f"claim {name} (uid {uid}) retained and Bound to {vol}: "
+              f"{c and (c['metadata']['uid'], c['metadata'].get('deletionTimestamp'), c['status'], c['spec'].get('volumeName'))}")
+    time.sleep(1)
+for name, (uid, vol) in sorted(before.items()):
+    pv = kjson("get", "pv", vol)
+    check(pv["status"].get("phase") == "Bound" and pv["spec"]["claimRef"]["uid"] == uid,
+          f"volume {vol} still Bound to claim {name}: {pv['status']}")
+
+# Clean-up: delete the namespace (and with it the claims), then make this run's volumes
+# Available again, wiped: a Retain volume stays Released, unusable, until recycled.
+kubectl("delete", "ns", NS, "--wait=true", timeout=180)
+run_pv = os.path.join(os.environ["TESTENV_RUN"], "pv") + os.sep
+for vol in sorted(v for _, v in before.values()):
+    pv = wait_for(f"volume {vol} Released", lambda v=vol: (lambda pv: pv if pv["status"].get(
+        "phase") == "Released" else None)(kjson("get", "pv", v)), timeout=60)
+    path = pv["spec"].get("hostPath", {}).get("path", "")
+    if path.startswith(run_pv) and os.path.isdir(path):
+        for entry in os.listdir(path):
+            full = os.path.join(path, entry)
+            shutil.rmtree(full) if os.path.isdir(full) and not os.path.islink(full) else os.remove(full)
+    kubectl("patch", "pv", vol, "--type=json", "-p",
+            json.dumps([{"op": "remove", "path": "/spec/claimRef"}]), check=True)
 done()

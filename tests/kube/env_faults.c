@@ -194,7 +194,7 @@ static void test_cut(void)
 	struct cut_thread t = {.c = c, .rv = strdup(rv0)};
 	pthread_t th;
 	pthread_create(&th, NULL, cut_run, &t);
-	n4j_kube_sleep_ms(700);
+	n4j_sleep_ms(700);
 	cJSON *cm = env_cm("cut-a", "k", "v");
 	CHECK_INT(n4j_kube_create(c, &N4J_RES_CONFIGMAPS, ns, cm, NULL, &e), 0);
 	cJSON_Delete(cm);
@@ -242,7 +242,7 @@ static void test_stop_and_bucket(void)
 	struct stop_thread t = {.c = c};
 	pthread_t th;
 	pthread_create(&th, NULL, stop_run, &t);
-	n4j_kube_sleep_ms(1500);
+	n4j_sleep_ms(1500);
 	long t0 = env_now_ms();
 	atomic_store(&t.stop, true);
 	pthread_join(th, NULL);

@@ -37,8 +37,8 @@ static int get_int(struct rec *r, int *f)
 
 static bool wait_int(struct rec *r, int *f, int want, long ms)
 {
-	int64_t until = n4j_mach_mono_ms() + ms;
-	while (n4j_mach_mono_ms() < until) {
+	int64_t until = n4j_now_ms() + ms;
+	while (n4j_now_ms() < until) {
 		if (get_int(r, f) >= want)
 			return true;
 		sleep_ms(20);
@@ -110,8 +110,8 @@ int main(void)
 	struct n4j_informer_handlers h = {on_event, &r};
 	T(n4j_informer_new(c, &o, &h, &inf, &err) == 0);
 	T(n4j_informer_start(inf, &err) == 0);
-	int64_t t0 = n4j_mach_mono_ms();
-	while (!n4j_informer_has_synced(inf) && n4j_mach_mono_ms() - t0 < 20000)
+	int64_t t0 = n4j_now_ms();
+	while (!n4j_informer_has_synced(inf) && n4j_now_ms() - t0 < 20000)
 		sleep_ms(20);
 	T(n4j_informer_has_synced(inf));
 	printf("synced: %zu cached, %d adds\n", n4j_informer_len(inf), get_int(&r, &r.t.adds));
@@ -143,8 +143,8 @@ int main(void)
 				       .transform = n4j_transform_secret};
 	T(n4j_informer_new(c, &so, NULL, &sinf, &err) == 0);
 	T(n4j_informer_start(sinf, &err) == 0);
-	t0 = n4j_mach_mono_ms();
-	while (!n4j_informer_has_synced(sinf) && n4j_mach_mono_ms() - t0 < 20000)
+	t0 = n4j_now_ms();
+	while (!n4j_informer_has_synced(sinf) && n4j_now_ms() - t0 < 20000)
 		sleep_ms(20);
 	snprintf(key, sizeof(key), "%s/pw", ns);
 	x = n4j_informer_get(sinf, key);
@@ -199,7 +199,7 @@ int main(void)
 	T(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, &lo, &items, &rv, &e) == 0);
 	int n_items = cJSON_GetArraySize(items);
 	int missing = 0;
-	int64_t until = n4j_mach_mono_ms() + 15000;
+	int64_t until = n4j_now_ms() + 15000;
 	do {
 		missing = 0;
 		const cJSON *it;
@@ -218,7 +218,7 @@ int main(void)
 		if (!missing && (int)n4j_informer_len(inf) == n_items)
 			break;
 		sleep_ms(50);
-	} while (n4j_mach_mono_ms() < until);
+	} while (n4j_now_ms() < until);
 	printf("burst: server has %d, cache %zu, %d missing or stale, %d duplicate ADDED\n",
 	       n_items, n4j_informer_len(inf), missing, get_int(&r, &r.t.dup_adds));
 	T(missing == 0);

@@ -11,33 +11,6 @@
 #include "kube/machinery.h"
 #include "tally.h"
 
-struct rec {
-	pthread_mutex_t mu;
-	struct event_tally t;
-};
-
-static void on_event(void *ud, const struct n4j_cached *o, const struct n4j_cached *n)
-{
-	struct rec *r = ud;
-	pthread_mutex_lock(&r->mu);
-	event_tally_add(&r->t, o, n);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static int get(struct rec *r, int *f)
-{
-	pthread_mutex_lock(&r->mu);
-	int v = *f;
-	pthread_mutex_unlock(&r->mu);
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static cJSON *labelled_cm(const char *name, const char *val)
 {
 	cJSON *o = env_cm(name, "v", val);
@@ -71,21 +44,21 @@ int main(void)
 	CHECK(env_proxy_ctl(&px, "gone 1\n", NULL, 0) == 0);
 	CHECK(env_proxy_ctl(&px, "delay 3000 2\n", NULL, 0) == 0);
 
-	struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct locked_tally r = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	n4j_smap_init(&r.t.live);
 	struct n4j_informer *inf;
 	struct n4j_error err = {0};
 	struct n4j_informer_opts o = {.resource = &N4J_RES_CONFIGMAPS,
 				      .namespace_ = ns,
 				      .label_selector = "test=kube-machinery"};
-	struct n4j_informer_handlers h = {on_event, &r};
+	struct n4j_informer_handlers h = {locked_tally_on_event, &r};
 	CHECK(n4j_informer_new(p, &o, &h, &inf, &err) == 0);
 	CHECK(n4j_informer_start(inf, &err) == 0);
 	long t0 = env_now_ms();
 	while (!n4j_informer_has_synced(inf) && env_now_ms() - t0 < 20000)
 		sleep_ms(10);
 	CHECK(n4j_informer_has_synced(inf));
-	CHECK_INT(get(&r, &r.t.adds), 3);
+	CHECK_INT(locked_tally_get(&r, &r.t.adds), 3);
 
 	/* While the first watch is held back: changes no watch will deliver. */
 	cJSON *c2 = labelled_cm("change", "2"), *out = NULL;
@@ -98,19 +71,19 @@ int main(void)
 	cJSON_Delete(nw);
 
 	t0 = env_now_ms();
-	while (get(&r, &r.t.deletes) < 1 && env_now_ms() - t0 < 20000)
+	while (locked_tally_get(&r, &r.t.deletes) < 1 && env_now_ms() - t0 < 20000)
 		sleep_ms(20);
 	sleep_ms(200);
 	char cnt[128] = "";
 	env_proxy_ctl(&px, "count\n", cnt, sizeof(cnt));
 	printf("after the 410: %d adds, %d updates, %d deletes, %d duplicate ADDED; proxy "
 	       "(requests watches faults): %s\n",
-	       get(&r, &r.t.adds), get(&r, &r.t.updates), get(&r, &r.t.deletes),
-	       get(&r, &r.t.dup_adds), cnt);
-	CHECK_INT(get(&r, &r.t.deletes), 1);
-	CHECK_INT(get(&r, &r.t.adds), 4);
-	CHECK(get(&r, &r.t.updates) >= 1);
-	CHECK_INT(get(&r, &r.t.dup_adds), 0);
+	       locked_tally_get(&r, &r.t.adds), locked_tally_get(&r, &r.t.updates),
+	       locked_tally_get(&r, &r.t.deletes), locked_tally_get(&r, &r.t.dup_adds), cnt);
+	CHECK_INT(locked_tally_get(&r, &r.t.deletes), 1);
+	CHECK_INT(locked_tally_get(&r, &r.t.adds), 4);
+	CHECK(locked_tally_get(&r, &r.t.updates) >= 1);
+	CHECK_INT(locked_tally_get(&r, &r.t.dup_adds), 0);
 
 	/* The cache equals the server's list (keys and resourceVersions). */
 	cJSON *items = NULL;
@@ -138,9 +111,9 @@ int main(void)
 	CHECK(n4j_kube_create(d, &N4J_RES_CONFIGMAPS, ns, late, NULL, &e) == 0);
 	cJSON_Delete(late);
 	t0 = env_now_ms();
-	while (get(&r, &r.t.adds) < 5 && env_now_ms() - t0 < 10000)
+	while (locked_tally_get(&r, &r.t.adds) < 5 && env_now_ms() - t0 < 10000)
 		sleep_ms(20);
-	CHECK_INT(get(&r, &r.t.adds), 5);
+	CHECK_INT(locked_tally_get(&r, &r.t.adds), 5);
 
 	n4j_informer_free(inf);
 	n4j_smap_free(&r.t.live);
@@ -148,6 +121,5 @@ int main(void)
 	n4j_kube_client_free(p);
 	n4j_kube_client_free(d);
 	env_proxy_stop(&px);
-	printf("%d passed, %d failed\n", check_count - check_failures, check_failures);
-	return check_failures ? 1 : 0;
+	CHECK_DONE();
 }

@@ -259,7 +259,7 @@ static bool wait_gone(struct n4j_kube_client *c, const char *name, long timeout_
 		cJSON_Delete(o);
 		if (rc && e.reason == N4J_KUBE_NOT_FOUND)
 			return true;
-		n4j_kube_sleep_ms(250);
+		n4j_sleep_ms(250);
 	}
 	return false;
 }
@@ -316,7 +316,7 @@ static void test_delete(struct n4j_kube_client *c)
 			!cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "ownerReferences");
 		cJSON_Delete(o);
 		if (!unowned)
-			n4j_kube_sleep_ms(250);
+			n4j_sleep_ms(250);
 	}
 	CHECK(unowned);
 }

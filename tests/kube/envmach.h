@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/kube.h"
 #include "kube/machinery.h"
-#include "mcheck.h"
 
 static inline struct n4j_kube_client *env_client(void)
 {
@@ -73,8 +73,7 @@ static inline int env_done(struct n4j_kube_client *c)
 {
 	env_cleanup(c);
 	n4j_kube_client_free(c);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }
 
 #endif

@@ -11,14 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/internal.h"
-#include "tcheck.h"
 
 static inline long env_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long)n4j_now_ms();
 }
 
 /* A client for the kubeconfig named by env var `var` (exits 1 if the env is unusable). */
@@ -160,28 +158,35 @@ static inline int env_proxy_ctl(const struct env_proxy *p, const char *cmd, char
 	return strncmp(buf, "error", 5) == 0 ? -1 : 0;
 }
 
-/* A client of the proxy with the identity of kubeconfig env var `var`. */
-static inline struct n4j_kube_client *env_proxy_client(const struct env_proxy *p, const char *var,
-						       const struct n4j_kube_client_opts *o)
+/* A client of https://127.0.0.1:port with the identity of kubeconfig env var `var`. */
+static inline struct n4j_kube_client *env_client_at(const char *var, int port,
+						    const struct n4j_kube_client_opts *o)
 {
 	const char *path = getenv(var);
 	struct n4j_kube_config *cfg = NULL;
 	struct n4j_kube_client *c = NULL;
 	struct n4j_error err = {0};
 	if (!path || n4j_kube_config_load(path, NULL, &cfg, &err)) {
-		fprintf(stderr, "proxy client: %s\n", err.msg);
+		fprintf(stderr, "client of port %d: %s\n", port, err.msg);
 		exit(1);
 	}
 	char server[64];
-	snprintf(server, sizeof(server), "https://127.0.0.1:%d", p->port);
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", port);
 	free(cfg->server);
 	cfg->server = strdup(server);
-	if (n4j_kube_client_new(cfg, o, &c, &err)) {
-		fprintf(stderr, "proxy client: %s\n", err.msg);
+	if (!cfg->server || n4j_kube_client_new(cfg, o, &c, &err)) {
+		fprintf(stderr, "client of port %d: %s\n", port, err.msg);
 		exit(1);
 	}
 	n4j_kube_config_free(cfg);
 	return c;
+}
+
+/* A client of the proxy with the identity of kubeconfig env var `var`. */
+static inline struct n4j_kube_client *env_proxy_client(const struct env_proxy *p, const char *var,
+						       const struct n4j_kube_client_opts *o)
+{
+	return env_client_at(var, p->port, o);
 }
 
 #endif

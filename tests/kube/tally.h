@@ -3,6 +3,8 @@
 #ifndef N4J_TALLY_H
 #define N4J_TALLY_H
 
+#include <pthread.h>
+
 #include "kube/kube.h"
 #include "kube/machinery.h"
 
@@ -28,6 +30,31 @@ static inline void event_tally_add(struct event_tally *t, const struct n4j_cache
 		t->deletes++;
 		n4j_smap_del(&t->live, o->key);
 	}
+}
+
+/* A tally behind its own lock, for tests whose handler only counts. */
+struct locked_tally {
+	pthread_mutex_t mu;
+	struct event_tally t;
+};
+
+/* An on_event handler (ud: struct locked_tally *). */
+static inline void locked_tally_on_event(void *ud, const struct n4j_cached *o,
+					 const struct n4j_cached *n)
+{
+	struct locked_tally *r = ud;
+	pthread_mutex_lock(&r->mu);
+	event_tally_add(&r->t, o, n);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Reads one counter of r->t, e.g. locked_tally_get(r, &r->t.adds). */
+static inline int locked_tally_get(struct locked_tally *r, const int *f)
+{
+	pthread_mutex_lock(&r->mu);
+	int v = *f;
+	pthread_mutex_unlock(&r->mu);
+	return v;
 }
 
 #endif

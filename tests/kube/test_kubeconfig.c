@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/internal.h"
-#include "tcheck.h"
 
 static char tmp[256];
 

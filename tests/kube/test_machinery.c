@@ -9,16 +9,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "fake_client.h"
 #include "kube/kube.h"
 #include "kube/machinery.h"
-#include "mcheck.h"
 #include "tally.h"
 
 static bool wait_for(bool (*pred)(void *), void *ud, long ms)
 {
-	int64_t until = n4j_mach_mono_ms() + ms;
-	while (n4j_mach_mono_ms() < until) {
+	int64_t until = n4j_now_ms() + ms;
+	while (n4j_now_ms() < until) {
 		if (pred(ud))
 			return true;
 		sleep_ms(5);
@@ -250,8 +250,8 @@ static void test_informer(void)
 	fake_watch_gone();
 	struct cnt c3 = {&r, &r.t.adds, 3, inf};
 	(void)c3;
-	int64_t until = n4j_mach_mono_ms() + 5000;
-	while ((int)fake_lists() == lists && n4j_mach_mono_ms() < until)
+	int64_t until = n4j_now_ms() + 5000;
+	while ((int)fake_lists() == lists && n4j_now_ms() < until)
 		sleep_ms(5);
 	T((int)fake_lists() == lists + 1);
 	put_cm("d", "1");
@@ -401,7 +401,7 @@ static void test_events(void)
 
 	/* Never blocks: a slow server and a flood; the queue drops its overflow. */
 	fake_set_write_delay_ms(200);
-	int64_t t0 = n4j_mach_mono_ms();
+	int64_t t0 = n4j_now_ms();
 	char name[32];
 	for (int i = 0; i < 3000; i++) {
 		snprintf(name, sizeof(name), "o%d", i);
@@ -411,7 +411,7 @@ static void test_events(void)
 		n4j_recorder_event(r, o, "Normal", "Flood", "n %d", i);
 		cJSON_Delete(o);
 	}
-	long dt = (long)(n4j_mach_mono_ms() - t0);
+	long dt = (long)(n4j_now_ms() - t0);
 	printf("3000 events against a 200 ms server: %ld ms in the caller\n", dt);
 	T(dt < 2000);
 	n4j_recorder_counts(r, &sent, &dropped, &refused, &failed_n);
@@ -481,11 +481,11 @@ static void test_leader(void)
 	T(n4j_leader_is_leader(a));
 
 	/* Release on stop: b takes over within ~1 s + retry. */
-	int64_t t0 = n4j_mach_mono_ms();
+	int64_t t0 = n4j_now_ms();
 	n4j_leader_stop(a);
 	T(!n4j_leader_is_leader(a));
 	T(wait_for(is_leader_p, b, 3000));
-	long took = (long)(n4j_mach_mono_ms() - t0);
+	long took = (long)(n4j_now_ms() - t0);
 	printf("takeover after release: %ld ms\n", took);
 	T(took < 2500);
 	l = fake_find("leases", "ns", "lock");
@@ -502,14 +502,14 @@ static void test_leader(void)
 	cJSON_ReplaceItemInObject(spec, "leaseDurationSeconds", cJSON_CreateNumber(60));
 	fake_put("leases", steal);
 	cJSON_Delete(steal);
-	t0 = n4j_mach_mono_ms();
+	t0 = n4j_now_ms();
 	/* on_stopped_leading bumps started_b again (same callback, same counter) */
 	int before = atomic_load(&started_b);
 	(void)before;
 	int64_t until = t0 + 5000;
-	while (n4j_leader_is_leader(b) && n4j_mach_mono_ms() < until)
+	while (n4j_leader_is_leader(b) && n4j_now_ms() < until)
 		sleep_ms(10);
-	took = (long)(n4j_mach_mono_ms() - t0);
+	took = (long)(n4j_now_ms() - t0);
 	printf("stopped leading after a steal: %ld ms\n", took);
 	T(!n4j_leader_is_leader(b) && !n4j_leader_fresh(b));
 	T(took <= 1000 + 200 + 500);
@@ -545,10 +545,10 @@ static void test_leader_hang(void)
 	T(n4j_leader_start(fake_client(), &o, &l, NULL) == 0);
 	T(wait_for(is_leader_p, l, 3000));
 	fake_set_write_delay_ms(4000); /* every PUT now takes 4 s */
-	int64_t t0 = n4j_mach_mono_ms();
-	while (n4j_leader_is_leader(l) && n4j_mach_mono_ms() - t0 < 6000)
+	int64_t t0 = n4j_now_ms();
+	while (n4j_leader_is_leader(l) && n4j_now_ms() - t0 < 6000)
 		sleep_ms(10);
-	long took = (long)(n4j_mach_mono_ms() - t0);
+	long took = (long)(n4j_now_ms() - t0);
 	printf("stopped leading while a renewal hung: %ld ms\n", took);
 	T(!n4j_leader_is_leader(l) && took <= 1000 + 500);
 	T(atomic_load(&hang_stops) == 1);
@@ -569,6 +569,5 @@ int main(void)
 	test_leader();
 	test_leader_hang();
 	fake_reset();
-	printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
-	return failed ? 1 : 0;
+	CHECK_DONE();
 }

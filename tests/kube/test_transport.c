@@ -4,8 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "kube/internal.h"
-#include "tcheck.h"
+#include "util/log.h"
 
 static void test_errors(void)
 {
@@ -315,18 +316,18 @@ static void test_backoff(void)
 	n4j_kube_client_free(c);
 }
 
-/* insecure-skip-tls-verify works only when configured, and says so on stderr once. */
+/* insecure-skip-tls-verify works only when configured, and says so once, through the
+ * logger (a JSON record at warn from component kube, naming the server, never the token). */
 static void test_insecure_warning(void)
 {
-	char path[] = "/tmp/n4j-stderr-XXXXXX";
+	char path[] = "/tmp/n4j-log-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0) {
 		CHECK(0);
 		return;
 	}
-	fflush(stderr);
-	int saved = dup(2);
-	dup2(fd, 2);
+	struct n4j_log_config lc = {.level = N4J_LOG_INFO, .format = N4J_LOG_JSON, .fd = fd};
+	n4j_log_configure(&lc);
 	struct n4j_kube_config cfg = {.server = (char *)"https://127.0.0.1:1",
 				      .insecure_skip_verify = true,
 				      .token = (char *)"SECRET-TOKEN"};
@@ -340,9 +341,8 @@ static void test_insecure_warning(void)
 		CHECK(strstr(e.base.msg, "SECRET-TOKEN") == NULL);
 	}
 	n4j_kube_client_free(c);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	struct n4j_log_config back = {.level = N4J_LOG_INFO, .format = N4J_LOG_JSON, .fd = 2};
+	n4j_log_configure(&back);
 	close(fd);
 	char *text = NULL;
 	size_t len = 0;
@@ -352,6 +352,18 @@ static void test_insecure_warning(void)
 		n++;
 	CHECK_INT(n, 1);
 	CHECK(text && strstr(text, "SECRET-TOKEN") == NULL);
+	char *nl = text ? strchr(text, '\n') : NULL;
+	if (nl)
+		*nl = '\0';
+	cJSON *rec = text ? cJSON_Parse(text) : NULL;
+	CHECK_MSG(rec != NULL, "not a JSON record: %s", text ? text : "(nothing)");
+	const cJSON *lv = cJSON_GetObjectItemCaseSensitive(rec, "level");
+	const cJSON *comp = cJSON_GetObjectItemCaseSensitive(rec, "component");
+	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(rec, "server");
+	CHECK_STR(cJSON_IsString(lv) ? lv->valuestring : NULL, "warn");
+	CHECK_STR(cJSON_IsString(comp) ? comp->valuestring : NULL, "kube");
+	CHECK_STR(cJSON_IsString(srv) ? srv->valuestring : NULL, "https://127.0.0.1:1");
+	cJSON_Delete(rec);
 	free(text);
 	unlink(path);
 }

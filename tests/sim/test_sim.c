@@ -4,8 +4,8 @@
  * leader stopped), plus the control interface.
  */
 #include "bolt/bolt.h"
+#include "check.h"
 #include "stubrun.h"
-#include "tcheck.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -285,7 +285,10 @@ static void test_not_a_leader(void)
 	struct n4j_error err = {0};
 	char out[256];
 	/* a direct connection to a follower: NotALeader, classified re-route */
-	struct n4j_bolt_config cfg = {.address = binds[1], .user = "neo4j", .password = "simpw"};
+	struct n4j_bolt_config cfg = {.address = binds[1],
+				      .tls = N4J_BOLT_TLS_NONE,
+				      .user = "neo4j",
+				      .password = "simpw"};
 	struct n4j_bolt_conn *c;
 	CHECK(n4j_bolt_open(&cfg, &c, &err) == 0);
 	if (c) {
@@ -339,7 +342,8 @@ static void test_not_a_leader(void)
 	CHECK(ctl(cmd, out, sizeof out) == 0);
 	CHECK_MSG(q("CREATE DATABASE moved3 IF NOT EXISTS", NULL, &r, &err) == 0, "%s", err.msg);
 	/* auth failure against the simulator */
-	struct n4j_bolt_config bad = {.address = binds[0], .user = "neo4j", .password = "nope"};
+	struct n4j_bolt_config bad = {
+		.address = binds[0], .tls = N4J_BOLT_TLS_NONE, .user = "neo4j", .password = "nope"};
 	struct n4j_bolt_failure f = {0};
 	bad.failure = &f;
 	CHECK_INT(n4j_bolt_open(&bad, &c, &err), N4J_EBOLT_FAILURE);
@@ -349,7 +353,10 @@ static void test_not_a_leader(void)
 	CHECK(ctl(cmd, out, sizeof out) == 0);
 	const char *all_seeds[] = {names[0], names[1], names[2], names[3], NULL};
 	struct n4j_bolt_cluster_config cc = {
-		.base = {.user = "neo4j", .password = "simpw", .connect_timeout_ms = 1000},
+		.base = {.tls = N4J_BOLT_TLS_NONE,
+			 .user = "neo4j",
+			 .password = "simpw",
+			 .connect_timeout_ms = 1000},
 		.seeds = all_seeds,
 		.resolve = resolve,
 		.retry = {.initial_ms = 50, .max_ms = 100, .deadline_ms = 800}};
@@ -425,7 +432,8 @@ int main(int argc, char **argv)
 	A = n4j_arena_new();
 	const char *seeds[] = {names[1], names[2], NULL}; /* followers: routing must find s0 */
 	struct n4j_bolt_cluster_config cc = {
-		.base = {.user = "neo4j",
+		.base = {.tls = N4J_BOLT_TLS_NONE,
+			 .user = "neo4j",
 			 .password = "simpw",
 			 .connect_timeout_ms = 2000,
 			 .io_timeout_ms = 5000},

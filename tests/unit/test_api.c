@@ -39,17 +39,31 @@ static int load_cluster(struct n4j_arena *a, const char *y, struct n4j_cluster *
 
 #define HEAD "apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\nmetadata: {name: g}\n"
 
-static void test_defaults_minimal(void)
+/* The CRD-defaulted form of a one-document YAML, NULL (a failed check) on any problem. */
+static cJSON *defaulted(const char *y)
 {
-	/* The defaulted object equals what the CRD's defaults produce on the apiserver. */
-	cJSON *doc = yaml1(HEAD "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\"}\n");
-	cJSON *got = NULL;
+	cJSON *doc = yaml1(y), *got = NULL;
 	struct n4j_arena *a = n4j_arena_new();
 	struct n4j_problems p;
 	struct n4j_error err = {0};
 	n4j_problems_init(&p, a);
 	CHECK_INT(n4j_apply_defaults(schemas, doc, &got, &p, &err), 0);
+	for (size_t i = 0; i < p.n; i++)
+		fprintf(stderr, "  problem: %s: %s\n", p.items[i].path, p.items[i].message);
 	CHECK_INT(p.n, 0);
+	if (p.n) {
+		cJSON_Delete(got);
+		got = NULL;
+	}
+	cJSON_Delete(doc);
+	n4j_arena_free(a);
+	return got;
+}
+
+static void test_defaults_minimal(void)
+{
+	/* The defaulted object equals what the CRD's defaults produce on the apiserver. */
+	cJSON *got = defaulted(HEAD "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\"}\n");
 	cJSON *want = yaml1(
 		HEAD "spec:\n"
 		     "  version: 5.26.12\n"
@@ -71,10 +85,30 @@ static void test_defaults_minimal(void)
 		free(g);
 	}
 	CHECK(same);
-	cJSON_Delete(doc);
 	cJSON_Delete(got);
 	cJSON_Delete(want);
-	n4j_arena_free(a);
+}
+
+static void test_defaults_null_map_values(void)
+{
+	/* A key without a value is null; the apiserver drops non-nullable nulls in map values
+	 * as in properties, then defaults: accepted, not refused (test_crds.py checks it live). */
+	cJSON *got = defaulted(
+		HEAD "spec:\n"
+		     "  version: 5.26.12\n"
+		     "  acceptLicenseAgreement: \"yes\"\n"
+		     "  config: {db.transaction.timeout: }\n"
+		     "  resources: {requests: {cpu: , memory: 4Gi}, limits: {memory: 4Gi}}\n");
+	cJSON *want = yaml1("{config: {}, resources: {requests: {memory: 4Gi}, limits: {memory: "
+			    "4Gi}}}");
+	cJSON *spec = got ? cJSON_GetObjectItemCaseSensitive(got, "spec") : NULL;
+	CHECK(spec && want &&
+	      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(spec, "config"),
+			    cJSON_GetObjectItemCaseSensitive(want, "config"), true) &&
+	      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(spec, "resources"),
+			    cJSON_GetObjectItemCaseSensitive(want, "resources"), true));
+	cJSON_Delete(got);
+	cJSON_Delete(want);
 }
 
 static void test_derived(void)
@@ -148,39 +182,48 @@ static void test_rules_edges(void)
 	n4j_arena_free(a);
 }
 
-static void test_status_roundtrip(void)
+/* One status with every field set, shared by the round trip and the allocation tests. */
+static const char *fx_hosting[] = {"neo4j", "system"};
+static struct n4j_condition fx_conds[] = {
+	{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z", 4},
+	{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
+};
+static struct n4j_server_status fx_servers[] = {
+	{"g-0", "2e4a", "Enabled", "Available", 2, fx_hosting},
+	{"g-1", "77b1", "Enabled", "Available", 1, fx_hosting}};
+static struct n4j_database_status fx_dbs[] = {{"sales", "online", "g-2", 3, 1}};
+
+static struct n4j_cluster_status fixture_cluster_status(void)
 {
-	struct n4j_arena *a = n4j_arena_new();
-	const char *hosting[] = {"neo4j", "system"};
-	struct n4j_condition conds[] = {
-		{"Ready", N4J_COND_TRUE, "Converged", "3/3 servers ready", "2026-12-01T01:02:03Z",
-		 4},
-		{"Stalled", N4J_COND_FALSE, "AsExpected", NULL, "2026-12-01T01:02:03Z", 4},
-	};
-	struct n4j_server_status servers[] = {{"g-0", "2e4a", "Enabled", "Available", 2, hosting}};
-	struct n4j_database_status dbs[] = {{"sales", "online", "g-2", 3, 1}};
-	struct n4j_cluster_status s = {
+	return (struct n4j_cluster_status){
 		.observed_generation = 4,
 		.phase = "Ready",
 		.n_conditions = 2,
-		.conditions = conds,
+		.conditions = fx_conds,
 		.replicas = 3,
 		.selector = "app.kubernetes.io/instance=g",
 		.ready_servers = "3/3",
 		.version = "5.26.12",
 		.system_leader = "g-1",
-		.n_servers = 1,
-		.servers = servers,
+		.n_servers = 2,
+		.servers = fx_servers,
 		.n_databases = 1,
-		.databases = dbs,
+		.databases = fx_dbs,
 		.bolt_endpoint = "neo4j://g.db.svc:7687",
+		.http_endpoint = "http://g.db.svc:7474",
 	};
-	cJSON *j = n4j_cluster_status_json(&s);
-	CHECK(j != NULL);
-	struct n4j_cluster_status back;
+}
+
+static void test_status_roundtrip(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
 	struct n4j_error err = {0};
+	struct n4j_cluster_status s = fixture_cluster_status();
+	cJSON *j = NULL, *j2 = NULL;
+	CHECK_INT(n4j_cluster_status_json(&s, &j, &err), 0);
+	struct n4j_cluster_status back;
 	CHECK_INT(n4j_cluster_status_parse(a, j, &back, &err), 0);
-	cJSON *j2 = n4j_cluster_status_json(&back);
+	CHECK_INT(n4j_cluster_status_json(&back, &j2, &err), 0);
 	CHECK(j2 && cJSON_Compare(j, j2, true));
 	char *txt = cJSON_PrintUnformatted(j);
 	CHECK(txt && strncmp(txt, "{\"observedGeneration\":4,\"phase\":\"Ready\",\"conditions\"",
@@ -193,10 +236,99 @@ static void test_status_roundtrip(void)
 	for (int i = 0; i < 25; i++)
 		runs[i] = (struct n4j_backup_run){.name = "r", .result = "Succeeded"};
 	struct n4j_backup_status bs = {.observed_generation = 1, .n_history = 25, .history = runs};
-	j = n4j_backup_status_json(&bs);
+	CHECK_INT(n4j_backup_status_json(&bs, &j, &err), 0);
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "history")), N4J_BACKUP_HISTORY_MAX);
 	cJSON_Delete(j);
 	n4j_arena_free(a);
+}
+
+/*
+ * Allocation failure in the status builders: malloc fails after `budget` successful calls.
+ * For every budget from 0 until the build succeeds, the builder must either fail cleanly
+ * (ENOMEM, nothing returned; ASan/valgrind see no leak) or return the complete status,
+ * never a status with silently missing parts.
+ */
+static long alloc_budget = -1; /* < 0: no limit */
+static bool alloc_one_shot;    /* fail only the allocation after the budget, then recover */
+static void *failing_malloc(size_t n)
+{
+	if (alloc_budget == 0) {
+		if (alloc_one_shot)
+			alloc_budget = -1;
+		return NULL;
+	}
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return malloc(n);
+}
+
+static int build_status(int which, const struct n4j_cluster_status *cs,
+			const struct n4j_backup_status *bs, cJSON **out)
+{
+	struct n4j_error err = {0};
+	/* *out must be reset whatever it held: start from a non-NULL junk pointer */
+	*out = (cJSON *)out;
+	int rc = which == 0 ? n4j_cluster_status_json(cs, out, &err)
+			    : n4j_backup_status_json(bs, out, &err);
+	if (rc && !strstr(err.msg, "out of memory"))
+		fprintf(stderr, "unexpected message: %s\n", err.msg);
+	return rc;
+}
+
+static void test_status_oom(void)
+{
+	const char *dbn[] = {"neo4j", "sales"};
+	struct n4j_cluster_status cs = fixture_cluster_status();
+	struct n4j_backup_run runs[] = {
+		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn},
+		{"r2", "2026-12-02T02:00:00Z", NULL, "Failed", 0, 1, dbn},
+	};
+	struct n4j_backup_status bs = {
+		.observed_generation = 2,
+		.n_conditions = 2,
+		.conditions = fx_conds,
+		.last_schedule_time = "2026-12-02T02:00:00Z",
+		.next_schedule_time = "x",
+		.last_failure = {"2026-12-02T02:05:00Z", "BackupFailed", "exit 1"},
+		.n_history = 2,
+		.history = runs,
+	};
+	for (int mode = 0; mode < 4; mode++) {
+		int which = mode % 2;
+		alloc_one_shot = mode >= 2;
+		cJSON *want = NULL;
+		CHECK_INT(build_status(which, &cs, &bs, &want), 0);
+		char *want_s = want ? cJSON_PrintUnformatted(want) : NULL;
+		CHECK(want_s != NULL);
+		cJSON_Hooks hooks = {.malloc_fn = failing_malloc, .free_fn = free};
+		cJSON_InitHooks(&hooks);
+		int failures = 0;
+		bool ok = false;
+		for (long budget = 0; budget < 10000 && !ok; budget++) {
+			cJSON *got = NULL;
+			alloc_budget = budget;
+			int rc = build_status(which, &cs, &bs, &got);
+			alloc_budget = -1;
+			if (rc) {
+				CHECK_INT(rc, N4J_ENOMEM);
+				CHECK(got == NULL);
+				failures++;
+				continue;
+			}
+			char *got_s = cJSON_PrintUnformatted(got);
+			if (!got_s || !want_s || strcmp(got_s, want_s) != 0)
+				fprintf(stderr, "budget %ld: an incomplete status\n", budget);
+			CHECK_STR(got_s, want_s);
+			cJSON_free(got_s);
+			cJSON_Delete(got);
+			ok = true;
+		}
+		cJSON_InitHooks(NULL);
+		CHECK(ok);
+		CHECK(failures > 10); /* the failure path was really exercised */
+		cJSON_free(want_s);
+		cJSON_Delete(want);
+	}
 }
 
 int main(void)
@@ -207,9 +339,11 @@ int main(void)
 		return 1;
 	}
 	test_defaults_minimal();
+	test_defaults_null_map_values();
 	test_derived();
 	test_rules_edges();
 	test_status_roundtrip();
+	test_status_oom();
 	n4j_schemas_free(schemas);
 	CHECK_DONE();
 }

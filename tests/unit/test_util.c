@@ -1,5 +1,8 @@
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "check.h"
 #include "util/util.h"
@@ -115,8 +118,33 @@ static void test_error(void)
 	CHECK_STR(n4j_strerror(N4J_ENOMEM), "out of memory");
 }
 
+/* The wipes zero what they cover; a secret's JSON tree is wiped and freed (ASan/valgrind
+ * see a leak or a bad free). */
+static void test_wipe(void)
+{
+	char s[] = "s3cr3t-token";
+	n4j_wipe(s, sizeof(s));
+	for (size_t i = 0; i < sizeof(s); i++)
+		CHECK_INT(s[i], 0);
+	n4j_wipe(NULL, 8);
+	n4j_wipe_free(NULL);
+	char *d = strdup("password");
+	CHECK(d != NULL);
+	n4j_wipe_free(d);
+	struct n4j_buf b;
+	n4j_buf_init(&b);
+	n4j_buf_puts(&b, "Authorization: Bearer abc");
+	n4j_buf_wipe_free(&b);
+	CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
+	cJSON *j = cJSON_Parse("{\"users\":[{\"user\":{\"token\":\"abc\"}}],\"n\":1}");
+	CHECK(j != NULL);
+	n4j_json_wipe_delete(j);
+	n4j_json_wipe_delete(NULL);
+}
+
 int main(void)
 {
+	test_wipe();
 	test_quantity();
 	test_arena();
 	test_buf();
