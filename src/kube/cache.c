@@ -45,9 +45,10 @@ struct n4j_cached *n4j_cached_new(cJSON *obj, const char *key)
 	return c;
 }
 
-struct n4j_cached *n4j_cached_copy(const struct n4j_cached *o)
+struct n4j_cached *n4j_cached_from_text(const char *key, const char *rv, const char *json,
+					size_t len)
 {
-	return block(o->key, o->resource_version, o->json, o->json_len);
+	return block(key, rv, json, len);
 }
 
 cJSON *n4j_cached_parse(const struct n4j_cached *o)

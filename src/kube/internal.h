@@ -44,6 +44,45 @@ int n4j_kube_read_token(const char *path, char **out, struct n4j_error *err);
 int n4j_kubeconfig_from_doc(const cJSON *doc, const char *base_dir, const char *context,
 			    struct n4j_kube_config **out, struct n4j_error *err);
 
+/* ---- request.c ---- */
+/* A GET whose success body goes to feed as it arrives (any chunking) instead of being
+ * buffered and parsed: a large LIST is then never held whole. feed returns 0, or an error
+ * code that aborts the request with it. Retried like any GET until the first byte was fed;
+ * after that a failure is returned (fed says so) and the caller starts over. */
+struct n4j_kube_stream {
+	int (*feed)(void *ud, const char *data, size_t len);
+	void *ud;
+	bool fed;
+};
+int n4j_kube_get_stream(struct n4j_kube_client *c, const char *path, struct n4j_kube_stream *st,
+			struct n4j_kube_error *e);
+
+/* ---- list_split.c ---- */
+/* Splits a LIST response into the text of each item and of its metadata (see the file). */
+enum n4j_split_what { N4J_SPLIT_NONE, N4J_SPLIT_ITEM, N4J_SPLIT_META };
+struct n4j_list_split {
+	int (*on_value)(void *ud, bool is_meta, const char *text, size_t len); /* !0: abort */
+	void *ud;
+	size_t max;               /* largest value accepted (N4J_ELIMIT beyond) */
+	struct n4j_buf cap;       /* the value being captured */
+	bool drop_managed_fields; /* items' metadata.managedFields left out (set after init) */
+	int depth, cap_depth;
+	bool in_str, esc, in_items, key_on, ended;
+	bool in_item_md, skipping, drop_comma;
+	enum n4j_split_what what;
+	char key[16]; /* the last key seen (top level, item, item metadata) */
+	size_t keylen;
+	size_t key_at; /* where that key starts in cap */
+};
+void n4j_list_split_init(struct n4j_list_split *p, size_t max,
+			 int (*on_value)(void *ud, bool is_meta, const char *text, size_t len),
+			 void *ud);
+/* 0, the callback's code, N4J_EPARSE (not one JSON object), N4J_ENOMEM or N4J_ELIMIT. */
+int n4j_list_split_feed(struct n4j_list_split *p, const char *data, size_t len);
+/* True once the whole top-level object was seen. */
+bool n4j_list_split_done(const struct n4j_list_split *p);
+void n4j_list_split_free(struct n4j_list_split *p);
+
 /* ---- resources.c ---- */
 /* Appends ?k=v or &k=v (v percent-encoded) when v is not NULL. */
 void n4j_kube_query(struct n4j_buf *b, const char *k, const char *v);

@@ -181,6 +181,20 @@ struct n4j_kube_list_opts {
 int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		  const struct n4j_kube_list_opts *o, cJSON **items, char **rv,
 		  struct n4j_kube_error *e);
+/* The same list, delivered one page at a time: on_item receives each item (apiVersion and
+ * kind set) and owns it (cJSON_Delete it or keep it); a non-zero return stops the list with
+ * that code. on_restart (optional) says the list starts over after a 410 on continue: forget
+ * the items received so far. A caller that keeps less than whole objects (the informer)
+ * thus never holds more than one page of raw objects. */
+struct n4j_kube_list_sink {
+	int (*on_item)(void *ud, cJSON *item);
+	void (*on_restart)(void *ud);
+	void *ud;
+	bool drop_managed_fields; /* items arrive without metadata.managedFields */
+};
+int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		       const struct n4j_kube_list_opts *o, const struct n4j_kube_list_sink *sink,
+		       char **rv, struct n4j_kube_error *e);
 int n4j_kube_create(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		    const cJSON *obj, cJSON **out, struct n4j_kube_error *e);
 /* Server-side apply with the client's field manager; force takes fields from others. */
@@ -281,7 +295,8 @@ void n4j_cached_unref(struct n4j_cached *o);
 cJSON *n4j_cached_parse(const struct n4j_cached *o);
 
 /* Trims an object to what the operator reads: returns a new tree (or NULL to store
- * nothing). Never keep managedFields, whole pod specs or Secret data. */
+ * nothing). Never keep managedFields, whole pod specs or Secret data (objects from the
+ * informer's lists arrive without managedFields, which are not even parsed). */
 typedef cJSON *(*n4j_transform_fn)(const cJSON *obj, void *ud);
 cJSON *n4j_transform_metadata(const cJSON *obj, void *ud); /* metadata (no managedFields) */
 cJSON *n4j_transform_status(const cJSON *obj, void *ud);   /* + status and spec hashes */

@@ -50,9 +50,11 @@ struct cJSON;
 int n4j_mach_object_key(const struct cJSON *obj, char *key, size_t size);
 /* A new cached object owning obj (refcount 1); NULL (and obj freed) on allocation failure. */
 struct n4j_cached *n4j_cached_new(struct cJSON *obj, const char *key);
-/* A new instance with o's contents (refcount 1); NULL on allocation failure. Used to pack
- * a list's objects once its parse tree is freed. */
-struct n4j_cached *n4j_cached_copy(const struct n4j_cached *o);
+/* A new cached object from its parts (json: the compact text of len bytes, NUL after it);
+ * NULL on allocation failure. The informer builds a list's objects this way once the list
+ * is over (informer.c says why). */
+struct n4j_cached *n4j_cached_from_text(const char *key, const char *rv, const char *json,
+					size_t len);
 /* metadata.resourceVersion or "". */
 const char *n4j_mach_object_rv(const struct cJSON *obj);
 

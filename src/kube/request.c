@@ -10,12 +10,27 @@ struct body_sink {
 	struct n4j_buf buf;
 	size_t max;
 	bool too_big;
+	struct n4j_kube_stream *st; /* NULL: buffer the body */
+	CURL *h;
+	long status;
+	int stream_rc;
 };
 
 static size_t body_cb(char *data, size_t size, size_t n, void *ud)
 {
 	struct body_sink *s = ud;
 	size_t len = size * n;
+	if (s->st) {
+		/* A success body goes to the stream as it arrives; an error's Status is read
+		 * from the buffer as for any request. */
+		if (!s->status)
+			curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+		if (s->status >= 200 && s->status < 300) {
+			s->st->fed = true;
+			s->stream_rc = s->st->feed(s->st->ud, data, len);
+			return s->stream_rc ? 0 : len; /* 0 aborts the transfer */
+		}
+	}
 	if (s->buf.len + len > s->max) {
 		s->too_big = true;
 		return 0; /* aborts the transfer */
@@ -36,9 +51,9 @@ static void short_path(const char *path, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(n < 300 ? n : 300), path);
 }
 
-int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *path,
-		     const char *content_type, const char *body, size_t body_len, cJSON **out,
-		     struct n4j_kube_error *e)
+static int request(struct n4j_kube_client *c, const char *method, const char *path,
+		   const char *content_type, const char *body, size_t body_len, cJSON **out,
+		   struct n4j_kube_stream *st, struct n4j_kube_error *e)
 {
 	struct n4j_kube_error tmp;
 	if (!e)
@@ -76,7 +91,7 @@ int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *
 					   "%s %s: curl set-up failed", method, spath);
 			break;
 		}
-		struct body_sink sink = {.max = c->opts.max_response_bytes};
+		struct body_sink sink = {.max = c->opts.max_response_bytes, .st = st, .h = h};
 		struct n4j_kube_hdrs rh = {0};
 		char errbuf[CURL_ERROR_SIZE] = "";
 		n4j_buf_init(&sink.buf);
@@ -108,7 +123,10 @@ int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *
 		bool retry = false;
 		long wait_ms = 0;
 		if (cc != CURLE_OK) {
-			if (sink.too_big)
+			if (sink.stream_rc)
+				rc = n4j_kube_fail(e, N4J_KUBE_OTHER, sink.stream_rc, "%s %s: %s",
+						   method, spath, n4j_strerror(sink.stream_rc));
+			else if (sink.too_big)
 				rc = n4j_kube_fail(e, N4J_KUBE_TRANSPORT, N4J_ELIMIT,
 						   "%s %s: response larger than %zu bytes", method,
 						   spath, c->opts.max_response_bytes);
@@ -123,13 +141,15 @@ int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *
 						   N4J_EIO, "%s %s: %s", method, spath,
 						   errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			e->http_status = (int)status;
-			retry = !write && !sink.too_big && !sink.buf.oom;
+			/* Bytes already streamed cannot be taken back: the caller starts over. */
+			retry = !write && !sink.too_big && !sink.buf.oom && !sink.stream_rc &&
+				!(st && st->fed);
 			wait_ms = n4j_kube_backoff_ms(c, attempt, 0);
 		} else if (status >= 200 && status < 300) {
 			rc = 0;
 			e->http_status = (int)status;
 			snprintf(e->audit_id, sizeof(e->audit_id), "%s", rh.audit_id);
-			if (out && sink.buf.len > 0) {
+			if (out && !st && sink.buf.len > 0) {
 				*out = cJSON_ParseWithLength(sink.buf.data, sink.buf.len);
 				if (!*out)
 					rc = n4j_kube_fail(e, N4J_KUBE_TRANSPORT, N4J_EPARSE,
@@ -166,4 +186,18 @@ int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *
 	}
 	free(url);
 	return rc;
+}
+
+int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *path,
+		     const char *content_type, const char *body, size_t body_len, cJSON **out,
+		     struct n4j_kube_error *e)
+{
+	return request(c, method, path, content_type, body, body_len, out, NULL, e);
+}
+
+int n4j_kube_get_stream(struct n4j_kube_client *c, const char *path, struct n4j_kube_stream *st,
+			struct n4j_kube_error *e)
+{
+	st->fed = false;
+	return request(c, "GET", path, NULL, NULL, 0, NULL, st, e);
 }

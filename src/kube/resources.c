@@ -145,9 +145,84 @@ static int add_type(cJSON *o, const struct n4j_kube_resource *r)
 	return 0;
 }
 
-int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
-		  const struct n4j_kube_list_opts *o, cJSON **items, char **rv,
-		  struct n4j_kube_error *e)
+/* The list page being received: its splitter and what it yields. */
+struct page {
+	struct n4j_list_split split;
+	const struct n4j_kube_resource *r;
+	const struct n4j_kube_list_sink *sink;
+	cJSON *meta;
+};
+
+/*
+ * Each item is parsed alone, so the largest tree ever built is one object, and a page
+ * answered whole (the watch cache ignores limit) costs no more memory than one item:
+ * parsing a 14 MB list as one tree spent most of the informer's time in malloc, free and
+ * page faults (perf, docs/performance.md).
+ */
+static int page_value(void *ud, bool is_meta, const char *text, size_t len)
+{
+	struct page *p = ud;
+	cJSON *v = cJSON_ParseWithLength(text, len);
+	if (!v)
+		return N4J_EPARSE; /* a broken object, or out of memory while parsing it */
+	if (is_meta) {
+		cJSON_Delete(p->meta);
+		p->meta = v;
+		return 0;
+	}
+	if (add_type(v, p->r) != 0) {
+		cJSON_Delete(v);
+		return N4J_ENOMEM;
+	}
+	return p->sink->on_item(p->sink->ud, v);
+}
+
+static int page_feed(void *ud, const char *d, size_t len)
+{
+	struct page *p = ud;
+	return n4j_list_split_feed(&p->split, d, len);
+}
+
+/* One page: items to the sink; *page_rv and *cont from its metadata (NULL if absent). */
+static int list_page(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
+		     struct n4j_buf *path, const struct n4j_kube_list_sink *sink, char **page_rv,
+		     char **cont, bool *fed, struct n4j_kube_error *e)
+{
+	struct page p = {.r = r, .sink = sink};
+	n4j_list_split_init(&p.split, c->opts.max_response_bytes, page_value, &p);
+	p.split.drop_managed_fields = sink->drop_managed_fields;
+	struct n4j_kube_stream st = {page_feed, &p, false};
+	const char *u = n4j_buf_cstr(path);
+	int rc = u ? n4j_kube_get_stream(c, u, &st, e)
+		   : n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM, "list: out of memory");
+	*fed = st.fed;
+	if (!rc && !n4j_list_split_done(&p.split))
+		rc = n4j_kube_fail(e, N4J_KUBE_TRANSPORT, N4J_EPARSE, "list %s: truncated response",
+				   r->plural);
+	*page_rv = *cont = NULL;
+	if (!rc) {
+		cJSON *prv = cJSON_GetObjectItemCaseSensitive(p.meta, "resourceVersion");
+		cJSON *pc = cJSON_GetObjectItemCaseSensitive(p.meta, "continue");
+		if (cJSON_IsString(prv) && !(*page_rv = strdup(prv->valuestring)))
+			rc = N4J_ENOMEM;
+		if (cJSON_IsString(pc) && pc->valuestring[0] && !(*cont = strdup(pc->valuestring)))
+			rc = N4J_ENOMEM;
+		if (rc) {
+			free(*page_rv);
+			free(*cont);
+			*page_rv = *cont = NULL;
+			n4j_kube_fail(e, N4J_KUBE_OTHER, rc, "list: out of memory");
+		}
+	}
+	cJSON_Delete(p.meta);
+	n4j_list_split_free(&p.split);
+	n4j_buf_free(path);
+	return rc;
+}
+
+int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		       const struct n4j_kube_list_opts *o, const struct n4j_kube_list_sink *sink,
+		       char **rv, struct n4j_kube_error *e)
 {
 	struct n4j_kube_list_opts none = {0};
 	struct n4j_kube_error tmp;
@@ -155,17 +230,15 @@ int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, 
 		o = &none;
 	if (!e)
 		e = &tmp; /* the restart after a 410 needs the reason */
-	*items = NULL;
 	if (rv)
 		*rv = NULL;
 	int limit = o->page_size > 0 ? o->page_size : 500;
 	int rc = 0;
 	for (int restart = 0; restart < 2; restart++) {
-		cJSON *all = cJSON_CreateArray();
 		char *cont = NULL, *first_rv = NULL;
-		bool gone_on_continue = false;
-		if (!all)
-			return n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM, "list: out of memory");
+		bool start_over = false;
+		if (restart && sink->on_restart)
+			sink->on_restart(sink->ud);
 		for (;;) {
 			struct n4j_buf b;
 			rc = path_or_fail(r, ns, NULL, NULL, &b, e);
@@ -181,57 +254,72 @@ int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, 
 				n4j_kube_query(&b, "continue", cont);
 			else if (o->resource_version && o->resource_version[0])
 				n4j_kube_query(&b, "resourceVersion", o->resource_version);
-			cJSON *page = NULL;
-			rc = send_json(c, "GET", &b, NULL, NULL, &page, e);
+			char *page_rv = NULL, *next = NULL;
+			bool fed = false;
+			rc = list_page(c, r, &b, sink, &page_rv, &next, &fed, e);
 			if (rc) {
-				gone_on_continue = cont && e->reason == N4J_KUBE_GONE;
+				/* An expired continue token (the snapshot is gone), or a page cut
+				 * off after some of its items went to the sink: start over once. */
+				start_over = (cont && e->reason == N4J_KUBE_GONE) ||
+					     (fed && e->reason == N4J_KUBE_TRANSPORT);
 				break;
 			}
-			cJSON *meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
-			cJSON *prv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
-			cJSON *pc = cJSON_GetObjectItemCaseSensitive(meta, "continue");
-			cJSON *its = cJSON_GetObjectItemCaseSensitive(page, "items");
-			if (!first_rv && cJSON_IsString(prv))
-				first_rv = strdup(prv->valuestring);
+			if (!first_rv)
+				first_rv = page_rv;
+			else
+				free(page_rv);
 			free(cont);
-			cont = cJSON_IsString(pc) && pc->valuestring[0] ? strdup(pc->valuestring)
-									: NULL;
-			bool oom = (cJSON_IsString(pc) && pc->valuestring[0] && !cont) ||
-				   (cJSON_IsString(prv) && !first_rv);
-			while (!oom && cJSON_IsArray(its) && its->child) {
-				cJSON *it = cJSON_DetachItemViaPointer(its, its->child);
-				if (add_type(it, r) != 0) {
-					cJSON_Delete(it);
-					oom = true;
-				} else {
-					cJSON_AddItemToArray(all, it);
-				}
-			}
-			cJSON_Delete(page);
-			if (oom) {
-				rc = n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM,
-						   "list: out of memory");
-				break;
-			}
+			cont = next;
 			if (!cont)
 				break;
 		}
 		free(cont);
 		if (!rc) {
-			*items = all;
 			if (rv)
 				*rv = first_rv;
 			else
 				free(first_rv);
 			return 0;
 		}
-		cJSON_Delete(all);
 		free(first_rv);
-		/* An expired continue token: the snapshot is gone; start over once. */
-		if (!gone_on_continue)
+		if (!start_over)
 			break;
 	}
 	return rc;
+}
+
+/* n4j_kube_list's sink: every item into one array. */
+static int collect_item(void *ud, cJSON *item)
+{
+	cJSON_AddItemToArray(ud, item); /* appends in place: cannot fail for a detached item */
+	return 0;
+}
+
+static void collect_restart(void *ud)
+{
+	cJSON *all = ud;
+	while (all->child)
+		cJSON_Delete(cJSON_DetachItemViaPointer(all, all->child));
+}
+
+int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		  const struct n4j_kube_list_opts *o, cJSON **items, char **rv,
+		  struct n4j_kube_error *e)
+{
+	*items = NULL;
+	if (rv)
+		*rv = NULL;
+	cJSON *all = cJSON_CreateArray();
+	if (!all)
+		return n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM, "list: out of memory");
+	struct n4j_kube_list_sink sink = {collect_item, collect_restart, all, false};
+	int rc = n4j_kube_list_each(c, r, ns, o, &sink, rv, e);
+	if (rc) {
+		cJSON_Delete(all);
+		return rc;
+	}
+	*items = all;
+	return 0;
 }
 
 int n4j_kube_create(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,

@@ -1,5 +1,5 @@
 /* Faults injected by tests/kube/faultproxy.c in front of the real apiserver: 429 and 5xx with
- * Retry-After, 410 on a watch and on continue, a watch cut mid-line, a slow answer; plus the
+ * Retry-After, 410 on a watch and on continue, a watch and a list cut mid-body, a slow answer; plus the
  * stop flag and the write bucket. Timing checks use generous bounds only. */
 #include <pthread.h>
 
@@ -126,6 +126,39 @@ static void test_gone(void)
 	CHECK(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, &lo, &items, NULL, &e) != 0);
 	CHECK_INT(e.reason, N4J_KUBE_GONE);
 	CHECK(items == NULL);
+
+	/* A list cut off after part of its body went to the caller: it cannot be retried
+	 * where it stopped (items already delivered), so the list starts over once, and the
+	 * result holds every object exactly once. The reference list goes through no fault. */
+	ctl("reset");
+	cJSON *ref = NULL;
+	CHECK_INT(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, NULL, &ref, NULL, &e), 0);
+	int want = cJSON_GetArraySize(ref);
+	cJSON_Delete(ref);
+	ctl("cutlist 1 2500"); /* past the first items (each ~600 bytes with managedFields) */
+	CHECK_INT(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, NULL, &items, NULL, &e), 0);
+	CHECK_INT(cJSON_GetArraySize(items), want);
+	const cJSON *a, *b;
+	int dups = 0;
+	cJSON_ArrayForEach(a, items)
+	{
+		const char *na = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "metadata"), "name")
+					 ->valuestring;
+		for (b = a->next; b; b = b->next)
+			dups += !strcmp(
+				na, cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "name")
+					    ->valuestring);
+	}
+	CHECK_INT(dups, 0);
+	cJSON_Delete(items);
+	items = NULL;
+	/* Cut twice: the error is returned, with nothing. */
+	ctl("reset");
+	ctl("cutlist 2 2500");
+	CHECK(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, NULL, &items, NULL, &e) != 0);
+	CHECK_INT(e.reason, N4J_KUBE_TRANSPORT);
+	CHECK(items == NULL);
+	CHECK_INT(proxied(), 2);
 
 	/* 410 as an ERROR event on a watch. */
 	ctl("reset");

@@ -338,6 +338,24 @@ int n4j_kube_list(struct n4j_kube_client *c, const struct n4j_kube_resource *r, 
 	return 0;
 }
 
+/* One page holding the whole snapshot: the informer sees what n4j_kube_list returns. */
+int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		       const struct n4j_kube_list_opts *o, const struct n4j_kube_list_sink *sink,
+		       char **rv, struct n4j_kube_error *e)
+{
+	cJSON *items = NULL;
+	char *v = NULL;
+	int rc = n4j_kube_list(c, r, ns, o, &items, &v, e);
+	while (!rc && items && items->child)
+		rc = sink->on_item(sink->ud, cJSON_DetachItemViaPointer(items, items->child));
+	cJSON_Delete(items);
+	if (rc || !rv)
+		free(v);
+	else
+		*rv = v;
+	return rc;
+}
+
 int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		   const struct n4j_kube_watch_opts *o, n4j_watch_fn fn, void *ud,
 		   const atomic_bool *stop, char **last_rv, struct n4j_kube_error *e)

@@ -8,6 +8,7 @@
  *   gone COUNT             next COUNT watches get a 200 with an ERROR event (410 Expired)
  *   gonecontinue COUNT     next COUNT requests with continue= answer 410 Expired
  *   cut COUNT BYTES        next COUNT watches are cut in the middle of an event after BYTES
+ *   cutlist COUNT BYTES    next COUNT other GETs: the body is cut after exactly BYTES
  *   delay MS COUNT         next COUNT requests wait MS first
  *   count                  "<requests> <watches> <faults>"
  *   reset                  forget faults and counters
@@ -37,8 +38,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	int fail_status, fail_count, fail_retry_after;
 	char fail_match[128];
-	int gone_count, gonecont_count, cut_count;
-	long cut_bytes;
+	int gone_count, gonecont_count, cut_count, cutlist_count;
+	long cut_bytes, cutlist_bytes;
 	int delay_ms, delay_count;
 	long requests, watches, faults;
 } st;
@@ -182,7 +183,7 @@ static void *serve(void *arg)
 	bool watch = strstr(reqline, "watch=true") != NULL;
 	bool cont = strstr(reqline, "continue=") != NULL;
 	int fail = 0, fail_ra = -1, delay = 0;
-	bool gone = false, gonecont = false, cut = false;
+	bool gone = false, gonecont = false, cut = false, cut_exact = false;
 	long cut_bytes = 0;
 	pthread_mutex_lock(&mu);
 	st.requests++;
@@ -201,6 +202,10 @@ static void *serve(void *arg)
 		st.cut_count--;
 		cut = true;
 		cut_bytes = st.cut_bytes;
+	} else if (!watch && st.cutlist_count > 0 && strncmp(reqline, "GET ", 4) == 0) {
+		st.cutlist_count--;
+		cut = cut_exact = true;
+		cut_bytes = st.cutlist_bytes;
 	}
 	if (st.delay_count > 0) {
 		st.delay_count--;
@@ -298,7 +303,13 @@ static void *serve(void *arg)
 	char *data = buf + hl;
 	for (;;) {
 		if (extra > 0) {
-			if (cut && sent >= cut_bytes && extra >= 2) {
+			if (cut_exact && sent + (long)extra > cut_bytes) {
+				/* The body up to cut_bytes, then the connection goes away. */
+				if (cut_bytes > sent)
+					chunk(c, data, (size_t)(cut_bytes - sent));
+				goto out;
+			}
+			if (cut && !cut_exact && sent >= cut_bytes && extra >= 2) {
 				/* Half of this event, then the connection goes away. */
 				chunk(c, data, extra / 2);
 				goto out;
@@ -349,6 +360,9 @@ static void *control(void *arg)
 			st.gonecont_count = a;
 		} else if (sscanf(line, "gone %d", &a) == 1) {
 			st.gone_count = a;
+		} else if (sscanf(line, "cutlist %d %d", &a, &b) == 2) {
+			st.cutlist_count = a;
+			st.cutlist_bytes = b;
 		} else if (sscanf(line, "cut %d %d", &a, &b) == 2) {
 			st.cut_count = a;
 			st.cut_bytes = b;

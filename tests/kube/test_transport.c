@@ -368,11 +368,136 @@ static void test_insecure_warning(void)
 	unlink(path);
 }
 
+/* The LIST splitter: items and metadata of a list text, whatever the chunking. */
+static const char LIST[] =
+	"{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":"
+	"\"77\",\"continue\":\"c]{\\\"x\"},\"items\":[{\"metadata\":{\"name\":\"a\",\"labels\":"
+	"{\"items\":\"[{\"}},\"data\":{\"k\":\"}\\\\\"}},\n {\"metadata\":{\"name\":\"b\"},"
+	"\"items\":[{\"nested\":[1,{\"x\":\"]\"}]}]}]}\n";
+
+struct splits {
+	int items, metas;
+	char names[4][8];
+	char cont[16];
+};
+
+static int on_split(void *ud, bool is_meta, const char *text, size_t len)
+{
+	struct splits *s = ud;
+	cJSON *v = cJSON_ParseWithLength(text, len);
+	CHECK(v != NULL); /* each value is a whole object */
+	if (is_meta) {
+		s->metas++;
+		const cJSON *c = cJSON_GetObjectItem(v, "continue");
+		snprintf(s->cont, sizeof(s->cont), "%s", cJSON_IsString(c) ? c->valuestring : "");
+	} else if (s->items < 4) {
+		const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(v, "metadata"), "name");
+		snprintf(s->names[s->items++], 8, "%s", cJSON_IsString(n) ? n->valuestring : "?");
+	}
+	cJSON_Delete(v);
+	return 0;
+}
+
+struct kept {
+	int n;
+	char text[4][128];
+	char meta[64];
+};
+
+static int on_kept(void *ud, bool is_meta, const char *text, size_t len)
+{
+	struct kept *k = ud;
+	if (is_meta)
+		snprintf(k->meta, sizeof(k->meta), "%.*s", (int)len, text);
+	else if (k->n < 4)
+		snprintf(k->text[k->n++], sizeof(k->text[0]), "%.*s", (int)len, text);
+	return 0;
+}
+
+static void test_list_split(void)
+{
+	size_t len = strlen(LIST);
+	for (size_t chunk = 1; chunk <= len; chunk++) {
+		struct n4j_list_split p;
+		struct splits s = {0};
+		n4j_list_split_init(&p, 1 << 20, on_split, &s);
+		int rc = 0;
+		for (size_t off = 0; off < len && !rc; off += chunk)
+			rc = n4j_list_split_feed(&p, LIST + off,
+						 len - off < chunk ? len - off : chunk);
+		CHECK_INT(rc, 0);
+		CHECK(n4j_list_split_done(&p));
+		/* Strings holding brackets, quotes and the word "items" change nothing. */
+		CHECK_INT(s.items, 2);
+		CHECK_INT(s.metas, 1);
+		CHECK_STR(s.names[0], "a");
+		CHECK_STR(s.names[1], "b");
+		CHECK_STR(s.cont, "c]{\"x");
+		n4j_list_split_free(&p);
+	}
+	/* drop_managed_fields: items' metadata.managedFields go, first, middle, last or alone,
+	 * with or without white space; the same key elsewhere stays. */
+	static const char MF[] =
+		"{\"metadata\":{\"managedFields\":[1]},\"items\":["
+		"{\"metadata\":{\"managedFields\":[{\"f:x\":{\"]\":\"}\"}}],\"name\":\"a\"}},"
+		"{\"metadata\":{\"name\":\"b\", \"managedFields\" : [ {} ] , \"uid\":\"u\"}},"
+		"{\"metadata\":{\"name\":\"c\",\"managedFields\":[]\n},\"spec\":{\"managedFields\":"
+		"1}},"
+		"{\"metadata\":{\"managedFields\":[]}}]}";
+	static const char *const want[] = {
+		"{\"metadata\":{\"name\":\"a\"}}",
+		"{\"metadata\":{\"name\":\"b\", \"uid\":\"u\"}}",
+		"{\"metadata\":{\"name\":\"c\"},\"spec\":{\"managedFields\":1}}",
+		"{\"metadata\":{}}",
+	};
+	size_t mlen = strlen(MF);
+	for (size_t chunk = 1; chunk <= mlen; chunk++) {
+		struct n4j_list_split q;
+		struct kept k = {0};
+		n4j_list_split_init(&q, 1 << 20, on_kept, &k);
+		q.drop_managed_fields = true;
+		int rc = 0;
+		for (size_t off = 0; off < mlen && !rc; off += chunk)
+			rc = n4j_list_split_feed(&q, MF + off,
+						 mlen - off < chunk ? mlen - off : chunk);
+		CHECK_INT(rc, 0);
+		CHECK_INT(k.n, 4);
+		for (int i = 0; i < 4 && i < k.n; i++) {
+			/* Valid JSON equal to the expected object. */
+			cJSON *got = cJSON_Parse(k.text[i]), *exp = cJSON_Parse(want[i]);
+			CHECK(got && exp && cJSON_Compare(got, exp, true));
+			cJSON_Delete(got);
+			cJSON_Delete(exp);
+		}
+		CHECK_HAS(k.meta, "managedFields"); /* the list's own metadata is not an item's */
+		n4j_list_split_free(&q);
+	}
+
+	/* Cut short: not done; an item larger than the limit: refused. */
+	struct n4j_list_split p;
+	struct splits s = {0};
+	n4j_list_split_init(&p, 1 << 20, on_split, &s);
+	CHECK_INT(n4j_list_split_feed(&p, LIST, len / 2), 0);
+	CHECK(!n4j_list_split_done(&p));
+	n4j_list_split_free(&p);
+	n4j_list_split_init(&p, 16, on_split, &s);
+	CHECK_INT(n4j_list_split_feed(&p, LIST, len), N4J_ELIMIT);
+	n4j_list_split_free(&p);
+	/* Not one object: an extra closer, or text after the end. */
+	n4j_list_split_init(&p, 1 << 20, on_split, &s);
+	CHECK_INT(n4j_list_split_feed(&p, "{}}", 3), N4J_EPARSE);
+	n4j_list_split_free(&p);
+	n4j_list_split_init(&p, 1 << 20, on_split, &s);
+	CHECK_INT(n4j_list_split_feed(&p, "{} {}", 5), N4J_EPARSE);
+	n4j_list_split_free(&p);
+}
+
 int main(void)
 {
 	test_errors();
 	test_paths();
 	test_decoder();
+	test_list_split();
 	test_backoff();
 	test_insecure_warning();
 	TDONE();
