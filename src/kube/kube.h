@@ -172,7 +172,7 @@ int n4j_kube_get(struct n4j_kube_client *c, const struct n4j_kube_resource *r, c
 struct n4j_kube_list_opts {
 	const char *label_selector;
 	const char *field_selector;
-	int page_size;                /* default 500 */
+	int page_size;                /* default 500; < 0: one response, no limit */
 	const char *resource_version; /* "" (consistent read) by default */
 };
 

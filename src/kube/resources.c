@@ -245,8 +245,10 @@ int n4j_kube_list_each(struct n4j_kube_client *c, const struct n4j_kube_resource
 			if (rc)
 				break;
 			char lim[16];
-			snprintf(lim, sizeof(lim), "%d", limit);
-			n4j_kube_query(&b, "limit", lim);
+			if (o->page_size >= 0) {
+				snprintf(lim, sizeof(lim), "%d", limit);
+				n4j_kube_query(&b, "limit", lim);
+			}
 			n4j_kube_query(&b, "labelSelector", o->label_selector);
 			n4j_kube_query(&b, "fieldSelector", o->field_selector);
 			/* The apiserver refuses a resourceVersion together with continue. */
