@@ -10,7 +10,7 @@ src = os.path.join(sys.argv[1], "src")
 rules = [
     (re.compile(r"\bf?printf\s*\(\s*stderr|\bfputs\s*\([^;]*\bstderr\b|\bperror\s*\(|"
                 r"\bdprintf\s*\(\s*2\b|\bputs\s*\("),
-     "print through util/log.h (n4j_log_*), not to stderr", None),
+     "print through util.h's logger (n4j_log_*), not to stderr", None),
     (re.compile(r"\bclock_gettime\s*\("), "use n4j_now_ms/n4j_now_ns/n4j_wall_ns", "util"),
     (re.compile(r"\b(nanosleep|usleep)\s*\("), "use n4j_sleep_ms", "util"),
     (re.compile(r"\b(rand|rand_r|random|drand48|srand)\s*\("),

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "kube/internal.h"
-#include "util/log.h"
+#include "util/util.h"
 
 #define TOKEN_REREAD_S  60
 #define EXEC_TIMEOUT_MS 60000

@@ -1,5 +1,4 @@
-/* The logger (log.h): records built in memory, written whole with one write() under a lock. */
-#include "util/log.h"
+/* The logger (util.h): records built in memory, written whole with one write() under a lock. */
 
 #include <errno.h>
 #include <pthread.h>

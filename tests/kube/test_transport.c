@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "kube/internal.h"
-#include "util/log.h"
+#include "util/util.h"
 
 static void test_errors(void)
 {

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "util/log.h"
 #include "util/util.h"
 
 static char path[] = "/tmp/n4j-log-XXXXXX";
