@@ -29,11 +29,16 @@ bool n4j_list_split_done(const struct n4j_list_split *p)
 	return p->ended && p->depth == 0 && !p->in_str;
 }
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
 /* Only white space may follow the object. */
 static int trailing(const char *d, size_t i, size_t len)
 {
 	for (; i < len; i++)
-		if (d[i] != ' ' && d[i] != '\n' && d[i] != '\r' && d[i] != '\t')
+		if (!is_ws(d[i]))
 			return N4J_EPARSE;
 	return 0;
 }
@@ -49,11 +54,6 @@ static void open_value(struct n4j_list_split *p, char ch)
 	else if (p->depth == 2 && p->in_items && ch == '{')
 		p->what = N4J_SPLIT_ITEM;
 	p->cap_depth = p->depth;
-}
-
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
 /* Appends d[from, to) to the capture; false when out of memory. */
