@@ -14,6 +14,8 @@
 //                    encryption REQUIRED (OPTIONAL with --tls-optional)
 //   --http           also start the HTTP connector on ADDR:PORT
 //   --conf           extra neo4j.conf-style settings file
+//   --initial-password  set the password only in a new store, before Bolt/HTTP listen
+//                    (the image's set-initial-password); an existing store keeps its own
 //
 // Prints exactly "READY <addr>:<port>" (the --bolt value) on stdout once Bolt
 // accepts TCP connections and the password is set. SIGTERM/SIGINT shut the DBMS
@@ -47,7 +49,7 @@ public final class TestServer {
         System.err.println("TestServer: " + msg);
         System.err.println("usage: TestServer --home DIR --bolt ADDR:PORT --password-file FILE"
                 + " [--tls-dir DIR [--tls-optional]] [--http ADDR:PORT] [--conf FILE]"
-                + " [--min-password-length N]");
+                + " [--min-password-length N] [--initial-password]");
         System.exit(2);
     }
 
@@ -100,7 +102,7 @@ public final class TestServer {
                 "--min-password-length");
         for (int i = 0; i < argv.length; i++) {
             String k = argv[i];
-            if (k.equals("--tls-optional")) {
+            if (k.equals("--tls-optional") || k.equals("--initial-password")) {
                 o.put(k, "true");
             } else if (valued.contains(k) && i + 1 < argv.length) {
                 o.put(k, argv[++i]);
@@ -175,6 +177,22 @@ public final class TestServer {
                             : BoltConnector.EncryptionLevel.REQUIRED);
         }
 
+        // --initial-password: what the image's `neo4j-admin dbms set-initial-password` does. The
+        // password is set only in a new store, before any connector listens (no client can
+        // log in with the default one meanwhile), and an existing store keeps its own.
+        boolean initialOnly = o.containsKey("--initial-password");
+        boolean fresh = !Files.isDirectory(home.resolve("data/databases/system"));
+        if (initialOnly && fresh) {
+            b.setConfig(BoltConnector.enabled, false).setConfig(HttpConnector.enabled, false);
+            DatabaseManagementService pre = b.build();
+            try {
+                pre.database("system").executeTransactionally(
+                        "ALTER USER neo4j SET PASSWORD $p CHANGE NOT REQUIRED", Map.of("p", password));
+            } finally {
+                pre.shutdown();
+            }
+            b.setConfig(BoltConnector.enabled, true).setConfig(HttpConnector.enabled, o.containsKey("--http"));
+        }
         DatabaseManagementService dbms = b.build();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -187,8 +205,10 @@ public final class TestServer {
         }, "testserver-shutdown"));
 
         try {
-            dbms.database("system").executeTransactionally(
-                    "ALTER USER neo4j SET PASSWORD $p CHANGE NOT REQUIRED", Map.of("p", password));
+            if (!initialOnly) {
+                dbms.database("system").executeTransactionally(
+                        "ALTER USER neo4j SET PASSWORD $p CHANGE NOT REQUIRED", Map.of("p", password));
+            }
         } catch (RuntimeException e) {
             // A reused home already holds this password: Neo4j refuses "the same" password.
             String m = String.valueOf(e.getMessage());
