@@ -114,16 +114,26 @@ static void probes(struct rx *x, cJSON *c, const struct rx_cluster *k)
 	rx_int(x, p, "periodSeconds", 5);
 	rx_int(x, p, "failureThreshold", 1000);
 
-	/* Never tied to cluster state: elections must not cause restart storms. */
+	/*
+	 * Never tied to cluster state: elections must not cause restart storms. An
+	 * HTTP answer, not a TCP connect: the kernel completes the handshake of a
+	 * wedged (stopped, deadlocked) JVM, so tcpSocket would never restart it.
+	 * "/" is the discovery document, served without credentials (the conf keeps
+	 * it in dbms.security.http_auth_allowlist).
+	 */
 	p = rx_obj(x, c, "livenessProbe");
-	rx_int(x, rx_obj(x, p, "tcpSocket"), "port", N4J_PORT_BOLT);
+	cJSON *get = rx_obj(x, p, "httpGet");
+	rx_str(x, get, "path", "/");
+	rx_int(x, get, "port", k->tls ? N4J_PORT_HTTPS : N4J_PORT_HTTP);
+	if (k->tls)
+		rx_str(x, get, "scheme", "HTTPS");
 	rx_int(x, p, "periodSeconds", 5);
 	rx_int(x, p, "failureThreshold", 40);
 	rx_int(x, p, "timeoutSeconds", 5);
 
 	/* Honest readiness: the PDB counts Ready pods. The readiness gate adds Bolt. */
 	p = rx_obj(x, c, "readinessProbe");
-	cJSON *get = rx_obj(x, p, "httpGet");
+	get = rx_obj(x, p, "httpGet");
 	rx_str(x, get, "path", k->ee ? "/db/system/cluster/available" : "/");
 	rx_int(x, get, "port", k->tls ? N4J_PORT_HTTPS : N4J_PORT_HTTP);
 	if (k->tls)
