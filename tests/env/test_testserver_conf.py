@@ -10,7 +10,9 @@ runs it for community pods) is started in the foreground with `--conf`:
   - the conf of the rendered examples/standalone-community.yaml with --http: READY, and
     `GET /` (the liveness and readiness probes' path) answers 200 with the discovery JSON
     of a 5.26 Community server, without credentials;
-  - --home keeps the data: a node written over HTTP is there after a restart.
+  - --home keeps the data: a node written over HTTP is there after a restart;
+  - a SIGSTOPped server still completes TCP handshakes but answers no GET / (why the
+    liveness probe is httpGet).
 Address 127.0.0.61, ports the kernel hands out free.
 """
 import base64
@@ -201,5 +203,25 @@ with tempfile.TemporaryDirectory(prefix="n4j-tsconf-") as tmp:
         rows = (((r or {}).get("results") or [{}])[0].get("data") or [{}])
         count = (rows[0].get("row") or [None])[0] if rows else None
         check(status == 200 and count == 1, f"node kept across restart: {status} {r}")
+
+        # Why liveness is httpGet, not tcpSocket: a stopped JVM still completes TCP
+        # handshakes (the kernel does them), but answers no HTTP request.
+        os.kill(s.p.pid, signal.SIGSTOP)  # `run fg` execs java: our child is the JVM
+        try:
+            host, port = bolt.rsplit(":", 1)
+            try:
+                with socket.create_connection((host, int(port)), timeout=3):
+                    connected = True
+            except OSError:
+                connected = False
+            check(connected, "a stopped JVM still accepts TCP connections (tcpSocket passes)")
+            status, _ = http("GET", f"http://{web}/", timeout=3)
+            check(status != 200, f"a stopped JVM answers no GET / (httpGet fails): {status}")
+            print(f"SIGSTOP: TCP connect {'ok' if connected else 'refused'}, GET / {status}",
+                  flush=True)
+        finally:
+            os.kill(s.p.pid, signal.SIGCONT)
+        status, _ = http("GET", f"http://{web}/")
+        check(status == 200, f"after SIGCONT, GET / answers again: {status}")
     s.stop()
 done()
