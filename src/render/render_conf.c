@@ -321,6 +321,14 @@ int n4j_render_neo4j_conf(const struct n4j_cluster *c, const struct n4j_render_f
 		enterprise(&l, c, f->cluster_domain);
 	if (s->tls.enabled)
 		tls(&l, ee);
+	/*
+	 * The probes GET "/" without credentials. A user's allowlist replaces Neo4j's
+	 * default ("/,/browser.*"): seeded with "/", it extends it instead, so a custom
+	 * list cannot turn every probe into a 401 and the liveness probe into restarts.
+	 */
+	for (size_t i = 0; i < s->config.n; i++)
+		if (strcmp(s->config.keys[i], "dbms.security.http_auth_allowlist") == 0)
+			kvl_set(&l, "dbms.security.http_auth_allowlist", "/");
 	/* Validation refuses operator keys here; should one slip through, ours wins. */
 	for (size_t i = 0; i < s->config.n; i++) {
 		if (is_list_setting(s->config.keys[i]))

@@ -18,18 +18,27 @@
  * bugs). The password file is read with $(...), which drops the trailing
  * newline an edited Secret often carries (helm-charts #178).
  */
-static const char start_script[] =
-	"set -eu\n"
-	"pw=\"$(cat " AUTH_DIR "/" AUTH_FILE ")\"\n"
-	"export NEO4J_AUTH=\"neo4j/${pw}\"\n"
+#define SCRIPT_AUTH                                                                                \
+	"set -eu\n"                                                                                \
+	"pw=\"$(cat " AUTH_DIR "/" AUTH_FILE ")\"\n"                                               \
+	"export NEO4J_AUTH=\"neo4j/${pw}\"\n"                                                      \
 	"unset pw\n"
-	"if [ -n \"${N4J_SYSTEM_PRIMARIES:-}\" ]; then\n"
-	"  ordinal=\"${POD_NAME##*-}\"\n"
-	"  if [ \"${ordinal}\" -ge \"${N4J_SYSTEM_PRIMARIES}\" ]; then\n"
-	"    export NEO4J_server_cluster_system__database__mode=SECONDARY\n"
-	"  fi\n"
-	"fi\n"
-	"exec /startup/docker-entrypoint.sh neo4j\n";
+#define SCRIPT_EXEC "exec /startup/docker-entrypoint.sh neo4j\n"
+
+/* Enterprise: servers past the system primaries host `system` as secondaries. */
+static const char start_script_ee[] =
+	SCRIPT_AUTH "if [ -n \"${N4J_SYSTEM_PRIMARIES:-}\" ]; then\n"
+		    "  ordinal=\"${POD_NAME##*-}\"\n"
+		    "  if [ \"${ordinal}\" -ge \"${N4J_SYSTEM_PRIMARIES}\" ]; then\n"
+		    "    export NEO4J_server_cluster_system__database__mode=SECONDARY\n"
+		    "  fi\n"
+		    "fi\n" SCRIPT_EXEC;
+
+/*
+ * Community has no server.cluster.* settings: its script names none, so every
+ * setting a Community pod can pass is one Community knows (tests/conf_keys.py).
+ */
+static const char start_script_ce[] = SCRIPT_AUTH SCRIPT_EXEC;
 
 static bool any_license(const struct n4j_cluster_spec *s)
 {
@@ -105,16 +114,26 @@ static void probes(struct rx *x, cJSON *c, const struct rx_cluster *k)
 	rx_int(x, p, "periodSeconds", 5);
 	rx_int(x, p, "failureThreshold", 1000);
 
-	/* Never tied to cluster state: elections must not cause restart storms. */
+	/*
+	 * Never tied to cluster state: elections must not cause restart storms. An
+	 * HTTP answer, not a TCP connect: the kernel completes the handshake of a
+	 * wedged (stopped, deadlocked) JVM, so tcpSocket would never restart it.
+	 * "/" is the discovery document, served without credentials (the conf keeps
+	 * it in dbms.security.http_auth_allowlist).
+	 */
 	p = rx_obj(x, c, "livenessProbe");
-	rx_int(x, rx_obj(x, p, "tcpSocket"), "port", N4J_PORT_BOLT);
+	cJSON *get = rx_obj(x, p, "httpGet");
+	rx_str(x, get, "path", "/");
+	rx_int(x, get, "port", k->tls ? N4J_PORT_HTTPS : N4J_PORT_HTTP);
+	if (k->tls)
+		rx_str(x, get, "scheme", "HTTPS");
 	rx_int(x, p, "periodSeconds", 5);
 	rx_int(x, p, "failureThreshold", 40);
 	rx_int(x, p, "timeoutSeconds", 5);
 
 	/* Honest readiness: the PDB counts Ready pods. The readiness gate adds Bolt. */
 	p = rx_obj(x, c, "readinessProbe");
-	cJSON *get = rx_obj(x, p, "httpGet");
+	get = rx_obj(x, p, "httpGet");
 	rx_str(x, get, "path", k->ee ? "/db/system/cluster/available" : "/");
 	rx_int(x, get, "port", k->tls ? N4J_PORT_HTTPS : N4J_PORT_HTTP);
 	if (k->tls)
@@ -260,7 +279,7 @@ static void container(struct rx *x, cJSON *pod, const struct rx_cluster *k)
 	static const char *const argv[] = {"tini", "-g", "--", "/bin/bash", "-c"};
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 		rx_str(x, cmd, NULL, argv[i]);
-	rx_str(x, cmd, NULL, start_script);
+	rx_str(x, cmd, NULL, k->ee ? start_script_ee : start_script_ce);
 	rx_str(x, cmd, NULL, "neo4j-operator-start"); /* $0 of the script */
 	env(x, c, k);
 	ports(x, c, k);

@@ -119,8 +119,30 @@ static void check_statefulset(const cJSON *sts, const struct n4j_cluster *c, con
 	const cJSON *gates = get(pod, "readinessGates");
 	CHECK_STR(str(cJSON_GetArrayItem(gates, 0), "conditionType"), N4J_READINESS_GATE);
 
+	/*
+	 * Probes. Liveness is an HTTP answer on the connector the readiness probe uses
+	 * (a stopped JVM still completes TCP handshakes), never on cluster state.
+	 */
+	const cJSON *ct = cJSON_GetArrayItem(get(pod, "containers"), 0);
+	const char *scheme = c->spec.tls.enabled ? "HTTPS" : NULL;
+	int http = c->spec.tls.enabled ? N4J_PORT_HTTPS : N4J_PORT_HTTP;
+	CHECK_INT(get(ct, "startupProbe.tcpSocket.port")->valueint, N4J_PORT_BOLT);
+	CHECK(get(ct, "livenessProbe.tcpSocket") == NULL);
+	CHECK_STR(str(ct, "livenessProbe.httpGet.path"), "/");
+	CHECK(cJSON_IsNumber(get(ct, "livenessProbe.httpGet.port")) &&
+	      get(ct, "livenessProbe.httpGet.port")->valueint == http);
+	CHECK(scheme ? str(ct, "livenessProbe.httpGet.scheme") &&
+			       strcmp(str(ct, "livenessProbe.httpGet.scheme"), scheme) == 0
+		     : get(ct, "livenessProbe.httpGet.scheme") == NULL);
+	CHECK(cJSON_IsNumber(get(ct, "livenessProbe.periodSeconds")) &&
+	      get(ct, "livenessProbe.periodSeconds")->valueint == 5 &&
+	      get(ct, "livenessProbe.failureThreshold")->valueint == 40 &&
+	      get(ct, "livenessProbe.timeoutSeconds")->valueint == 5);
+	CHECK(cJSON_IsNumber(get(ct, "readinessProbe.httpGet.port")) &&
+	      get(ct, "readinessProbe.httpGet.port")->valueint == http);
+
 	/* The start script is a constant: no spec value can be injected into it. */
-	const cJSON *cmd = get(cJSON_GetArrayItem(get(pod, "containers"), 0), "command");
+	const cJSON *cmd = get(ct, "command");
 	const cJSON *script = cJSON_GetArrayItem(cmd, 4);
 	CHECK(cJSON_IsString(script));
 	if (cJSON_IsString(script)) {
@@ -153,6 +175,17 @@ static void check_conf(const char *conf, const struct n4j_cluster *c, const char
 				CHECK(0);
 			}
 		keys[n++] = line;
+		/* The probes GET "/" without credentials: a user's allowlist keeps it. */
+		if (strcmp(line, "dbms.security.http_auth_allowlist") == 0) {
+			bool slash = strcmp(eq + 1, "/") == 0 || strncmp(eq + 1, "/,", 2) == 0 ||
+				     strstr(eq + 1, ",/,") != NULL;
+			size_t len = strlen(eq + 1);
+			slash = slash || (len >= 2 && strcmp(eq + 1 + len - 2, ",/") == 0);
+			if (!slash)
+				fprintf(stderr, "%s: http_auth_allowlist %s lacks /\n", file,
+					eq + 1);
+			CHECK(slash);
+		}
 		if (c->spec.edition == N4J_COMMUNITY)
 			CHECK(strncmp(line, "dbms.cluster.", 13) != 0 &&
 			      strncmp(line, "server.cluster.", 15) != 0 &&

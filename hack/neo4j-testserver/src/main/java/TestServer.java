@@ -12,8 +12,18 @@
 //                    a file keeps it out of `ps`
 //   --tls-dir        directory with private.key and public.crt (PEM): Bolt TLS,
 //                    encryption REQUIRED (OPTIONAL with --tls-optional)
-//   --http           also start the HTTP connector on ADDR:PORT
-//   --conf           extra neo4j.conf-style settings file
+//   --http           also start the HTTP connector on ADDR:PORT; GET / answers 200
+//                    with the discovery JSON without credentials (the probes' path)
+//   --conf           a neo4j.conf (e.g. a pod's rendered one), validated as the real
+//                    server does: server.config.strict_validation.enabled defaults to
+//                    true, so a key this Community build does not declare (a typo, an
+//                    Enterprise or plugin setting) or a key given twice ends the start
+//                    with exit 1 and Neo4j's own message ("Unrecognized setting. No
+//                    declared setting with name: KEY", "KEY declared multiple times")
+//                    before READY. The flags above win over the file: listen and
+//                    advertised addresses, auth, HTTPS off, page cache 64 MiB; the heap
+//                    (server.memory.heap.*) is the JVM's, set by `run`.
+//                    (tests/env/test_testserver_conf.py)
 //   --initial-password  set the password only in a new store, before Bolt/HTTP listen
 //                    (the image's set-initial-password); an existing store keeps its own
 //
