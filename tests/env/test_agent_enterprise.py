@@ -52,6 +52,11 @@ check(all(cond(p, "Ready").get("status") == "False" for p in pods.values()),
       "Ready waits for the operator's gate although the containers are ready")
 
 
+def ip_of(name):
+    """The pod's IP now: a re-created pod has another one."""
+    return pod(NS, name)["status"]["podIP"]
+
+
 def servers(ip):
     with neo4j.GraphDatabase.driver(f"bolt://{ip}:7687", auth=("neo4j", PASSWORD)) as d:
         recs, _, _ = d.execute_query("SHOW SERVERS YIELD serverId, address, state, health", database_="system")
@@ -60,7 +65,7 @@ def servers(ip):
 
 s0 = wait_for("3 servers Enabled and Available",
               lambda: (lambda s: s if len(s) == 3 and all(v[1:] == ("Enabled", "Available") for v in s.values())
-                       else None)(servers(ips["graph-0"])), timeout=60)
+                       else None)(servers(ip_of("graph-0"))), timeout=60)
 check(sorted(s0) == sorted(dns.values()), f"SHOW SERVERS lists the pods' DNS names: {sorted(s0)}")
 ids = {a: v[0] for a, v in s0.items()}
 
@@ -85,15 +90,17 @@ with neo4j.GraphDatabase.driver(f"neo4j://{dns['graph-2']}", auth=("neo4j", PASS
     check(len(recs) == 3, "the Python driver routes by DNS names (neo4j://) to a reader")
     recs, summary, _ = d.execute_query("SHOW DATABASES YIELD name", database_="system",
                                        routing_=neo4j.RoutingControl.WRITE)
-    check(len(recs) >= 2 and f"{summary.server.address[0]}:{summary.server.address[1]}" in dns.values(),
-          f"and to the writer, by its DNS name: {summary.server.address}")
+    leader = [ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("leader ")][0]
+    leader_pod = leader.split(".")[0]
+    check(len(recs) >= 2 and summary.server.address[0] == ips[leader_pod],
+          f"and to the writer, the leader {leader_pod}: {summary.server.address}")
 
 # A deleted pod comes back as the same server.
 uid = pods["graph-1"]["metadata"]["uid"]
 kubectl("-n", NS, "delete", "pod", "graph-1", "--wait=false", check=True)
 p1 = wait_containers_ready(NS, "graph-1", not_uid=uid, timeout=120)
 s1 = wait_for("graph-1 Available again", lambda: (lambda s: s if s.get(dns["graph-1"], ("",))[1:] ==
-                                                  ("Enabled", "Available") else None)(servers(ips["graph-0"])),
+                                                  ("Enabled", "Available") else None)(servers(ip_of("graph-0"))),
               timeout=60)
 check(s1[dns["graph-1"]][0] == ids[dns["graph-1"]], "the recreated pod is the same server (same id)")
 check(len(s1) == 3, f"no new server appeared: {sorted(s1)}")
@@ -106,15 +113,15 @@ p2 = wait_for("graph-2 restarted", lambda: (lambda q: q if cstatus(q).get("resta
     pod(NS, "graph-2")), timeout=120)
 check(cstatus(p2)["lastState"]["terminated"]["exitCode"] == 137, "killed with SIGKILL (137)")
 s2 = wait_for("graph-2 Available", lambda: (lambda s: s if s[dns["graph-2"]][1:] == ("Enabled", "Available")
-                                            else None)(servers(ips["graph-0"])), timeout=60)
+                                            else None)(servers(ip_of("graph-0"))), timeout=60)
 check(s2[dns["graph-2"]][0] == ids[dns["graph-2"]], "after the kill it is still the same server")
 
 # partition: the member is cut off from its peers (Unavailable to them); heal brings it back.
 testenv("pod", "partition", f"{NS}/graph-2")
 wait_for("graph-2 Unavailable while partitioned",
-         lambda: servers(ips["graph-0"])[dns["graph-2"]][2] == "Unavailable", timeout=30)
+         lambda: servers(ip_of("graph-0"))[dns["graph-2"]][2] == "Unavailable", timeout=30)
 testenv("pod", "heal", f"{NS}/graph-2")
-wait_for("graph-2 Available after heal", lambda: servers(ips["graph-0"])[dns["graph-2"]][2] == "Available",
+wait_for("graph-2 Available after heal", lambda: servers(ip_of("graph-0"))[dns["graph-2"]][2] == "Available",
          timeout=30)
 check(True, "partition and heal reach the member through the agent")
 
@@ -131,13 +138,13 @@ testenv("node", "down", node)
 try:
     wait_for("graph-0's process gone", lambda: not os.path.exists(f"/proc/{pid0}"), timeout=30)
     check(agent_entry("graph-0")["nodeLost"] is True, "the agent reports the node lost")
-    wait_for("graph-0 Unavailable", lambda: servers(ips["graph-1"])[dns["graph-0"]][2] == "Unavailable",
+    wait_for("graph-0 Unavailable", lambda: servers(ip_of("graph-1"))[dns["graph-0"]][2] == "Unavailable",
              timeout=30)
 finally:
     testenv("node", "up", node)
 wait_for("graph-0 running again", lambda: agent_entry("graph-0")["pid"] not in (None, pid0), timeout=90)
-wait_for("graph-0 Available", lambda: servers(ips["graph-1"])[dns["graph-0"]][2] == "Available", timeout=90)
-check(servers(ips["graph-1"])[dns["graph-0"]][0] == ids[dns["graph-0"]], "back as the same server after the node returned")
+wait_for("graph-0 Available", lambda: servers(ip_of("graph-1"))[dns["graph-0"]][2] == "Available", timeout=90)
+check(servers(ip_of("graph-1"))[dns["graph-0"]][0] == ids[dns["graph-0"]], "back as the same server after the node returned")
 
 os.unlink(pwfile)
 cleanup(NS)
