@@ -74,12 +74,19 @@ fi
 
 line=5.26
 case $version in 20*) line=2025 ;; esac
-settings=/opt/testbed/settings/neo4j-settings-$line.txt
+settings=/tmp/neo4j-settings.txt
+# Neo4j's own settings of this version line, plus those of the plugins NEO4J_PLUGINS names
+# (a plugin's jar declares them; the test bed installs no jars, so the list stands in).
+cp "/opt/testbed/settings/neo4j-settings-$line.txt" "$settings"
+while read -r plugin setting; do
+  case $plugin in '#'* | '') continue ;; esac
+  case ${NEO4J_PLUGINS:-} in *"\"$plugin\""*) printf '%s\n' "$setting" >>"$settings" ;; esac
+done </opt/testbed/settings/neo4j-plugin-settings.txt
 
 if [ "$edition" = enterprise ]; then
   args=(member --control /opt/testbed/sim/control.sock --name "${HOSTNAME:?}"
     --bind "$ip:7687" --http "$ip:7474" --data /data --conf "$conf" --password-file "$auth")
-  [ -f "$settings" ] && args+=(--settings "$settings")
+  args+=(--settings "$settings")
   exec /opt/testbed/sim-bin/n4j-clustersim "${args[@]}"
 fi
 
