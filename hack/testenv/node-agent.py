@@ -643,7 +643,9 @@ class PodRuntime(threading.Thread):
             self.ip = agent.alloc_ip(self.uid, self.ip)
         self.proc = None
         self.gen = 0
-        self.restarts = 0
+        # An agent restarted under a running pod carries its restart count on.
+        self.restarts = next((c.get("restartCount", 0) for c in (pod.get("status") or {}).get(
+            "containerStatuses") or [] if c.get("name") == self.container["name"]), 0)
         self.started = False
         self.ready = False
         self.state = {"waiting": {"reason": "ContainerCreating"}}
@@ -1137,12 +1139,14 @@ class PodRuntime(threading.Thread):
         key = json.dumps(status, sort_keys=True)
         if key == self.reported and cur.get("podIP") == self.ip:
             return
+        # The UID is a precondition: a pod re-created under the same name is not ours.
         st, obj = self.agent.kube.request("PATCH", f"/api/v1/namespaces/{self.ns}/pods/{self.name}/status",
-                                          {"status": status}, ctype="application/strategic-merge-patch+json")
+                                          {"metadata": {"uid": self.uid}, "status": status},
+                                          ctype="application/strategic-merge-patch+json")
         if st == 200:
             self.reported = key
             self.pod = obj if obj.get("metadata", {}).get("uid") == self.uid else self.pod
-        elif st != 404:
+        elif st not in (404, 409, 422):  # gone, or re-created (the UID check refused)
             log("status patch failed", pod=f"{self.ns}/{self.name}", code=st, body=str(obj)[:300])
 
     # ---- faults
