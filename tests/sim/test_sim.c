@@ -5,6 +5,7 @@
  */
 #include "bolt/bolt.h"
 #include "check.h"
+#include "simctl.h"
 #include "stubrun.h"
 
 #include <sys/socket.h>
@@ -29,26 +30,7 @@ static int resolve(void *ctx, const char *advertised, char *out, size_t outlen)
 
 static int ctl(const char *cmd, char *out, size_t outlen)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un su = {.sun_family = AF_UNIX};
-	snprintf(su.sun_path, sizeof su.sun_path, "%s", ctl_path);
-	if (connect(fd, (struct sockaddr *)&su, sizeof su)) {
-		close(fd);
-		return -1;
-	}
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s\n", cmd);
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -1;
-	}
-	size_t got = 0;
-	ssize_t r;
-	while (got < outlen - 1 && (r = read(fd, out + got, outlen - 1 - got)) > 0)
-		got += (size_t)r;
-	out[got] = '\0';
-	close(fd);
-	return strncmp(out, "error", 5) == 0 ? -1 : 0;
+	return sim_ctl(ctl_path, cmd, out, outlen);
 }
 
 static struct n4j_bolt_cluster *cl;
