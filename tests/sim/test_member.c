@@ -8,6 +8,7 @@
  */
 #include "bolt/bolt.h"
 #include "check.h"
+#include "simctl.h"
 #include "stubrun.h"
 
 #include <arpa/inet.h>
@@ -23,7 +24,7 @@
 #define IS(got, want) CHECK_MSG(strcmp((got), (want)) == 0, "got \"%.300s\"", (got))
 
 static const char *sim;
-static char top[64], ctl_path[128], pwfile[128], settings[128];
+static char top[64], ctl_path[108], pwfile[128], settings[128], baddir[128];
 static char binds[N][32], https[N][32], dirs[N][128], confs[N][128];
 static char names[N][96]; /* advertised Bolt addresses, as pods' DNS names */
 static pid_t daemon_pid, members[N];
@@ -281,6 +282,8 @@ static void test_http(void)
 		CHECK_INT(quotes, 6);
 	}
 	CHECK_INT(writers, 1);
+	CHECK_INT(http_get(https[0], "/dbms/cluster/status", 2000, body, sizeof body), 200);
+	HAS(body, "{\"databaseName\":\"system\",\"databaseStatus\":{");
 	CHECK_INT(http_get(https[0], "/db/nosuchdb/cluster/available", 2000, body, sizeof body),
 		  503);
 	CHECK_INT(http_get(https[0], "/nothing/here", 2000, body, sizeof body), 404);
@@ -320,6 +323,13 @@ static void test_crash_and_hang(char ids[N][64])
 	CHECK(wait_health(0, 2, "Available", 3000));
 	CHECK_INT(http_wait(2, "/db/system/cluster/available", 200, 3000), 200);
 	CHECK(direct_query(2, "simpw", "RETURN 1", &r, code, sizeof code, 2000) == 0);
+	/* the control socket's partition/heal work on member servers */
+	char out[256];
+	CHECK(sim_ctl(ctl_path, "partition g-0", out, sizeof out) == 0);
+	CHECK_INT(http_get(https[0], "/db/system/cluster/available", 2000, body, sizeof body), 503);
+	CHECK(wait_health(1, 0, "Unavailable", 1000));
+	CHECK(sim_ctl(ctl_path, "heal g-0", out, sizeof out) == 0);
+	CHECK_INT(http_get(https[0], "/db/system/cluster/available", 2000, body, sizeof body), 200);
 	/* an empty DIR is a new server, Free */
 	members[3] = start_member(3, "g-3");
 	CHECK(members[3] > 0);
@@ -431,7 +441,7 @@ static int failing_member(const char *conf, const char *with_settings, char *msg
 		dup2(fd, 2);
 		char *args[24] = {(char *)sim, "member",     "--control",       ctl_path,
 				  "--name",    "bad",        "--bind",          binds[3],
-				  "--http",    https[3],     "--data",          dirs[3],
+				  "--http",    https[3],     "--data",          baddir,
 				  "--conf",    (char *)conf, "--password-file", pwfile};
 		int n = 16;
 		if (with_settings) {
@@ -515,6 +525,8 @@ int main(int argc, char **argv)
 	snprintf(ctl_path, sizeof ctl_path, "%s/ctl.sock", top);
 	snprintf(pwfile, sizeof pwfile, "%s/pw", top);
 	snprintf(settings, sizeof settings, "%s/settings.txt", top);
+	snprintf(baddir, sizeof baddir, "%s/bad-data", top);
+	mkdir(baddir, 0700);
 	CHECK(write_text(pwfile, "simpw\n") == 0);
 	CHECK(write_text(settings, "# a small settings list\nserver.default_advertised_address\n"
 				   "dbms.cluster.minimum_initial_system_primaries_count\n"
