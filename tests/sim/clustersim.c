@@ -413,7 +413,9 @@ static void start_listener(int i)
 		v->hfd = listen_at(v->hbind, sizeof v->hbind);
 }
 
-/* The `stop` semantics: listeners closed, connections dropped by their threads. */
+/* The `stop` semantics: listeners closed, connections dropped by their threads. A member
+ * server's listeners stay (its process decides what clients see; the main loop closes
+ * what they accept meanwhile), so their ports never change under the member's proxy. */
 static void set_stopped(int i, bool stop)
 {
 	struct sim_server *v = &S.srv[i];
@@ -422,6 +424,8 @@ static void set_stopped(int i, bool stop)
 		start_listener(i);
 		return;
 	}
+	if (v->member)
+		return;
 	if (v->lfd >= 0)
 		close(v->lfd);
 	if (v->hfd >= 0)
@@ -926,7 +930,10 @@ int main(int argc, char **argv)
 				}
 				continue;
 			}
-			struct conn_arg *arg = malloc(sizeof *arg);
+			pthread_mutex_lock(&S.mu);
+			bool stopped = S.srv[who[k]].stopped;
+			pthread_mutex_unlock(&S.mu);
+			struct conn_arg *arg = stopped ? NULL : malloc(sizeof *arg);
 			if (!arg) {
 				close(fd);
 				continue;

@@ -344,6 +344,28 @@ static void test_crash_and_hang(char ids[N][64])
 	CHECK_INT(http_get(https[3], "/db/system/cluster/available", 2000, body, sizeof body), 200);
 }
 
+/* Only the daemon dies: the running members rejoin a new one and teach it the cluster. */
+static void test_daemon_restart(char ids[N][64])
+{
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, NULL, 0);
+	daemon_pid = start_daemon();
+	CHECK(daemon_pid > 0);
+	CHECK_INT(http_wait(0, "/db/system/cluster/available", 200, 5000), 200);
+	for (int i = 0; i < N; i++) {
+		CHECK_MSG(kill(members[i], 0) == 0, "member %d died with the daemon", i);
+		CHECK(wait_health(0, i, "Available", 3000));
+		char id[64];
+		server_id_of(0, i, id, sizeof id);
+		CHECK_STR(id, ids[i]);
+	}
+	struct n4j_bolt_result r;
+	char code[128];
+	CHECK(direct_query(0, "simpw", "SHOW DATABASE foo YIELD name", &r, code, sizeof code,
+			   3000) == 0 &&
+	      r.nrows == 2);
+}
+
 /* Everything dies; the same DIRs bring back the same cluster, password included (the new
  * password file is ignored: the cluster has one). */
 static void test_restart_all(char ids[N][64])
@@ -562,6 +584,7 @@ int main(int argc, char **argv)
 	test_http();
 	test_crash_and_hang(ids);
 	test_password_hygiene();
+	test_daemon_restart(ids);
 	test_restart_all(ids);
 	test_dropped(ids[3]);
 	test_strict_config();
