@@ -24,7 +24,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define PING_MS 100
+#define PING_MS   100
+#define REJOIN_MS 30000 /* how long a member waits for a restarted daemon */
 
 struct opts {
 	const char *control, *name, *bind, *http, *data, *conf, *password_file, *settings;
@@ -369,10 +370,10 @@ static int read_password(const char *path, char *hash, size_t cap)
 	return rc;
 }
 
-static int connect_control(const char *path)
+static int connect_control(const char *path, long wait_ms)
 {
 	/* the daemon may still be starting (or restarting): wait a while for it */
-	for (int tries = 0; tries < 100; tries++) {
+	for (long end = sim_now_ms() + wait_ms;; sim_sleep_ms(100)) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct sockaddr_un su = {.sun_family = AF_UNIX};
 		if (fd < 0 || strlen(path) >= sizeof su.sun_path) {
@@ -385,11 +386,11 @@ static int connect_control(const char *path)
 			return fd;
 		int e = errno;
 		close(fd);
-		if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN)
+		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN) || sim_now_ms() >= end) {
+			errno = e;
 			return -1;
-		sim_sleep_ms(100);
+		}
 	}
-	return -1;
 }
 
 /* ---- the Bolt and HTTP proxies ------------------------------------------------------- */
@@ -499,7 +500,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Registers; the daemon's Bolt and HTTP ports for this server through bport/hport. */
+/* Registers; the daemon's Bolt and HTTP ports for this server through bport/hport. 0, 1
+ * when refused (said on stderr), -1 when the daemon did not answer (it may be dying). */
 static int join_daemon(int fd, struct lreader *r, const struct opts *o, const struct conf *c,
 		       const char *id, const char *pwhash, const struct state_copy *sc, int *bport,
 		       int *hport)
@@ -513,12 +515,47 @@ static int join_daemon(int fd, struct lreader *r, const struct opts *o, const st
 	n4j_buf_free(&b);
 	char *line;
 	if (rc || lreader_next(r, 10000, &line))
-		return die("the cluster daemon at %s did not answer the join", o->control);
+		return -1;
 	if (strncmp(line, "error: ", 7) == 0)
 		return die("the cluster daemon refused the join: %s", line + 7);
 	if (sscanf(line, "ok %d %d", bport, hport) != 2)
 		return die("unexpected answer from the cluster daemon: %.80s", line);
 	return 0;
+}
+
+/* Connects and joins with the newest state copy in DIR; the connection through cfd/r.
+ * Retries until wait_ms passed: right after a daemon dies its socket may still take a
+ * connection that then closes unanswered. */
+static int connect_and_join(const struct opts *o, const struct conf *c, const char *id,
+			    const char *pwhash, long wait_ms, int *cfd, struct lreader *r,
+			    long *gen, int *bport, int *hport)
+{
+	long end = sim_now_ms() + wait_ms;
+	for (;;) {
+		struct state_copy sc;
+		if (load_state(o->data, &sc))
+			return 1;
+		long left = end - sim_now_ms();
+		*cfd = connect_control(o->control, left > 0 ? left : 0);
+		if (*cfd < 0) {
+			free(sc.payload);
+			return die("cannot reach the cluster daemon at %s: %s", o->control,
+				   strerror(errno));
+		}
+		lreader_init(r, *cfd);
+		int rc = join_daemon(*cfd, r, o, c, id, pwhash, &sc, bport, hport);
+		free(sc.payload);
+		*gen = sc.gen;
+		if (rc == 0)
+			return 0;
+		lreader_free(r);
+		close(*cfd);
+		if (rc > 0)
+			return 1;
+		if (sim_now_ms() >= end)
+			return die("the cluster daemon at %s did not answer the join", o->control);
+		sim_sleep_ms(100);
+	}
 }
 
 int member_main(int argc, char **argv)
@@ -535,63 +572,62 @@ int member_main(int argc, char **argv)
 	struct stat sb;
 	if (stat(o.data, &sb) || !S_ISDIR(sb.st_mode))
 		return die("the data directory %s does not exist", o.data);
-	struct state_copy sc;
-	if (server_id(o.data, id) || load_state(o.data, &sc))
+	if (server_id(o.data, id))
 		return 1;
 	int bl = sim_listen(o.bind), hl = bl >= 0 ? sim_listen(o.http) : -1;
-	if (bl < 0 || hl < 0) {
-		free(sc.payload);
+	if (bl < 0 || hl < 0)
 		return die("cannot listen on %s: %s", bl < 0 ? o.bind : o.http, strerror(errno));
-	}
-	int cfd = connect_control(o.control);
-	if (cfd < 0) {
-		free(sc.payload);
-		return die("cannot reach the cluster daemon at %s: %s", o.control, strerror(errno));
-	}
+	int cfd, bport, hport;
+	long gen;
 	struct lreader r;
-	lreader_init(&r, cfd);
-	int bport, hport;
-	int rc = join_daemon(cfd, &r, &o, &c, id, pwhash, &sc, &bport, &hport);
-	free(sc.payload);
-	if (rc)
+	if (connect_and_join(&o, &c, id, pwhash, 10000, &cfd, &r, &gen, &bport, &hport))
 		return 1;
 	printf("READY %s %s\n", o.name, id);
 	fflush(stdout);
-	long gen = sc.gen, next_ping = 0;
+	long next_ping = 0;
 	for (;;) {
 		long now = sim_now_ms();
+		bool lost = false;
 		if (now >= next_ping) {
 			char ping[48];
 			int n = snprintf(ping, sizeof ping, "ping %ld\n", gen);
-			if (sim_write_all(cfd, ping, (size_t)n))
-				return die("lost the cluster daemon");
+			lost = sim_write_all(cfd, ping, (size_t)n) != 0;
 			next_ping = now + PING_MS;
 		}
 		struct pollfd p[3] = {{.fd = bl, .events = POLLIN},
 				      {.fd = hl, .events = POLLIN},
 				      {.fd = cfd, .events = POLLIN}};
 		long wait = next_ping - sim_now_ms();
-		if (poll(p, 3, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
+		if (!lost && poll(p, 3, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
 			return die("poll: %s", strerror(errno));
-		if (p[0].revents & POLLIN)
+		if (!lost && (p[0].revents & POLLIN))
 			accept_one(bl, bport);
-		if (p[1].revents & POLLIN)
+		if (!lost && (p[1].revents & POLLIN))
 			accept_one(hl, hport);
-		if (!p[2].revents)
-			continue;
-		char *line;
-		for (int t = 1000; (rc = lreader_next(&r, t, &line)) == 0; t = 0) {
-			long g;
-			int off = 0;
-			if (sscanf(line, "state %ld %n", &g, &off) == 1 && off > 0) {
-				/* Neo4j keeps `system` on every server's disk: so do the members */
-				if (save_state(o.data, g, line + off))
-					return die("cannot write %s/cluster-state: %s", o.data,
-						   strerror(errno));
-				gen = g;
+		if (!lost && p[2].revents) {
+			char *line;
+			int rc;
+			for (int t = 1000; (rc = lreader_next(&r, t, &line)) == 0; t = 0) {
+				long g;
+				int off = 0;
+				if (sscanf(line, "state %ld %n", &g, &off) == 1 && off > 0) {
+					/* Neo4j keeps `system` on every server's disk: so do the
+					 * members */
+					if (save_state(o.data, g, line + off))
+						return die("cannot write %s/cluster-state: %s",
+							   o.data, strerror(errno));
+					gen = g;
+				}
 			}
+			lost = rc == -1;
 		}
-		if (rc == -1)
-			return die("lost the cluster daemon");
+		if (!lost)
+			continue;
+		/* the daemon went away: a restarted one learns the cluster back from us */
+		lreader_free(&r);
+		close(cfd);
+		if (connect_and_join(&o, &c, id, pwhash, REJOIN_MS, &cfd, &r, &gen, &bport, &hport))
+			return 1;
+		next_ping = 0;
 	}
 }
