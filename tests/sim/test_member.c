@@ -323,6 +323,21 @@ static void test_crash_and_hang(char ids[N][64])
 			CHECK(strcmp(ids[3], ids[i]) != 0);
 	}
 	CHECK_INT(http_get(https[3], "/db/system/cluster/available", 2000, body, sizeof body), 200);
+	/* its conf: a system secondary whose initial mode constraint is SECONDARY */
+	CHECK(direct_query(0, "simpw", "SHOW SERVERS YIELD address, modeConstraint", &r, code,
+			   sizeof code, 3000) == 0);
+	for (size_t j = 0; j < r.nrows; j++)
+		CHECK_STR(cell(&r, j, "modeConstraint"),
+			  strcmp(cell(&r, j, "address"), names[3]) == 0 ? "SECONDARY" : "NONE");
+	CHECK(direct_query(0, "simpw", "SHOW DATABASE system YIELD address, role", &r, code,
+			   sizeof code, 3000) == 0);
+	int secondaries = 0;
+	for (size_t j = 0; j < r.nrows; j++)
+		if (strcmp(cell(&r, j, "role"), "secondary") == 0)
+			secondaries += strcmp(cell(&r, j, "address"), names[3]) == 0 ? 1 : 100;
+	CHECK_INT(secondaries, 1);
+	CHECK_INT(http_get(https[3], "/db/system/cluster/status", 2000, body, sizeof body), 200);
+	HAS(body, "\"core\":false");
 }
 
 /* Only the daemon dies: the running members rejoin a new one and teach it the cluster. */
@@ -522,6 +537,7 @@ int main(int argc, char **argv)
 				   "dbms.cluster.minimum_initial_system_primaries_count\n"
 				   "initial.dbms.default_primaries_count\n"
 				   "initial.server.mode_constraint\n"
+				   "server.cluster.system_database_mode\n"
 				   "dbms.ssl.policy.<scope>.enabled\n") == 0);
 	int port = 29100 + (getpid() % 40) * 10;
 	for (int i = 0; i < N; i++) {
@@ -539,8 +555,11 @@ int main(int argc, char **argv)
 			 "server.default_advertised_address=g-%d.g-headless.ns.svc.cluster.local\n"
 			 "dbms.cluster.minimum_initial_system_primaries_count=3\n"
 			 "initial.dbms.default_primaries_count=2\n"
-			 "dbms.ssl.policy.bolt.enabled=false\n",
-			 i);
+			 "dbms.ssl.policy.bolt.enabled=false\n%s",
+			 i,
+			 i == 3 ? "server.cluster.system_database_mode=SECONDARY\n"
+				  "initial.server.mode_constraint=SECONDARY\n"
+				: "");
 		CHECK(write_text(confs[i], conf) == 0);
 	}
 	addrs.n = N;
