@@ -286,6 +286,7 @@ static void test_crash_and_hang(char ids[N][64])
 	kill_member(1, SIGKILL);
 	CHECK_MSG(wait_health(0, 1, "Unavailable", 3000), "killed g-1 still Available");
 	CHECK_MSG(mono_ms() - t0 < 1000, "took %ld ms", mono_ms() - t0);
+	fprintf(stderr, "  SIGKILL seen as Unavailable after %ld ms\n", mono_ms() - t0);
 	/* back with the same DIR: the same server */
 	members[1] = start_member(1, "g-1");
 	CHECK(members[1] > 0);
@@ -300,8 +301,10 @@ static void test_crash_and_hang(char ids[N][64])
 	CHECK(mono_ms() - t0 >= 900);
 	CHECK(direct_query(2, "simpw", "RETURN 1", &r, code, sizeof code, 1000) != 0);
 	CHECK_MSG(wait_health(0, 2, "Unavailable", 3000), "frozen g-2 still Available");
+	t0 = mono_ms();
 	kill_member(2, SIGCONT);
 	CHECK(wait_health(0, 2, "Available", 3000));
+	fprintf(stderr, "  SIGCONT seen as Available after %ld ms\n", mono_ms() - t0);
 	CHECK_INT(http_wait(2, "/db/system/cluster/available", 200, 3000), 200);
 	CHECK(direct_query(2, "simpw", "RETURN 1", &r, code, sizeof code, 2000) == 0);
 	/* the control socket's partition/heal work on member servers */
