@@ -806,6 +806,7 @@ int main(int argc, char **argv)
 		return member_main(argc - 1, argv + 1);
 	sim_init(&S);
 	char pw[128] = "password";
+	bool pw_given = false;
 	const char *control_path = NULL;
 	int bootstrap = -1;
 	for (int i = 1; i < argc; i++) {
@@ -823,6 +824,7 @@ int main(int argc, char **argv)
 			}
 			fclose(f);
 			pw[strcspn(pw, "\r\n")] = '\0';
+			pw_given = true;
 		} else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc &&
 			   S.nsrv < SIM_MAX_SERVERS) {
 			char *spec = argv[++i];
@@ -847,6 +849,11 @@ int main(int argc, char **argv)
 	}
 	if (S.nsrv == 0 && !control_path) {
 		fprintf(stderr, "clustersim: no --server given (nor --control for a daemon)\n");
+		return 2;
+	}
+	if (S.nsrv == 0 && (bootstrap >= 0 || pw_given)) {
+		/* a daemon's members bring the password and the bootstrap settings */
+		fprintf(stderr, "clustersim: --bootstrap and --password-file need --server\n");
 		return 2;
 	}
 	if (S.nsrv > 0) {
