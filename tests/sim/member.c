@@ -38,6 +38,7 @@ struct conf {
 	bool strict;
 };
 
+/* One line on stderr; -1. */
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int die(const char *fmt, ...)
 {
@@ -47,8 +48,11 @@ static int die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-	return 1;
+	return -1;
 }
+
+/* die() for member_main: the process's exit status 1. */
+#define exit_die(...) (die(__VA_ARGS__), 1)
 
 static char *trim(char *p)
 {
@@ -219,7 +223,7 @@ static int read_conf(const struct opts *o, struct conf *c)
 			c->strict = strcasecmp(v, "false") != 0;
 		if (!unknown[0] && o->settings) {
 			if (!st.names && load_settings(o->settings, &st)) {
-				rc = 1;
+				rc = -1;
 				break;
 			}
 			bool known = false;
@@ -243,7 +247,7 @@ static int read_conf(const struct opts *o, struct conf *c)
 		    sizeof c->bolt_adv) ||
 	    address(o->conf, "server.http.advertised_address", http, c->adv_host, 7474, c->http_adv,
 		    sizeof c->http_adv))
-		return 1;
+		return -1;
 	return 0;
 }
 
@@ -500,8 +504,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Registers; the daemon's Bolt and HTTP ports for this server through bport/hport. 0, 1
- * when refused (said on stderr), -1 when the daemon did not answer (it may be dying). */
+/* Registers; the daemon's Bolt and HTTP ports for this server through bport/hport. 0, -1
+ * when refused (said on stderr), -2 when the daemon did not answer (it may be dying). */
 static int join_daemon(int fd, struct lreader *r, const struct opts *o, const struct conf *c,
 		       const char *id, const char *pwhash, const struct state_copy *sc, int *bport,
 		       int *hport)
@@ -515,7 +519,7 @@ static int join_daemon(int fd, struct lreader *r, const struct opts *o, const st
 	n4j_buf_free(&b);
 	char *line;
 	if (rc || lreader_next(r, 10000, &line))
-		return -1;
+		return -2;
 	if (strncmp(line, "error: ", 7) == 0)
 		return die("the cluster daemon refused the join: %s", line + 7);
 	if (sscanf(line, "ok %d %d", bport, hport) != 2)
@@ -534,7 +538,7 @@ static int connect_and_join(const struct opts *o, const struct conf *c, const ch
 	for (;;) {
 		struct state_copy sc;
 		if (load_state(o->data, &sc))
-			return 1;
+			return -1;
 		long left = end - sim_now_ms();
 		*cfd = connect_control(o->control, left > 0 ? left : 0);
 		if (*cfd < 0) {
@@ -550,8 +554,8 @@ static int connect_and_join(const struct opts *o, const struct conf *c, const ch
 			return 0;
 		lreader_free(r);
 		close(*cfd);
-		if (rc > 0)
-			return 1;
+		if (rc == -1)
+			return -1;
 		if (sim_now_ms() >= end)
 			return die("the cluster daemon at %s did not answer the join", o->control);
 		sim_sleep_ms(100);
@@ -571,12 +575,13 @@ int member_main(int argc, char **argv)
 		return 1;
 	struct stat sb;
 	if (stat(o.data, &sb) || !S_ISDIR(sb.st_mode))
-		return die("the data directory %s does not exist", o.data);
+		return exit_die("the data directory %s does not exist", o.data);
 	if (server_id(o.data, id))
 		return 1;
 	int bl = sim_listen(o.bind), hl = bl >= 0 ? sim_listen(o.http) : -1;
 	if (bl < 0 || hl < 0)
-		return die("cannot listen on %s: %s", bl < 0 ? o.bind : o.http, strerror(errno));
+		return exit_die("cannot listen on %s: %s", bl < 0 ? o.bind : o.http,
+				strerror(errno));
 	int cfd, bport, hport;
 	long gen;
 	struct lreader r;
@@ -599,7 +604,7 @@ int member_main(int argc, char **argv)
 				      {.fd = cfd, .events = POLLIN}};
 		long wait = next_ping - sim_now_ms();
 		if (!lost && poll(p, 3, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
-			return die("poll: %s", strerror(errno));
+			return exit_die("poll: %s", strerror(errno));
 		if (!lost && (p[0].revents & POLLIN))
 			accept_one(bl, bport);
 		if (!lost && (p[1].revents & POLLIN))
@@ -614,8 +619,8 @@ int member_main(int argc, char **argv)
 					/* Neo4j keeps `system` on every server's disk: so do the
 					 * members */
 					if (save_state(o.data, g, line + off))
-						return die("cannot write %s/cluster-state: %s",
-							   o.data, strerror(errno));
+						return exit_die("cannot write %s/cluster-state: %s",
+								o.data, strerror(errno));
 					gen = g;
 				}
 			}
