@@ -541,7 +541,7 @@ int main(int argc, char **argv)
 				   "initial.dbms.default_primaries_count\n"
 				   "initial.server.mode_constraint\n"
 				   "server.cluster.system_database_mode\n"
-				   "dbms.ssl.policy.<scope>.enabled\n") == 0);
+				   "dbms.ssl.policy.<scope>.enabled enterprise\n") == 0);
 	int port = 29100 + (getpid() % 40) * 10;
 	for (int i = 0; i < N; i++) {
 		snprintf(binds[i], sizeof binds[i], "127.0.0.%d:%d", 91 + i, port);
