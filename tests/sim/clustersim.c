@@ -3,26 +3,34 @@
  * cluster state (sim.h, cypher.c). Usage:
  *   n4j-clustersim [--move-ms MS] [--bootstrap K] [--password-file F] [--control PATH]
  *                  --server NAME=ADVERTISED@BIND ...
+ *   n4j-clustersim --control PATH [--move-ms MS]          (a daemon: servers join it)
+ *   n4j-clustersim member --control PATH --name N ...      (one server's process: member.c)
  * The first K servers (default min(3, N)) bootstrap `system` (Enabled, system primaries,
  * the first is the leader) and host `neo4j` (1 primary); later ones join Free. Prints
  * "READY" once every server listens. The control socket takes one line per connection:
  *   stop NAME | start NAME | slow NAME MS | partition NAME | heal NAME |
  *   leader NAME | fail NAME CODE | dump
- * and answers "ok", "error: ..." or the JSON state.
+ * and answers "ok", "error: ..." or the JSON state; a connection whose first line is
+ * `join ...` is a member's, held open for its life (README.md, "Control protocol").
  */
 #include "sim.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 static struct sim S;
+/* formation needs this many system-primary-capable members (the largest asked for) */
+static int form_min;
 
 struct conn_arg {
 	int fd;
@@ -99,11 +107,26 @@ static bool auth_ok(const struct n4j_bolt_value *m)
 	const char *scheme = n4j_bolt_as_str(n4j_bolt_map_get(m, "scheme"));
 	const char *user = n4j_bolt_as_str(n4j_bolt_map_get(m, "principal"));
 	const char *pw = n4j_bolt_as_str(n4j_bolt_map_get(m, "credentials"));
-	return scheme && strcmp(scheme, "basic") == 0 && user && pw && strcmp(user, S.user) == 0 &&
-	       strcmp(pw, S.password) == 0;
+	pthread_mutex_lock(&S.mu);
+	bool ok = scheme && strcmp(scheme, "basic") == 0 && user && pw &&
+		  strcmp(user, S.user) == 0 && sim_pw_check(S.password, pw);
+	pthread_mutex_unlock(&S.mu);
+	return ok;
 }
 
 enum { ST_NEG, ST_AUTH, ST_READY, ST_STREAM, ST_TX, ST_FAILED };
+
+/* Until `system` bootstraps, a forming Neo4j server has no database to answer from. */
+static int forming(struct sim_result *r, const char *db)
+{
+	memset(r, 0, sizeof *r);
+	r->failed = true;
+	snprintf(r->code, sizeof r->code, "Neo.TransientError.General.DatabaseUnavailable");
+	snprintf(r->gql, sizeof r->gql, "08N09");
+	snprintf(r->message, sizeof r->message,
+		 "Database '%.64s' is unavailable: the cluster has not formed yet.", db);
+	return -1;
+}
 
 static void *serve(void *argp)
 {
@@ -225,7 +248,8 @@ static void *serve(void *argp)
 			struct sim_result rr;
 			pthread_mutex_lock(&S.mu);
 			sim_tick(&S);
-			int r = sim_route(&S, me, db, a, &rt, &rr);
+			int r = S.formed ? sim_route(&S, me, db, a, &rt, &rr)
+					 : forming(&rr, db ? db : "system");
 			pthread_mutex_unlock(&S.mu);
 			if (r) {
 				send_failure(&c, a, rr.code, rr.gql, rr.message);
@@ -283,6 +307,8 @@ static void *serve(void *argp)
 				snprintf(res.gql, sizeof res.gql, "50N42");
 				snprintf(res.message, sizeof res.message, "injected failure");
 				S.srv[me].fail_next[0] = '\0';
+			} else if (!S.formed) {
+				forming(&res, db && *db ? db : "neo4j");
 			} else {
 				sim_run(&S, me, db && *db ? db : "neo4j", q ? q : "",
 					&msg.u.st.fields[1], ra, &res);
@@ -361,18 +387,64 @@ out:
 	return NULL;
 }
 
+/* Listens on the server's bind address; port 0 is replaced by the one the kernel chose, so
+ * a stop/start (or a freeze) brings the listener back where the member proxies to. */
+static int listen_at(char *bind, size_t cap)
+{
+	int fd = sim_listen(bind);
+	if (fd < 0) {
+		fprintf(stderr, "clustersim: cannot listen on %s: %s\n", bind, strerror(errno));
+		return -1;
+	}
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	if (strcmp(strrchr(bind, ':'), ":0") == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		snprintf(bind, cap, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	return fd;
+}
+
 static void start_listener(int i)
 {
-	S.srv[i].lfd = sim_listen(S.srv[i].bind);
-	if (S.srv[i].lfd < 0)
-		fprintf(stderr, "clustersim: cannot listen on %s: %s\n", S.srv[i].bind,
-			strerror(errno));
+	struct sim_server *v = &S.srv[i];
+	if (v->lfd < 0)
+		v->lfd = listen_at(v->bind, sizeof v->bind);
+	if (v->member && v->hfd < 0)
+		v->hfd = listen_at(v->hbind, sizeof v->hbind);
+}
+
+/* The `stop` semantics: listeners closed, connections dropped by their threads. A member
+ * server's listeners stay (its process decides what clients see; the main loop closes
+ * what they accept meanwhile), so their ports never change under the member's proxy. */
+static void set_stopped(int i, bool stop)
+{
+	struct sim_server *v = &S.srv[i];
+	v->stopped = stop;
+	if (!stop) {
+		start_listener(i);
+		return;
+	}
+	if (v->member)
+		return;
+	if (v->lfd >= 0)
+		close(v->lfd);
+	if (v->hfd >= 0)
+		close(v->hfd);
+	v->lfd = v->hfd = -1;
 }
 
 static int find_name(const char *n)
 {
 	for (int i = 0; i < S.nsrv; i++)
 		if (strcmp(S.srv[i].name, n) == 0)
+			return i;
+	return -1;
+}
+
+static int find_id(const char *id)
+{
+	for (int i = 0; i < S.nsrv; i++)
+		if (strcmp(S.srv[i].id, id) == 0)
 			return i;
 	return -1;
 }
@@ -390,17 +462,15 @@ static void control(char *line, struct n4j_buf *out)
 	} else if (i < 0) {
 		n4j_buf_printf(out, "error: unknown server or command\n");
 	} else if (strcmp(cmd, "stop") == 0) {
-		S.srv[i].stopped = true;
-		if (S.srv[i].lfd >= 0) {
-			close(S.srv[i].lfd);
-			S.srv[i].lfd = -1;
-		}
+		set_stopped(i, true);
 		n4j_buf_puts(out, "ok\n");
 	} else if (strcmp(cmd, "start") == 0) {
-		S.srv[i].stopped = false;
-		if (S.srv[i].lfd < 0)
-			start_listener(i);
-		n4j_buf_puts(out, "ok\n");
+		if (S.srv[i].member && (!S.srv[i].connected || S.srv[i].frozen)) {
+			n4j_buf_puts(out, "error: its member process is not running\n");
+		} else {
+			set_stopped(i, false);
+			n4j_buf_puts(out, "ok\n");
+		}
 	} else if (strcmp(cmd, "slow") == 0) {
 		S.srv[i].slow_ms = atoi(arg);
 		n4j_buf_puts(out, "ok\n");
@@ -424,6 +494,293 @@ static void control(char *line, struct n4j_buf *out)
 	pthread_mutex_unlock(&S.mu);
 }
 
+/* What a member says about itself when it joins (README.md, "Control protocol"). */
+struct join {
+	char name[64], id[40], adv[128], http[128], sysmode[16], mode[16], pw[160];
+	int min, pri, sec;
+};
+
+/* Bootstrap: enough system-primary-capable servers are here; every running member is
+ * Enabled, and `neo4j` gets the default topology, as far as the servers can hold it. */
+static void try_form(const struct join *j)
+{
+	int eligible = 0;
+	for (int i = 0; i < S.nsrv; i++)
+		eligible += S.srv[i].connected && S.srv[i].sys_eligible;
+	if (eligible < form_min)
+		return;
+	for (int i = 0; i < S.nsrv; i++)
+		if (S.srv[i].connected && S.srv[i].state == SRV_FREE) {
+			S.srv[i].state = SRV_ENABLED;
+			S.srv[i].system_primary = S.srv[i].sys_eligible;
+		}
+	S.formed = true;
+	struct sim_db *db = &S.db[0];
+	*db = (struct sim_db){.used = true,
+			      .requested_online = true,
+			      .is_default = true,
+			      .created = sim_now_ms() - 1000};
+	snprintf(db->name, sizeof db->name, "neo4j");
+	for (int p = j->pri; p >= 1; p--)
+		for (int q = j->sec; q >= 0; q--)
+			if (!db->primaries && allocate(&S, 0, p, q, sim_now_ms())) {
+				db->primaries = p;
+				db->secondaries = q;
+			}
+	if (!db->primaries)
+		db->used = false;
+}
+
+/* Registers a member (locked); the server's index, or -1 with err set. */
+static int join(const struct join *j, long gen, const char *state, char *err, size_t errlen)
+{
+	if (state && gen > S.gen) {
+		if (sim_adopt(&S, state)) {
+			snprintf(err, errlen,
+				 "error: the cluster state in its data directory is "
+				 "unreadable");
+			return -1;
+		}
+		S.gen = gen;
+	}
+	int i = find_id(j->id);
+	if (i >= 0 && S.srv[i].state == SRV_DROPPED) {
+		snprintf(err, errlen, "error: server %s was dropped from the cluster", j->id);
+		return -1;
+	}
+	if (i >= 0 && S.srv[i].connected) {
+		snprintf(err, errlen, "error: server %s is already running", j->id);
+		return -1;
+	}
+	for (int k = 0; k < S.nsrv; k++) {
+		if (k == i || strcmp(S.srv[k].name, j->name) != 0)
+			continue;
+		if (S.srv[k].connected) {
+			snprintf(err, errlen, "error: a server named %s is already running",
+				 j->name);
+			return -1;
+		}
+		/* a wiped volume came back as a new server: the old one keeps its id as name */
+		scopy(S.srv[k].name, sizeof S.srv[k].name, S.srv[k].id);
+	}
+	if (i < 0) {
+		if (S.nsrv == SIM_MAX_SERVERS) {
+			snprintf(err, errlen, "error: the simulator holds at most %d servers",
+				 SIM_MAX_SERVERS);
+			return -1;
+		}
+		i = S.nsrv++;
+		struct sim_server *v = &S.srv[i];
+		memset(v, 0, sizeof *v);
+		scopy(v->id, sizeof v->id, j->id);
+		scopy(v->alias, sizeof v->alias, j->id);
+		scopy(v->mode, sizeof v->mode, j->mode);
+		v->state = SRV_FREE;
+		v->member = true;
+		v->lfd = v->hfd = -1;
+		snprintf(v->bind, sizeof v->bind, "127.0.0.1:0");
+		snprintf(v->hbind, sizeof v->hbind, "127.0.0.1:0");
+		v->stopped = true;
+		v->sys_eligible = strcmp(j->sysmode, "SECONDARY") != 0;
+		/* after formation a system-primary-capable server joins system's Raft group */
+		v->system_primary = S.formed && v->sys_eligible;
+	}
+	struct sim_server *v = &S.srv[i];
+	scopy(v->name, sizeof v->name, j->name);
+	scopy(v->address, sizeof v->address, j->adv);
+	scopy(v->http_address, sizeof v->http_address, j->http);
+	v->connected = true;
+	v->frozen = false;
+	if (!S.password[0] && strcmp(j->pw, "~") != 0)
+		scopy(S.password, sizeof S.password, j->pw);
+	set_stopped(i, false);
+	if (v->lfd < 0 || v->hfd < 0) {
+		set_stopped(i, true);
+		v->connected = false;
+		snprintf(err, errlen, "error: the daemon cannot listen for server %s", j->name);
+		return -1;
+	}
+	if (j->min > form_min)
+		form_min = j->min;
+	if (!S.formed)
+		try_form(j);
+	sim_elect(&S);
+	return i;
+}
+
+static int parse_join(char *line, struct join *j)
+{
+	int n = sscanf(line, "join %63s %39s %127s %127s %15s %15s %d %d %d %159s", j->name, j->id,
+		       j->adv, j->http, j->sysmode, j->mode, &j->min, &j->pri, &j->sec, j->pw);
+	return n == 10 && j->min >= 1 && j->pri >= 1 && j->pri <= 11 && j->sec >= 0 && j->sec <= 20
+		       ? 0
+		       : -1;
+}
+
+/* A member's connection: heartbeats in, the persisted state out. Its end (the process
+ * died) stops the server at once; > 1 s of silence (a frozen process) stops it until the
+ * heartbeats resume. */
+static void member_session(int fd, struct lreader *r, char *first)
+{
+	struct join j = {0};
+	char err[256] = "";
+	char *line;
+	long gen = 0;
+	if (parse_join(first, &j)) {
+		dprintf(fd, "error: malformed join\n");
+		return;
+	}
+	if (lreader_next(r, 5000, &line) || strncmp(line, "state ", 6) != 0) {
+		dprintf(fd, "error: expected the state line\n");
+		return;
+	}
+	char *payload = NULL;
+	gen = strtol(line + 6, &payload, 10);
+	payload = payload && *payload == ' ' ? payload + 1 : NULL;
+	pthread_mutex_lock(&S.mu);
+	int i = join(&j, gen, payload, err, sizeof err);
+	char ok[96];
+	if (i >= 0)
+		snprintf(ok, sizeof ok, "ok %s %s\n", strrchr(S.srv[i].bind, ':') + 1,
+			 strrchr(S.srv[i].hbind, ':') + 1);
+	pthread_mutex_unlock(&S.mu);
+	if (i < 0) {
+		dprintf(fd, "%s\n", err);
+		return;
+	}
+	if (sim_write_all(fd, ok, strlen(ok)))
+		goto gone;
+	for (;;) {
+		int rc = lreader_next(r, 1000, &line);
+		struct n4j_buf out;
+		n4j_buf_init(&out);
+		pthread_mutex_lock(&S.mu);
+		i = find_id(j.id);
+		if (i < 0 || rc == -1) {
+			pthread_mutex_unlock(&S.mu);
+			n4j_buf_free(&out);
+			break;
+		}
+		if (rc == -2) {
+			if (!S.srv[i].frozen) {
+				S.srv[i].frozen = true;
+				set_stopped(i, true);
+				sim_elect(&S);
+			}
+		} else if (strncmp(line, "ping ", 5) == 0) {
+			if (S.srv[i].frozen) {
+				S.srv[i].frozen = false;
+				set_stopped(i, false);
+			}
+			sim_tick(&S);
+			if (sim_persist_check(&S) == 0 && S.last && S.gen > atol(line + 5))
+				n4j_buf_printf(&out, "state %ld %s\n", S.gen, S.last);
+			else
+				n4j_buf_puts(&out, "pong\n");
+		} else {
+			n4j_buf_puts(&out, "error: unknown member command\n");
+		}
+		pthread_mutex_unlock(&S.mu);
+		int w = out.len && !out.oom ? sim_write_all(fd, out.data, out.len) : 0;
+		n4j_buf_free(&out);
+		if (w)
+			break;
+	}
+gone:
+	pthread_mutex_lock(&S.mu);
+	i = find_id(j.id);
+	if (i >= 0) {
+		S.srv[i].connected = false;
+		S.srv[i].frozen = false;
+		set_stopped(i, true);
+		sim_elect(&S);
+	}
+	pthread_mutex_unlock(&S.mu);
+}
+
+static void *control_conn(void *argp)
+{
+	int fd = *(int *)argp;
+	free(argp);
+	struct lreader r;
+	lreader_init(&r, fd);
+	char *line;
+	if (lreader_next(&r, 2000, &line) == 0) {
+		if (strncmp(line, "join ", 5) == 0) {
+			member_session(fd, &r, line);
+		} else {
+			struct n4j_buf out;
+			n4j_buf_init(&out);
+			control(line, &out);
+			if (!out.oom)
+				sim_write_all(fd, out.data, out.len);
+			n4j_buf_free(&out);
+		}
+	}
+	lreader_free(&r);
+	close(fd);
+	return NULL;
+}
+
+/* One HTTP/1.1 request on a member server's listener (sim_http answers it). */
+static void *serve_http(void *argp)
+{
+	struct conn_arg arg = *(struct conn_arg *)argp;
+	free(argp);
+	char req[8192];
+	size_t n = 0;
+	long end = sim_now_ms() + 5000;
+	req[0] = '\0';
+	while (n < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+		struct pollfd p = {.fd = arg.fd, .events = POLLIN};
+		long left = end - sim_now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t r = read(arg.fd, req + n, sizeof req - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		req[n] = '\0';
+	}
+	char method[16] = "", path[1024] = "";
+	struct n4j_buf body, out;
+	n4j_buf_init(&body);
+	n4j_buf_init(&out);
+	const char *ctype = "text/plain";
+	int status = 400;
+	if (strstr(req, "\r\n\r\n") && sscanf(req, "%15s %1023s HTTP/1.", method, path) == 2) {
+		pthread_mutex_lock(&S.mu);
+		sim_tick(&S);
+		status = sim_http(&S, arg.server, method, path, &body, &ctype);
+		pthread_mutex_unlock(&S.mu);
+	}
+	static const struct {
+		int code;
+		const char *text;
+	} reasons[] = {{200, "OK"},
+		       {400, "Bad Request"},
+		       {404, "Not Found"},
+		       {405, "Method Not Allowed"},
+		       {503, "Service Unavailable"}};
+	const char *reason = "Error";
+	for (size_t k = 0; k < sizeof reasons / sizeof reasons[0]; k++)
+		if (reasons[k].code == status)
+			reason = reasons[k].text;
+	n4j_buf_printf(&out,
+		       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		       "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+		       status, reason, ctype, body.len);
+	if (strcmp(method, "HEAD") != 0)
+		n4j_buf_append(&out, body.data, body.len);
+	if (!out.oom)
+		sim_write_all(arg.fd, out.data, out.len);
+	n4j_buf_free(&body);
+	n4j_buf_free(&out);
+	shutdown(arg.fd, SHUT_WR);
+	close(arg.fd);
+	return NULL;
+}
+
 static void make_id(int i, const char *name, char *out, size_t len)
 {
 	/* deterministic UUID-shaped ids, so tests and logs are stable */
@@ -433,11 +790,23 @@ static void make_id(int i, const char *name, char *out, size_t len)
 	snprintf(out, len, "%08x-0000-4000-8000-%012x", h, (unsigned)i + 1);
 }
 
+static int spawn(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, fn, arg) != 0)
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "member") == 0)
+		return member_main(argc - 1, argv + 1);
 	sim_init(&S);
-	snprintf(S.password, sizeof S.password, "password");
+	char pw[128] = "password";
+	bool pw_given = false;
 	const char *control_path = NULL;
 	int bootstrap = -1;
 	for (int i = 1; i < argc; i++) {
@@ -449,12 +818,13 @@ int main(int argc, char **argv)
 			control_path = argv[++i];
 		} else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc) {
 			FILE *f = fopen(argv[++i], "r");
-			if (!f || !fgets(S.password, sizeof S.password, f)) {
+			if (!f || !fgets(pw, sizeof pw, f)) {
 				fprintf(stderr, "clustersim: cannot read the password file\n");
 				return 2;
 			}
 			fclose(f);
-			S.password[strcspn(S.password, "\r\n")] = '\0';
+			pw[strcspn(pw, "\r\n")] = '\0';
+			pw_given = true;
 		} else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc &&
 			   S.nsrv < SIM_MAX_SERVERS) {
 			char *spec = argv[++i];
@@ -470,29 +840,43 @@ int main(int argc, char **argv)
 			make_id(S.nsrv, v->name, v->id, sizeof v->id);
 			scopy(v->alias, sizeof v->alias, v->id);
 			snprintf(v->mode, sizeof v->mode, "NONE");
-			v->lfd = -1;
+			v->lfd = v->hfd = -1;
 			S.nsrv++;
 		} else {
 			fprintf(stderr, "clustersim: unknown argument %s\n", argv[i]);
 			return 2;
 		}
 	}
-	if (S.nsrv == 0) {
-		fprintf(stderr, "clustersim: no --server given\n");
+	if (S.nsrv == 0 && !control_path) {
+		fprintf(stderr, "clustersim: no --server given (nor --control for a daemon)\n");
 		return 2;
 	}
-	if (bootstrap < 0)
-		bootstrap = S.nsrv < 3 ? S.nsrv : 3;
-	for (int i = 0; i < S.nsrv; i++) {
-		S.srv[i].state = i < bootstrap ? SRV_ENABLED : SRV_FREE;
-		S.srv[i].system_primary = i < bootstrap;
+	if (S.nsrv == 0 && (bootstrap >= 0 || pw_given)) {
+		/* a daemon's members bring the password and the bootstrap settings */
+		fprintf(stderr, "clustersim: --bootstrap and --password-file need --server\n");
+		return 2;
 	}
-	/* neo4j is created once at bootstrap with 1 primary */
-	S.db[0] = (struct sim_db){
-		.used = true, .primaries = 1, .requested_online = true, .is_default = true};
-	snprintf(S.db[0].name, sizeof S.db[0].name, "neo4j");
-	S.al[0] = (struct sim_alloc){
-		.used = true, .db = 0, .server = 0, .primary = true, .status = AL_ONLINE};
+	if (S.nsrv > 0) {
+		/* fixed servers: bootstrapped from the start */
+		if (sim_pw_hash(NULL, pw, S.password, sizeof S.password)) {
+			fprintf(stderr, "clustersim: cannot hash the password\n");
+			return 1;
+		}
+		S.formed = true;
+		if (bootstrap < 0)
+			bootstrap = S.nsrv < 3 ? S.nsrv : 3;
+		for (int i = 0; i < S.nsrv; i++) {
+			S.srv[i].state = i < bootstrap ? SRV_ENABLED : SRV_FREE;
+			S.srv[i].system_primary = i < bootstrap;
+		}
+		/* neo4j is created once at bootstrap with 1 primary */
+		S.db[0] = (struct sim_db){
+			.used = true, .primaries = 1, .requested_online = true, .is_default = true};
+		snprintf(S.db[0].name, sizeof S.db[0].name, "neo4j");
+		S.al[0] = (struct sim_alloc){
+			.used = true, .db = 0, .server = 0, .primary = true, .status = AL_ONLINE};
+	}
+	memset(pw, 0, sizeof pw);
 	sim_elect(&S);
 	for (int i = 0; i < S.nsrv; i++) {
 		start_listener(i);
@@ -505,7 +889,9 @@ int main(int argc, char **argv)
 		cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct sockaddr_un su = {.sun_family = AF_UNIX};
 		scopy(su.sun_path, sizeof su.sun_path, control_path);
-		if (cfd < 0 || bind(cfd, (struct sockaddr *)&su, sizeof su) || listen(cfd, 8)) {
+		/* members run as another user (uid 7474 in the test bed) */
+		if (cfd < 0 || bind(cfd, (struct sockaddr *)&su, sizeof su) ||
+		    chmod(control_path, 0666) || listen(cfd, 64)) {
 			fprintf(stderr, "clustersim: cannot listen on %s\n", control_path);
 			return 1;
 		}
@@ -513,17 +899,23 @@ int main(int argc, char **argv)
 	printf("READY\n");
 	fflush(stdout);
 	for (;;) {
-		struct pollfd p[SIM_MAX_SERVERS + 1];
-		int who[SIM_MAX_SERVERS + 1], n = 0;
+		struct pollfd p[2 * SIM_MAX_SERVERS + 1];
+		int who[2 * SIM_MAX_SERVERS + 1], n = 0;
+		bool http[2 * SIM_MAX_SERVERS + 1];
 		pthread_mutex_lock(&S.mu);
-		for (int i = 0; i < S.nsrv; i++)
-			if (S.srv[i].lfd >= 0) {
-				p[n] = (struct pollfd){.fd = S.srv[i].lfd, .events = POLLIN};
-				who[n++] = i;
-			}
+		for (int i = 0; i < S.nsrv; i++) {
+			int fds[2] = {S.srv[i].lfd, S.srv[i].hfd};
+			for (int k = 0; k < 2; k++)
+				if (fds[k] >= 0) {
+					p[n] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+					http[n] = k == 1;
+					who[n++] = i;
+				}
+		}
 		pthread_mutex_unlock(&S.mu);
 		if (cfd >= 0) {
 			p[n] = (struct pollfd){.fd = cfd, .events = POLLIN};
+			http[n] = false;
 			who[n++] = -1;
 		}
 		/* short timeout: a stopped listener's fd is rebuilt on the next round */
@@ -536,35 +928,29 @@ int main(int argc, char **argv)
 			if (fd < 0)
 				continue;
 			if (who[k] < 0) {
-				char line[256] = "";
-				struct pollfd cp = {.fd = fd, .events = POLLIN};
-				ssize_t r = poll(&cp, 1, 2000) > 0 ? read(fd, line, sizeof line - 1)
-								   : 0;
-				line[r > 0 ? r : 0] = '\0';
-				line[strcspn(line, "\r\n")] = '\0';
-				struct n4j_buf out;
-				n4j_buf_init(&out);
-				control(line, &out);
-				ssize_t w = write(fd, out.data, out.len);
-				(void)w;
-				n4j_buf_free(&out);
-				close(fd);
+				int *a = malloc(sizeof *a);
+				if (a)
+					*a = fd;
+				if (!a || spawn(control_conn, a)) {
+					free(a);
+					close(fd);
+				}
 				continue;
 			}
-			struct conn_arg *arg = malloc(sizeof *arg);
+			pthread_mutex_lock(&S.mu);
+			bool stopped = S.srv[who[k]].stopped;
+			pthread_mutex_unlock(&S.mu);
+			struct conn_arg *arg = stopped ? NULL : malloc(sizeof *arg);
 			if (!arg) {
 				close(fd);
 				continue;
 			}
 			arg->fd = fd;
 			arg->server = who[k];
-			pthread_t t;
-			if (pthread_create(&t, NULL, serve, arg) != 0) {
+			if (spawn(http[k] ? serve_http : serve, arg)) {
 				free(arg);
 				close(fd);
-				continue;
 			}
-			pthread_detach(t);
 		}
 	}
 }

@@ -383,7 +383,7 @@ static int new_alloc(struct sim *s, int db, int server, bool primary, long ready
 }
 
 /* Allocates p primaries and q secondaries more for db; all or nothing. */
-static bool allocate(struct sim *s, int db, int p, int q, long ready_at)
+bool allocate(struct sim *s, int db, int p, int q, long ready_at)
 {
 	bool taken[SIM_MAX_SERVERS] = {0};
 	int pick[64], nprim = 0, n = 0;
@@ -638,7 +638,7 @@ static void show_servers(struct sim *s, int on, struct lex *L)
 	finish_show(L, &t, defaults);
 }
 
-static int db_leader(struct sim *s, int d)
+int db_leader(struct sim *s, int d)
 {
 	for (int k = 0; k < SIM_MAX_ALLOC; k++) {
 		struct sim_alloc *al = &s->al[k];

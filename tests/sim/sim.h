@@ -35,6 +35,14 @@ struct sim_server {
 	int slow_ms;
 	char fail_next[128]; /* injected FAILURE code for the next query */
 	int lfd;
+	/* member servers (README.md "Member mode"): a process owns the server */
+	bool member;            /* joined through the control socket */
+	bool connected;         /* its member process holds the control connection */
+	bool frozen;            /* heartbeats stopped: shown stopped until they resume */
+	bool sys_eligible;      /* server.cluster.system_database_mode=PRIMARY */
+	char http_address[128]; /* advertised HTTP address */
+	char hbind[64];         /* the daemon's HTTP listener for it */
+	int hfd;
 };
 
 enum alloc_status { AL_STARTING, AL_ONLINE, AL_OFFLINE, AL_LEAVING };
@@ -71,7 +79,11 @@ struct sim {
 	int leader;   /* index of the system leader, -1 = no quorum */
 	long move_ms; /* how long a copy takes to start / move */
 	long txid;
-	char user[64], password[128];
+	char user[64];
+	char password[128]; /* "SALT:SHA256(SALT:password)", "" = none yet */
+	bool formed;        /* `system` bootstrapped (always, without members) */
+	long gen;           /* generation of the persisted state (persist.c) */
+	char *last;         /* the state as last persisted, to detect changes */
 };
 
 /* A query result or a FAILURE. Values live in the arena. */
@@ -97,5 +109,25 @@ int sim_route(struct sim *s, int on, const char *db, struct n4j_arena *a, struct
 void sim_elect(struct sim *s);
 void sim_dump(struct sim *s, struct n4j_buf *out);
 const char *sim_state_name(enum srv_state st);
+/* cypher.c's allocator: p primaries and q secondaries more for db, all or nothing. */
+bool allocate(struct sim *s, int db, int p, int q, long ready_at);
+/* cypher.c: the server that writes db (its first online, reachable primary), or -1. */
+int db_leader(struct sim *s, int d);
+
+/* persist.c: the cluster state as one line of text (what members keep in their DIR). */
+char *sim_serialize(const struct sim *s);
+/* Replaces the state by a serialized one, keeping every live server at its index. */
+int sim_adopt(struct sim *s, const char *line);
+/* After a change, bumps gen and keeps the new text in s->last: 0, -1 on OOM. */
+int sim_persist_check(struct sim *s);
+/* The stored form of a password: "SALT:HEX"; a fresh salt when salt is NULL. */
+int sim_pw_hash(const char *salt, const char *pw, char *out, size_t cap);
+bool sim_pw_check(const char *stored, const char *pw);
+int sim_uuid(char out[37]);
+/* simhttp.c: a member server's HTTP answer (status code; body and content type out). */
+int sim_http(struct sim *s, int me, const char *method, const char *path, struct n4j_buf *body,
+	     const char **ctype);
+/* member.c: `n4j-clustersim member ...`, argv[0] being "member". */
+int member_main(int argc, char **argv);
 
 #endif

@@ -125,11 +125,11 @@ uint16_t sim_pick_version(const uint8_t req[20], uint16_t max, bool *offered_man
 	return 0;
 }
 
-int sconn_write(struct sconn *s, const void *p, size_t n)
+int sim_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n > 0) {
-		ssize_t w = send(s->fd, c, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -138,6 +138,72 @@ int sconn_write(struct sconn *s, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int sconn_write(struct sconn *s, const void *p, size_t n)
+{
+	return sim_write_all(s->fd, p, n);
+}
+
+void lreader_init(struct lreader *r, int fd)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = fd;
+}
+
+void lreader_free(struct lreader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+int lreader_next(struct lreader *r, int timeout_ms, char **line)
+{
+	long end = sim_now_ms() + timeout_ms;
+	for (;;) {
+		char *nl = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start)
+					     : NULL;
+		if (nl) {
+			*nl = '\0';
+			if (nl > r->buf + r->start && nl[-1] == '\r')
+				nl[-1] = '\0';
+			*line = r->buf + r->start;
+			r->start = (size_t)(nl - r->buf) + 1;
+			return 0;
+		}
+		if (r->start) {
+			memmove(r->buf, r->buf + r->start, r->len - r->start);
+			r->len -= r->start;
+			r->start = 0;
+		}
+		if (r->len + 4096 > r->cap) {
+			if (r->cap >= SIM_LINE_MAX)
+				return -1;
+			size_t ncap = r->cap ? r->cap * 2 : 8192;
+			char *nb = realloc(r->buf, ncap);
+			if (!nb)
+				return -1;
+			r->buf = nb;
+			r->cap = ncap;
+		}
+		long left = end - sim_now_ms();
+		if (left <= 0)
+			return -2;
+		struct pollfd p = {.fd = r->fd, .events = POLLIN};
+		int n = poll(&p, 1, (int)left);
+		if (n == 0)
+			return -2;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		r->len += (size_t)got;
+	}
 }
 
 int sconn_recv(struct sconn *s, struct n4j_arena *a, struct n4j_bolt_value *msg, int timeout_ms)

@@ -37,6 +37,21 @@ int sconn_send(struct sconn *s, uint8_t sig, uint8_t n, const struct n4j_bolt_va
 const char *sim_msg_name(uint8_t sig);
 int sim_msg_sig(const char *name);
 void sim_sleep_ms(long ms);
+/* Writes everything (no SIGPIPE): 0 or -1. */
+int sim_write_all(int fd, const void *p, size_t n);
+
+/* Lines of the control protocol (README.md), each at most SIM_LINE_MAX bytes. */
+#define SIM_LINE_MAX (1 << 20)
+struct lreader {
+	int fd;
+	char *buf;
+	size_t start, len, cap;
+};
+void lreader_init(struct lreader *r, int fd);
+void lreader_free(struct lreader *r);
+/* The next line without its end (valid until the next call): 0, -1 on EOF, error or an
+ * over-long line, -2 when nothing complete arrived within timeout_ms. */
+int lreader_next(struct lreader *r, int timeout_ms, char **line);
 long sim_now_ms(void);
 
 /* Bounded copy that always terminates (truncation is fine for names and messages). */

@@ -77,18 +77,22 @@ void sim_tick(struct sim *s)
 
 void sim_dump(struct sim *s, struct n4j_buf *o)
 {
-	n4j_buf_printf(o, "{\"leader\": \"%s\", \"servers\": [",
-		       s->leader >= 0 ? s->srv[s->leader].name : "");
+	n4j_buf_printf(o, "{\"leader\": \"%s\", \"formed\": %s, \"gen\": %ld, \"servers\": [",
+		       s->leader >= 0 ? s->srv[s->leader].name : "", s->formed ? "true" : "false",
+		       s->gen);
 	for (int i = 0; i < s->nsrv; i++) {
 		struct sim_server *v = &s->srv[i];
 		n4j_buf_printf(
 			o,
 			"%s{\"name\": \"%s\", \"id\": \"%s\", \"address\": \"%s\", \"bind\": "
 			"\"%s\", \"state\": \"%s\", \"stopped\": %s, \"partitioned\": %s, "
-			"\"slow_ms\": %d, \"hosting\": [",
+			"\"slow_ms\": %d, \"member\": %s, \"connected\": %s, \"frozen\": %s, "
+			"\"system_primary\": %s, \"hosting\": [",
 			i ? ", " : "", v->name, v->id, v->address, v->bind,
 			sim_state_name(v->state), v->stopped ? "true" : "false",
-			v->partitioned ? "true" : "false", v->slow_ms);
+			v->partitioned ? "true" : "false", v->slow_ms, v->member ? "true" : "false",
+			v->connected ? "true" : "false", v->frozen ? "true" : "false",
+			v->system_primary ? "true" : "false");
 		bool first = true;
 		for (int k = 0; k < SIM_MAX_ALLOC; k++) {
 			struct sim_alloc *a = &s->al[k];

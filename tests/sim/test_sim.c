@@ -5,6 +5,7 @@
  */
 #include "bolt/bolt.h"
 #include "check.h"
+#include "simctl.h"
 #include "stubrun.h"
 
 #include <sys/socket.h>
@@ -16,39 +17,11 @@ static const char *names[N] = {"sim-0.sim.test:7687", "sim-1.sim.test:7687", "si
 			       "sim-3.sim.test:7687"};
 static char ctl_path[108];
 
-static int resolve(void *ctx, const char *advertised, char *out, size_t outlen)
-{
-	(void)ctx;
-	for (int i = 0; i < N; i++)
-		if (strcmp(names[i], advertised) == 0) {
-			snprintf(out, outlen, "%s", binds[i]);
-			return 0;
-		}
-	return N4J_ENOTFOUND;
-}
+static struct sim_addr_map addrs;
 
 static int ctl(const char *cmd, char *out, size_t outlen)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un su = {.sun_family = AF_UNIX};
-	snprintf(su.sun_path, sizeof su.sun_path, "%s", ctl_path);
-	if (connect(fd, (struct sockaddr *)&su, sizeof su)) {
-		close(fd);
-		return -1;
-	}
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s\n", cmd);
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -1;
-	}
-	size_t got = 0;
-	ssize_t r;
-	while (got < outlen - 1 && (r = read(fd, out + got, outlen - 1 - got)) > 0)
-		got += (size_t)r;
-	out[got] = '\0';
-	close(fd);
-	return strncmp(out, "error", 5) == 0 ? -1 : 0;
+	return sim_ctl(ctl_path, cmd, out, outlen);
 }
 
 static struct n4j_bolt_cluster *cl;
@@ -358,7 +331,8 @@ static void test_not_a_leader(void)
 			 .password = "simpw",
 			 .connect_timeout_ms = 1000},
 		.seeds = all_seeds,
-		.resolve = resolve,
+		.resolve = sim_resolve,
+		.resolve_ctx = &addrs,
 		.retry = {.initial_ms = 50, .max_ms = 100, .deadline_ms = 800}};
 	struct n4j_bolt_cluster *c2;
 	CHECK(n4j_bolt_cluster_new(&cc, &c2, &err) == 0);
@@ -421,28 +395,21 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N; i++) {
 		snprintf(binds[i], sizeof binds[i], "127.0.0.%d:%d", 61 + i, base + i);
 		snprintf(specs[i], sizeof specs[i], "s%d=%s@%s", i, names[i], binds[i]);
+		addrs.adv[i] = names[i];
+		addrs.bind[i] = binds[i];
 		args[n++] = "--server";
 		args[n++] = specs[i];
 	}
 	args[n] = NULL;
+	addrs.n = N;
 	pid_t pid = child_start(args);
 	CHECK_MSG(pid > 0, "simulator did not start");
 	if (pid <= 0)
 		T_DONE();
 	A = n4j_arena_new();
 	const char *seeds[] = {names[1], names[2], NULL}; /* followers: routing must find s0 */
-	struct n4j_bolt_cluster_config cc = {
-		.base = {.tls = N4J_BOLT_TLS_NONE,
-			 .user = "neo4j",
-			 .password = "simpw",
-			 .connect_timeout_ms = 2000,
-			 .io_timeout_ms = 5000},
-		.seeds = seeds,
-		.resolve = resolve,
-		.retry = {.initial_ms = 50, .max_ms = 400, .deadline_ms = 8000},
-	};
 	struct n4j_error err;
-	CHECK(n4j_bolt_cluster_new(&cc, &cl, &err) == 0);
+	CHECK(sim_cluster_new(seeds, &addrs, &cl, &err) == 0);
 	test_formation();
 	test_refusals();
 	test_scale_down();
