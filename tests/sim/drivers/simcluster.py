@@ -5,6 +5,7 @@ The servers advertise s0.sim.test:PORT ... (`.test` never resolves in DNS) and b
 way (the Python driver's resolver=, the JVM's jdk.net.hosts.file). Stdlib only.
 """
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -87,6 +88,7 @@ class Cluster:
         return out.decode()
 
     def close(self):
+        """Stops the simulator, removes its directory; returns what it logged."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -94,7 +96,21 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.seek(0)
+        text = self.log.read()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return text
+
+
+def sanitizer_report(log):
+    """The first sanitizer report in the simulator's log, or "" (the ASan build runs these
+    suites too, and the simulator's stderr is not the test's)."""
+    for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        i = log.find(marker)
+        if i >= 0:
+            return log[max(0, i - 200):i + 2000]
+    return ""
 
 
 class Checks:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -56,14 +57,28 @@ def main():
         cmd = ["java", "-Djdk.net.hosts.file=" + cl.hosts_file(), "-cp",
                os.path.join(out, "classes") + os.pathsep + os.path.join(out, "lib", "*"),
                "SimDriverCheck", simcluster.PASSWORD, cl.control_path] + cl.adv
-        try:
-            rc = subprocess.call(cmd, timeout=200)
-        except subprocess.TimeoutExpired:
-            print("sim.driver_java: SimDriverCheck did not finish in 200 s")
-            print("sim.driver_java: 0 passed, 1 failed")
-            rc = 1
+        java = subprocess.Popen(cmd)
+        deadline = time.monotonic() + 200
+        while java.poll() is None:
+            # A dead simulator would make every later check wait out the driver's retries.
+            if cl.proc.poll() is not None or time.monotonic() > deadline:
+                java.kill()
+                java.wait()
+                why = ("the simulator exited (status %s)" % cl.proc.returncode
+                       if cl.proc.poll() is not None else "SimDriverCheck ran past 200 s")
+                print("FAIL " + why)
+                break
+            time.sleep(0.2)
+        rc = java.returncode if java.returncode == 0 else 1
     finally:
-        cl.close()
+        report = simcluster.sanitizer_report(cl.close())
+    if report:
+        print("FAIL the simulator logged a sanitizer report:\n" + report)
+    if report or (rc != 0 and java.returncode != 1):
+        # SimDriverCheck did not print its own closing line (killed), or it did but the
+        # simulator's log says more.
+        print("sim.driver_java: 0 passed, 1 failed")
+        return 1
     return rc
 
 

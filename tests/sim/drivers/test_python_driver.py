@@ -46,14 +46,22 @@ def main():
 
     auth = ("neo4j", simcluster.PASSWORD)
     # Seed with a follower: routing must find the leader by itself.
-    drv = neo4j.GraphDatabase.driver("neo4j://%s" % cl.adv[1], auth=auth, resolver=resolver)
+    CLUSTER[0] = cl
+    # Retries are the driver's (NotALeader), but a broken simulator must fail in seconds.
+    drv = neo4j.GraphDatabase.driver("neo4j://%s" % cl.adv[1], auth=auth, resolver=resolver,
+                                     max_transaction_retry_time=5)
     try:
         run(C, cl, drv, auth, resolver)
+    except SimulatorDied:
+        pass
     finally:
         drv.close()
-        cl.close()
+        report = simcluster.sanitizer_report(cl.close())
+    C.check(not report, "the simulator logged no sanitizer report", report)
     return C.done()
 
+
+CLUSTER = [None]
 
 # bind "ip:port" -> advertised "sN.sim.test:port": a summary's server.address is the address
 # the driver dialled (resolved), a routing table's the advertised one.
@@ -288,7 +296,16 @@ class guard:
         if typ is not None:
             self.C.check(False, "%s: no exception" % self.what,
                          "%s: %s" % (typ.__name__, val))
+        if CLUSTER[0].proc.poll() is not None:
+            # A dead simulator would make every later group wait out the driver's retries.
+            self.C.check(False, "the simulator is still running after %s" % self.what,
+                         "exit status %s" % CLUSTER[0].proc.returncode)
+            raise SimulatorDied()
         return True
+
+
+class SimulatorDied(Exception):
+    pass
 
 
 def describe(e):

@@ -8,8 +8,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.neo4j.driver.AuthTokens;
+import org.neo4j.driver.Config;
 import org.neo4j.driver.Driver;
 import org.neo4j.driver.GraphDatabase;
 import org.neo4j.driver.QueryConfig;
@@ -124,7 +126,9 @@ public final class SimDriverCheck {
     adv = new String[] {args[2], args[3], args[4]};
     // Seed with a follower: routing must find the leader by itself. The JVM resolves every
     // advertised name (seed and routing table) through jdk.net.hosts.file: no resolver here.
-    try (Driver d = GraphDatabase.driver("neo4j://" + adv[1], AuthTokens.basic("neo4j", password))) {
+    // Retries are the driver's (NotALeader), but a broken simulator must fail in seconds.
+    Config cfg = Config.builder().withMaxTransactionRetryTime(5, TimeUnit.SECONDS).build();
+    try (Driver d = GraphDatabase.driver("neo4j://" + adv[1], AuthTokens.basic("neo4j", password), cfg)) {
       run(d, password);
     }
     System.out.printf("sim.driver_java: %d passed, %d failed%n", passed, failed.size());
