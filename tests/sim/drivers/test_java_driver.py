@@ -53,6 +53,12 @@ def main():
         print("sim.driver_java: 0 passed, 1 failed")
         return 1
     cl = simcluster.Cluster(sim, FIRST_IP)
+    known = cl.names_resolve()
+    if known:
+        cl.close()
+        print("FAIL the advertised names resolve without jdk.net.hosts.file: %s" % known)
+        print("sim.driver_java: 0 passed, 1 failed")
+        return 1
     try:
         cmd = ["java", "-Djdk.net.hosts.file=" + cl.hosts_file(), "-cp",
                os.path.join(out, "classes") + os.pathsep + os.path.join(out, "lib", "*"),

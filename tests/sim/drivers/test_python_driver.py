@@ -100,6 +100,9 @@ def expected_table(cl, drv, db):
 
 def run(C, cl, drv, auth, resolver):
     sid = None
+    known = cl.names_resolve()
+    C.check(not known, "the advertised names resolve only through the driver's resolver",
+            repr(known))
     with guard(C, "neo4j:// driver connects through a follower seed"):
         drv.verify_connectivity()
         C.check(True, "neo4j:// driver connects through a follower seed")
