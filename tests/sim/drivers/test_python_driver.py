@@ -215,18 +215,14 @@ def run(C, cl, drv, auth, resolver):
 
         e = failure(lambda: drv.execute_query("RETRUN 1", database_="system"))
         C.check(isinstance(e, nex.CypherSyntaxError) and
-                e.code == "Neo.ClientError.Statement.SyntaxError" and e.gql_status == "42001" and
-                e.gql_status_description.startswith(
-                    "error: syntax error or access rule violation - invalid syntax") and
-                e.gql_classification == nex.GqlErrorClassification.CLIENT_ERROR and
-                "RETRUN" in (e.message or ""),
+                shows(e, "Neo.ClientError.Statement.SyntaxError", "42001",
+                      "error: syntax error or access rule violation - invalid syntax", "RETRUN"),
                 "syntax error: code, GQL status, description, classification, message",
                 describe(e))
         e = failure(lambda: drv.execute_query("CREATE DATABASE neo4j", database_="system"))
-        C.check(e is not None and e.code == "Neo.ClientError.Database.ExistingDatabaseFound" and
-                e.gql_status == "42N11" and e.gql_status_description.startswith(
-                    "error: syntax error or access rule violation - graph reference already "
-                    "exists") and "neo4j" in (e.message or ""),
+        C.check(shows(e, "Neo.ClientError.Database.ExistingDatabaseFound", "42N11",
+                      "error: syntax error or access rule violation - graph reference already "
+                      "exists", "neo4j"),
                 "refused admin command (CREATE DATABASE neo4j): ExistingDatabaseFound / 42N11",
                 describe(e))
         e = failure(lambda: drv.execute_query("DROP SERVER $id", {"id": sid}, database_="system"))
@@ -234,8 +230,9 @@ def run(C, cl, drv, auth, resolver):
                 len(e.gql_status) == 5 and e.gql_status != "50N42" and e.message,
                 "refused admin command (DROP SERVER of an Enabled server)", describe(e))
         e = failure(lambda: drv.execute_query("RETURN 1", database_="nosuchdb"))
-        C.check(e is not None and e.code == "Neo.ClientError.Database.DatabaseNotFound" and
-                e.gql_status == "22N51", "unknown database: DatabaseNotFound / 22N51", describe(e))
+        C.check(shows(e, "Neo.ClientError.Database.DatabaseNotFound", "22N51",
+                      "error: data exception - graph reference not found", "nosuchdb"),
+                "unknown database: DatabaseNotFound / 22N51", describe(e))
         # A write on a follower over bolt://: the server answers NotALeader, which this
         # driver turns into WriteServiceUnavailable on a direct connection (as against Neo4j).
         direct = neo4j.GraphDatabase.driver("bolt://%s" % cl.adv[1], auth=auth,
@@ -273,11 +270,8 @@ def run(C, cl, drv, auth, resolver):
                 "after `leader s2` a write gets NotALeader once, then runs on s2",
                 "errors %r server %s" % ([describe(e) for e in seen], summ.server.address))
         e = seen[0] if seen else None
-        C.check(e is not None and e.gql_status == "08N07" and
-                e.gql_status_description.startswith(
-                    "error: connection exception - not the leader") and
-                e.gql_classification == nex.GqlErrorClassification.CLIENT_ERROR and
-                "leader" in (e.message or ""),
+        C.check(shows(e, "Neo.ClientError.Cluster.NotALeader", "08N07",
+                      "error: connection exception - not the leader", "leader"),
                 "NotALeader: GQL status 08N07, description, classification, message",
                 describe(e))
         after = table(drv, "system")
@@ -309,6 +303,15 @@ class guard:
 
 class SimulatorDied(Exception):
     pass
+
+
+def shows(e, code, gql, description, in_message):
+    """The driver shows the server's FAILURE: code, GQL status, its description, the
+    classification (a client error) and the message."""
+    return (isinstance(e, nex.Neo4jError) and e.code == code and e.gql_status == gql and
+            e.gql_status_description.startswith(description) and
+            e.gql_classification == nex.GqlErrorClassification.CLIENT_ERROR and
+            in_message in (e.message or ""))
 
 
 def describe(e):
