@@ -5,6 +5,8 @@ The servers advertise s0.sim.test:PORT ... (`.test` never resolves in DNS) and b
 way (the Python driver's resolver=, the JVM's jdk.net.hosts.file). Stdlib only.
 """
 import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -56,6 +58,8 @@ class Cluster:
                 "--password-file", pw]
         for i in range(n):
             args += ["--server", "%s=%s@%s" % (self.names[i], self.adv[i], self.bind[i])]
+        # N4J_CHILD_WRAPPER (cmake/valgrind.cmake) runs the simulator under valgrind.
+        args = shlex.split(os.environ.get("N4J_CHILD_WRAPPER", "")) + args
         self.log = open(os.path.join(self.dir, "sim.log"), "w+")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
@@ -116,12 +120,18 @@ class Cluster:
 
 
 def sanitizer_report(log):
-    """The first sanitizer report in the simulator's log, or "" (the ASan build runs these
-    suites too, and the simulator's stderr is not the test's)."""
+    """The first sanitizer or valgrind report in the simulator's log, or "" (the ASan build
+    and valgrind run these suites too, and the simulator's stderr is not the test's)."""
     for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
         i = log.find(marker)
         if i >= 0:
             return log[max(0, i - 200):i + 2000]
+    # valgrind reports memory errors as they happen (the simulator is stopped by SIGTERM,
+    # so there is no leak summary to read).
+    m = re.search(r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|"
+                  r"Mismatched free|Source and destination overlap)", log, re.M)
+    if m:
+        return log[m.start():m.start() + 3000]
     return ""
 
 

@@ -79,7 +79,7 @@ def main():
     finally:
         report = simcluster.sanitizer_report(cl.close())
     if report:
-        print("FAIL the simulator logged a sanitizer report:\n" + report)
+        print("FAIL the simulator logged a sanitizer or valgrind report:\n" + report)
     if report or (rc != 0 and java.returncode != 1):
         # SimDriverCheck did not print its own closing line (killed), or it did but the
         # simulator's log says more.

@@ -57,7 +57,7 @@ def main():
     finally:
         drv.close()
         report = simcluster.sanitizer_report(cl.close())
-    C.check(not report, "the simulator logged no sanitizer report", report)
+    C.check(not report, "the simulator logged no sanitizer or valgrind report", report)
     return C.done()
 
 
