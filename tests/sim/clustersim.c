@@ -47,22 +47,9 @@ static int send_success(struct sconn *c, struct n4j_bolt_value meta)
 static int send_failure(struct sconn *c, struct n4j_arena *a, const char *code, const char *gql,
 			const char *msg)
 {
-	struct n4j_bolt_value m = *n4j_bolt_map_new(a, 4);
-	n4j_bolt_map_set(&m, 0, "neo4j_code", n4j_bolt_str(code));
-	n4j_bolt_map_set(&m, 1, "gql_status", n4j_bolt_str(gql));
-	n4j_bolt_map_set(&m, 2, "message", n4j_bolt_str(msg));
-	struct n4j_bolt_value *diag = n4j_bolt_map_new(a, 1);
-	n4j_bolt_map_set(diag, 0, "_classification",
-			 n4j_bolt_str(strncmp(code, "Neo.TransientError", 18) == 0
-					      ? "TRANSIENT_ERROR"
-					      : "CLIENT_ERROR"));
-	n4j_bolt_map_set(&m, 3, "diagnostic_record", *diag);
-	if (c->version < N4J_BOLT_V(5, 7)) {
-		/* the <= 5.6 shape */
-		m.u.map.len = 2;
-		n4j_bolt_map_set(&m, 0, "code", n4j_bolt_str(code));
-		n4j_bolt_map_set(&m, 1, "message", n4j_bolt_str(msg));
-	}
+	struct n4j_bolt_value m;
+	if (sim_failure_meta(a, c->version, code, gql, msg, &m))
+		return -1;
 	return sconn_send(c, 0x7F, 1, &m);
 }
 
@@ -163,7 +150,7 @@ static void *serve(void *argp)
 	struct n4j_arena *ra = NULL; /* the pending result's arena */
 	int sent = 0;
 	long txid = 0;
-	char tx_db[64] = "";
+	char tx_db[64] = "", run_db[64] = "";
 	for (;;) {
 		struct n4j_arena *a = n4j_arena_new();
 		struct n4j_bolt_value msg;
@@ -297,6 +284,8 @@ static void *serve(void *argp)
 							       &msg.u.st.fields[2], "db"));
 			n4j_arena_free(ra);
 			ra = n4j_arena_new();
+			/* the summary names the database: the home one ("neo4j") when none was given */
+			scopy(run_db, sizeof run_db, db && *db ? db : "neo4j");
 			/* the result outlives this message: copy params into the result arena */
 			pthread_mutex_lock(&S.mu);
 			sim_tick(&S);
@@ -357,17 +346,23 @@ static void *serve(void *argp)
 			pthread_mutex_lock(&S.mu);
 			txid = ++S.txid;
 			pthread_mutex_unlock(&S.mu);
-			const char *type = res.write ? "s" : "r";
+			const char *type = res.type ? res.type : res.write ? "s" : "r";
+			struct n4j_bolt_value stats =
+				res.nodes_created ? meta_map(a, 1, "nodes-created",
+							     n4j_bolt_int(res.nodes_created))
+				: res.write ? meta_map(a, 1, "system-updates", n4j_bolt_int(1))
+					    : meta_map(a, 0);
 			if (st == ST_TX)
-				send_success(&c, meta_map(a, 2, "type", n4j_bolt_str(type),
-							  "t_last", n4j_bolt_int(0)));
+				send_success(&c, meta_map(a, 4, "type", n4j_bolt_str(type),
+							  "t_last", n4j_bolt_int(0), "db",
+							  n4j_bolt_str(run_db), "stats", stats));
 			else
-				send_success(&c, meta_map(a, 4, "bookmark",
+				send_success(&c, meta_map(a, 5, "bookmark",
 							  n4j_bolt_str(n4j_arena_printf(
 								  a, "FB:sim-%ld", txid)),
 							  "type", n4j_bolt_str(type), "t_last",
 							  n4j_bolt_int(0), "db",
-							  n4j_bolt_str("system")));
+							  n4j_bolt_str(run_db), "stats", stats));
 			if (st == ST_STREAM)
 				st = ST_READY;
 			break;

@@ -1425,6 +1425,65 @@ static bool leader_only(struct sim *s, int on, struct sim_result *r)
 	return true;
 }
 
+/* ---- procedures and data statements on any database ---------------------------------- */
+
+/* CALL dbms.components() [YIELD …] as 5.26 Enterprise answers it, on every database. */
+static void components(struct lex *L)
+{
+	static const char *const cols[] = {"name", "versions", "edition", NULL};
+	struct table t = {.ncols = 3, .cols = {cols[0], cols[1], cols[2]}};
+	if (!sym(L, '(') || !sym(L, ')'))
+		return fail(L->r, SYNTAX, "Invalid input '%s': expected '()'", L->s);
+	struct n4j_bolt_value *row = add_row(L->a, &t);
+	static const char *const versions[] = {"5.26.0"};
+	row[0] = n4j_bolt_str("Neo4j Kernel");
+	row[1] = str_list(L->a, versions, 1);
+	row[2] = n4j_bolt_str("enterprise");
+	finish_show(L, &t, cols);
+}
+
+/* The only data the simulator keeps is a node count per database, so that tests can see
+ * where a driver sends writes and reads: `CREATE (…)` (one node; only the database's
+ * writer accepts it, as in Neo4j) and `MATCH (n) RETURN count(n) [AS x]`. */
+static bool data_statement(struct sim *s, int on, int d, struct lex *L, const char *query)
+{
+	struct sim_result *r = L->r;
+	const char *q = query + strspn(query, " \t\r\n");
+	if (strncasecmp(q, "CREATE", 6) == 0 && q[6 + strspn(q + 6, " \t\r\n")] == '(') {
+		if (db_leader(s, d) != on) {
+			fail(r, "Neo.ClientError.Cluster.NotALeader", "08N07",
+			     "No write operations are allowed directly on this database. Writes "
+			     "must pass through the leader. The role of this server is: FOLLOWER");
+			return true;
+		}
+		s->db[d].nodes++;
+		r->type = "w";
+		r->nodes_created = 1;
+		return true;
+	}
+	if (!kw(L, "MATCH"))
+		return false;
+	char v[64], v2[64], alias[64] = "count(n)";
+	if (!sym(L, '(') || !name(L, v, sizeof v) || !sym(L, ')') || !kw(L, "RETURN") ||
+	    !kw(L, "count") || !sym(L, '(') || !name(L, v2, sizeof v2) || !sym(L, ')') ||
+	    strcmp(v, v2) != 0 || (kw(L, "AS") && !name(L, alias, sizeof alias)) || !at_end(L)) {
+		fail(r, SYNTAX,
+		     "Invalid input: the simulator only knows MATCH (n) RETURN count(n)");
+		return true;
+	}
+	r->nfields = 1;
+	r->fields[0] = n4j_arena_strdup(L->a, alias);
+	r->rows = n4j_arena_calloc(L->a, 1, sizeof *r->rows);
+	struct n4j_bolt_value *l = n4j_bolt_list_new(L->a, 1);
+	if (!r->fields[0] || !r->rows || !l) {
+		fail(r, "Neo.DatabaseError.General.UnknownError", "50N42", "out of memory");
+		return true;
+	}
+	l->u.list.items[0] = n4j_bolt_int(s->db[d].nodes);
+	r->rows[r->nrows++] = *l;
+	return true;
+}
+
 void sim_run(struct sim *s, int on, const char *db, const char *query,
 	     const struct n4j_bolt_value *params, struct n4j_arena *a, struct sim_result *r)
 {
@@ -1450,6 +1509,18 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 		r->rows[r->nrows++] = *l;
 		return;
 	}
+	if (L.t == T_WORD && strcasecmp(L.s, "CALL") == 0) {
+		struct lex save = L;
+		next(&L);
+		if (L.t == T_WORD && strcasecmp(L.s, "dbms.components") == 0) {
+			next(&L);
+			return components(&L);
+		}
+		L = save;
+	}
+	if (!system && db && find_db(s, db, true) >= 0 &&
+	    data_statement(s, on, find_db(s, db, true), &L, query))
+		return;
 	if (!system) {
 		/* everything else is administration: it needs the system database */
 		if (db && *db && strcmp(db, "system") != 0 && find_db(s, db, true) < 0)
@@ -1594,6 +1665,12 @@ int sim_route(struct sim *s, int on, const char *db, struct n4j_arena *a, struct
 			if (s->srv[i].state != SRV_DROPPED && visible(s, on, i))
 				ro[nro++] = s->srv[i].address;
 	}
+	/* dbms.routing.reads_on_writers_enabled defaults to false, but "Writer is returned
+	 * as read endpoint if no other member is present" (operations manual, configuration
+	 * settings): a single-primary database, or system with only its leader up, still
+	 * has a reader. */
+	for (int k = 0; k < nw && nr == 0; k++)
+		rd[nr++] = w[k];
 	struct n4j_bolt_value *servers = n4j_bolt_list_new(a, 3);
 	const char **lists[3] = {w, rd, ro};
 	int counts[3] = {nw, nr, nro};

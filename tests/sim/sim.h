@@ -62,6 +62,7 @@ struct sim_db {
 	bool requested_online;
 	bool is_default;
 	long created;
+	long nodes; /* CREATE (…) on it adds one: enough to see where writes land */
 };
 
 struct sim_alias {
@@ -93,6 +94,8 @@ struct sim_result {
 	int nrows;
 	struct n4j_bolt_value *rows; /* LISTs */
 	bool write;
+	const char *type;  /* PULL summary's `type` when not "s"/"r" from write (e.g. "w") */
+	int nodes_created; /* stats */
 	char code[128], gql[8], message[512];
 	bool failed;
 };
@@ -107,6 +110,10 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 int sim_route(struct sim *s, int on, const char *db, struct n4j_arena *a, struct n4j_bolt_value *rt,
 	      struct sim_result *r);
 void sim_elect(struct sim *s);
+/* FAILURE metadata for the connection's Bolt version (failure.c); 0 or -1 (no memory). */
+int sim_failure_meta(struct n4j_arena *a, uint16_t version, const char *code, const char *gql,
+		     const char *msg, struct n4j_bolt_value *out);
+const char *sim_gql_description(const char *gql);
 void sim_dump(struct sim *s, struct n4j_buf *out);
 const char *sim_state_name(enum srv_state st);
 /* cypher.c's allocator: p primaries and q secondaries more for db, all or nothing. */
