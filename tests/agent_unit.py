@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Pure parts of the test bed's node agent (hack/testenv/node-agent.py), no environment:
+
+- the agent and kwok's stages agree on which pods the agent runs: the image rule in
+  kwok.yaml's jq selectors is the agent's IMAGE_RE, image for image (a pod both touch, or
+  neither, would be a pod with two kubelets or none);
+- the kubelet's $(VAR) expansion; the image entrypoint's NEO4J_* -> setting conversion.
+"""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
+spec = importlib.util.spec_from_file_location("agent", os.path.join(ROOT, "hack", "testenv", "node-agent.py"))
+agent = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(agent)
+failures = count = 0
+
+
+def check(cond, what):
+    global failures, count
+    count += 1
+    if not cond:
+        failures += 1
+        print("FAIL", what)
+
+
+kwok = open(os.path.join(ROOT, "hack", "testenv", "kwok.yaml")).read()
+rules = set(re.findall(r'\.image \| test\("([^"]+)"\)', kwok))
+stages = len(re.findall(r"^kind: Stage$", kwok, re.M))
+check(len(rules) == 1, f"one image rule in kwok.yaml: {rules}")
+check(kwok.count('.image | test("') == stages, f"every one of the {stages} pod stages skips the agent's pods")
+kwok_re = re.compile(rules.pop() if rules else "$^")
+images = {
+    "neo4j:5.26.12-community": "community", "neo4j:5.26.12-enterprise": "enterprise",
+    "neo4j:5.26.12": "community", "neo4j:2025.10.1-enterprise": "enterprise",
+    "docker.io/library/neo4j:5.26.0-enterprise": "enterprise",
+    "registry.example/mirror/neo4j:5.26.3-community@sha256:ab": "community",
+    "neo4j:latest": None, "neo4j/neo4j-admin:5.26": None, "busybox": None,
+    "myneo4j:5.26.0": None, "neo4j:5.26.0-enterprise-ubi9": None, "neo4j:5.26-bullseye": None,
+}
+for img, kind in images.items():
+    check(agent.image_kind(img) == kind, f"agent: {img} -> {agent.image_kind(img)}, want {kind}")
+    check(bool(kwok_re.search(img)) == (kind is not None), f"kwok.yaml rule and the agent agree on {img}")
+
+job_pod = {"metadata": {"ownerReferences": [{"kind": "Job", "name": "b"}]},
+           "spec": {"containers": [{"image": "neo4j:5.26.0-enterprise"}]}}
+sts_pod = {"metadata": {"ownerReferences": [{"kind": "StatefulSet", "name": "g"}]},
+           "spec": {"containers": [{"image": "busybox"}, {"image": "neo4j:5.26.0-enterprise"}]}}
+check(agent.managed_container(job_pod) is None, "a Job's neo4j pod (a backup) stays kwok's")
+check(agent.managed_container(sts_pod) == 1, "the neo4j container of a StatefulSet pod is the agent's")
+
+env = {"POD_NAME": "graph-0", "EMPTY": ""}
+for raw, want in [("$(POD_NAME).h.ns.svc", "graph-0.h.ns.svc"), ("$$(POD_NAME)", "$(POD_NAME)"),
+                  ("$(UNDEFINED)x", "$(UNDEFINED)x"), ("a$(EMPTY)b", "ab"), ("$(POD_NAME", "$(POD_NAME"),
+                  ("$$$(POD_NAME)", "$graph-0"), ("plain", "plain")]:
+    got = agent.expand(raw, env)
+    check(got == want, f"expand({raw!r}) = {got!r}, want {want!r}")
+
+# The entrypoint's conversion, as the image does it: NEO4J_ dropped, "__" -> "_", "_" -> ".".
+ep = os.path.join(ROOT, "hack", "testenv", "image", "docker-entrypoint.sh")
+conv = re.search(r"key=\$\(printf '%s' \"\$key\" \| sed '([^']+)'\)", open(ep).read())
+check(conv is not None, "the entrypoint converts NEO4J_* names with sed")
+if conv:
+    for name, want in [("server_default__advertised__address", "server.default_advertised_address"),
+                       ("dbms_cluster_minimum__initial__system__primaries__count",
+                        "dbms.cluster.minimum_initial_system_primaries_count"),
+                       ("server_memory_heap_max__size", "server.memory.heap.max_size")]:
+        got = subprocess.run(["sed", conv.group(1)], input=name, capture_output=True, text=True).stdout.strip()
+        check(got == want, f"NEO4J_{name} -> {got}, want {want}")
+
+print(f"{count - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
