@@ -887,6 +887,15 @@ class PodRuntime(threading.Thread):
     def _configmap(self, name):
         return self.agent.kube.get(f"/api/v1/namespaces/{self.ns}/configmaps/{name}")
 
+    def _data(self, kind, name):
+        """The data of a Secret (decoded) or a ConfigMap; None when it does not exist."""
+        if kind == "secret":
+            obj = self._secret(name)
+            return None if obj is None else {k: base64.b64decode(v).decode()
+                                             for k, v in (obj.get("data") or {}).items()}
+        obj = self._configmap(name)
+        return None if obj is None else dict(obj.get("data") or {})
+
     def _write_keys(self, dest, data, items, mode, binary, what, optional=False):
         if data is None:
             if optional:
@@ -978,43 +987,30 @@ class PodRuntime(threading.Thread):
                "N4J_TESTBED_POD_IP": self.ip, "N4J_TESTBED_IMAGE": c["image"],
                "N4J_TESTBED_VERSION": image_version(c["image"])}
         for ef in c.get("envFrom") or []:
-            pre = ef.get("prefix", "")
-            if "configMapRef" in ef:
-                cm = self._configmap(ef["configMapRef"]["name"])
-                if cm is None and not ef["configMapRef"].get("optional"):
-                    raise ConfigError(f'configmap "{ef["configMapRef"]["name"]}" not found')
-                for k, v in ((cm or {}).get("data") or {}).items():
-                    env[pre + k] = v
-            if "secretRef" in ef:
-                s = self._secret(ef["secretRef"]["name"])
-                if s is None and not ef["secretRef"].get("optional"):
-                    raise ConfigError(f'secret "{ef["secretRef"]["name"]}" not found')
-                for k, v in ((s or {}).get("data") or {}).items():
-                    env[pre + k] = base64.b64decode(v).decode()
+            for kind, field in (("configmap", "configMapRef"), ("secret", "secretRef")):
+                if field in ef:
+                    d = self._data(kind, ef[field]["name"])
+                    if d is None and not ef[field].get("optional"):
+                        raise ConfigError(f'{kind} "{ef[field]["name"]}" not found')
+                    for k, v in (d or {}).items():
+                        env[ef.get("prefix", "") + k] = v
         pod_status_ip = dict(pod)
         pod_status_ip["status"] = dict(pod.get("status") or {}, podIP=self.ip,
                                        hostIP=self.agent.node_ip(self.node))
         for e in c.get("env") or []:
             if "valueFrom" in e:
                 vf = e["valueFrom"]
+                refs = [(k, f) for k, f in (("secret", "secretKeyRef"), ("configmap", "configMapKeyRef")) if f in vf]
                 if "fieldRef" in vf:
                     env[e["name"]] = field_ref(pod_status_ip, vf["fieldRef"]["fieldPath"])
-                elif "secretKeyRef" in vf:
-                    r = vf["secretKeyRef"]
-                    s = self._secret(r["name"])
-                    if s is None or r["key"] not in (s.get("data") or {}):
+                elif refs:
+                    kind, r = refs[0][0], vf[refs[0][1]]
+                    d = self._data(kind, r["name"])
+                    if d is None or r["key"] not in d:
                         if r.get("optional"):
                             continue
-                        raise ConfigError(f'secret "{r["name"]}" key {r["key"]} not found')
-                    env[e["name"]] = base64.b64decode(s["data"][r["key"]]).decode()
-                elif "configMapKeyRef" in vf:
-                    r = vf["configMapKeyRef"]
-                    cm = self._configmap(r["name"])
-                    if cm is None or r["key"] not in (cm.get("data") or {}):
-                        if r.get("optional"):
-                            continue
-                        raise ConfigError(f'configmap "{r["name"]}" key {r["key"]} not found')
-                    env[e["name"]] = cm["data"][r["key"]]
+                        raise ConfigError(f'{kind} "{r["name"]}" key {r["key"]} not found')
+                    env[e["name"]] = d[r["key"]]
                 else:
                     raise ConfigError(f"env {e['name']}: valueFrom not supported by the test-bed agent")
             else:
