@@ -257,6 +257,7 @@ class Agent:
         self.sims = {}  # cluster key -> SimDaemon
         self.used_ips = {}
         self.ip_cursor = 0
+        self.hosts_lock = threading.Lock()
         self.nodes = Informer(self.kube, "/api/v1/nodes", self._node_changed, self.stop)
         self.podinf = Informer(self.kube, "/api/v1/pods", self._pod_changed, self.stop)
 
@@ -347,10 +348,12 @@ class Agent:
                     fq = f"{p.hostname}.{p.subdomain}.{p.ns}.svc"
                     lines.append(f"{p.ip}\t{fq}.cluster.local {fq}\n")
         path = os.path.join(self.run_dir, "hosts")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.writelines(sorted(lines))
-        os.replace(tmp, path)
+        # Pod workers call this concurrently: one writer at a time, each with its own file.
+        with self.hosts_lock:
+            tmp = f"{path}.{threading.get_ident()}.tmp"
+            with open(tmp, "w") as f:
+                f.writelines(sorted(lines))
+            os.replace(tmp, path)
 
     def event(self, pod, etype, reason, message, container=None):
         md = pod["metadata"]
@@ -701,10 +704,12 @@ class PodRuntime(threading.Thread):
             while True:
                 with self.cv:
                     self.cv.wait(0.25)
-                if self.sync():
-                    break
-        except Exception:
-            log("pod worker crashed", pod=f"{self.ns}/{self.name}", trace=traceback.format_exc())
+                try:
+                    if self.sync():
+                        break
+                except Exception:  # the kubelet's sync loop retries; so does this one
+                    log("pod sync failed", pod=f"{self.ns}/{self.name}", trace=traceback.format_exc())
+                    self.agent.stop.wait(1)
         finally:
             self._kill_now()
             if self.ip:
