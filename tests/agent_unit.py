@@ -71,5 +71,35 @@ if conv:
         got = subprocess.run(["sed", conv.group(1)], input=name, capture_output=True, text=True).stdout.strip()
         check(got == want, f"NEO4J_{name} -> {got}, want {want}")
 
+# Pod workers write the hosts file concurrently (three pods of a StatefulSet start at once):
+# every write must land, none may fail (a shared temporary name made the loser's worker die).
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import types  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    pods = {str(i): types.SimpleNamespace(ip=f"127.1.128.{i + 1}", hostname=f"g-{i}", subdomain="g-headless",
+                                          ns="ns") for i in range(3)}
+    fake = types.SimpleNamespace(run_dir=tmp, lock=threading.RLock(), hosts_lock=threading.Lock(), pods=pods)
+    errors = []
+
+    def writer():
+        for _ in range(200):
+            try:
+                agent.Agent.write_hosts(fake)
+            except OSError as e:
+                errors.append(e)
+
+    ts = [threading.Thread(target=writer) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    lines = open(os.path.join(tmp, "hosts")).read().splitlines()
+    check(not errors, f"concurrent hosts-file writes all succeed: {errors[:1]}")
+    check(len(lines) == 3 and "127.1.128.1\tg-0.g-headless.ns.svc.cluster.local g-0.g-headless.ns.svc" in lines,
+          f"the hosts file maps each pod's DNS names: {lines}")
+    check(os.listdir(tmp) == ["hosts"], f"no temporary file left behind: {os.listdir(tmp)}")
+
 print(f"{count - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
