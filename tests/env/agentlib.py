@@ -126,8 +126,19 @@ def testenv(*args, check=True):
     return p
 
 
-def agent_pods():
-    return json.loads(testenv("agent-status").stdout)
+def agent_pod(ns, name):
+    """The node agent's view of a pod (pid, restarts, nodeLost, dir...), None if it runs none."""
+    mine = [x for x in json.loads(testenv("agent-status").stdout) if x["pod"] == f"{ns}/{name}"]
+    return mine[0] if mine else None
+
+
+def fast_probes(objs):
+    """The rendered probes (kinds, ports, paths) with 1 s periods and timeouts: tests wait for
+    failures and restarts in seconds, not minutes."""
+    c = sts_of(objs)["spec"]["template"]["spec"]["containers"][0]
+    for k in ("readinessProbe", "livenessProbe", "startupProbe"):
+        c[k].update({"periodSeconds": 1, "timeoutSeconds": 1})
+    return c
 
 
 def pv_path_of(ns, claim):
@@ -135,9 +146,6 @@ def pv_path_of(ns, claim):
     pv = kjson("get", "pv", pvc["spec"]["volumeName"])
     return pv["spec"]["hostPath"]["path"]
 
-
-def delete_ns(ns):
-    kubectl("delete", "ns", ns, "--wait=false")
 
 
 def cleanup(ns):

@@ -16,8 +16,8 @@ import json
 import os
 import time
 
-from agentlib import (apply, cleanup, cond, cstatus, driver_module, events, pod, pv_path_of, render, set_gate,
-                      sts_of, testenv, wait_containers_ready)
+from agentlib import (agent_pod, apply, cleanup, cond, cstatus, driver_module, events, fast_probes, pod,
+                      pv_path_of, render, set_gate, sts_of, testenv, wait_containers_ready)
 from envlib import ROOT, check, done, kubectl, load_env, restricted_namespace, unique_name, wait_for
 
 load_env()
@@ -28,12 +28,10 @@ PASSWORD = "agent-test-" + os.urandom(6).hex()
 POD = "graph-ce-0"
 
 
-def fast_probes(objs):
-    """Same probes as rendered (kinds, ports, paths), shorter periods: the test waits for
-    failures and restarts in seconds, not minutes."""
-    c = sts_of(objs)["spec"]["template"]["spec"]["containers"][0]
-    for k in ("readinessProbe", "livenessProbe", "startupProbe"):
-        c[k].update({"periodSeconds": 1, "timeoutSeconds": 1})
+def quick_failures(objs):
+    """Rendered probes, shorter periods (agentlib.fast_probes) and thresholds that see a
+    hang within seconds and kill it 3 s after."""
+    c = fast_probes(objs)
     c["readinessProbe"]["failureThreshold"] = 2
     c["livenessProbe"]["failureThreshold"] = 6
     c["livenessProbe"]["terminationGracePeriodSeconds"] = 3
@@ -41,7 +39,7 @@ def fast_probes(objs):
 
 
 cr, objs = render(os.path.join(ROOT, "examples", "standalone-community.yaml"), NS)
-fast_probes(objs)
+quick_failures(objs)
 rendered_liveness = [k for k in ("tcpSocket", "httpGet")
                      if k in sts_of(objs)["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]]
 apply(objs, PASSWORD)
@@ -150,8 +148,8 @@ check(t["exitCode"] != 0, f"terminated with a non-zero exit code: {t}")
 check(cond(p5, "ContainersReady").get("status") == "False", "never ready")
 wait_for("BackOff event", lambda: any(e["reason"] == "BackOff" for e in events(NS, POD)), timeout=60)
 check(True, "a BackOff event says the container keeps failing")
-mine = [x for x in json.loads(testenv("agent-status").stdout) if x["pod"] == f"{NS}/{POD}"]
-log = open(os.path.join(mine[0]["dir"], "neo4j.log"), errors="replace").read() if mine else ""
+mine = agent_pod(NS, POD)
+log = open(os.path.join(mine["dir"], "neo4j.log"), errors="replace").read() if mine else ""
 check("dbms.no_such_setting.really" in log, "Neo4j's own error names the unknown setting in the container log")
 
 cleanup(NS)

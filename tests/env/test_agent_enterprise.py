@@ -12,14 +12,13 @@ pod's DNS name from the pod's own env.
   restartCount and the server is Available again; a node taken away kills its process and
   the server is shown Unavailable until the node is back.
 """
-import json
 import os
 import subprocess
 import tempfile
 
-from agentlib import (apply, cleanup, cond, cstatus, driver_module, pod, render, sts_of, testenv,
+from agentlib import (agent_pod, apply, cleanup, cond, cstatus, driver_module, fast_probes, pod, render, testenv,
                       use_pod_dns, wait_containers_ready)
-from envlib import ROOT, check, done, kjson, kubectl, load_env, restricted_namespace, unique_name, wait_for
+from envlib import ROOT, check, done, kubectl, load_env, restricted_namespace, unique_name, wait_for
 
 load_env()
 neo4j = driver_module()
@@ -37,9 +36,7 @@ def edits(cr):
 
 
 cr, objs = render(os.path.join(ROOT, "examples", "cluster-3.yaml"), NS, edits)
-c = sts_of(objs)["spec"]["template"]["spec"]["containers"][0]
-for k in ("readinessProbe", "livenessProbe", "startupProbe"):
-    c[k].update({"periodSeconds": 1, "timeoutSeconds": 1})
+fast_probes(objs)
 apply(objs, PASSWORD)
 
 pods = {n: wait_containers_ready(NS, n, timeout=240) for n in PODS}
@@ -129,20 +126,16 @@ check(True, "partition and heal reach the member through the agent")
 node = pod(NS, "graph-0")["spec"]["nodeName"]
 
 
-def agent_entry(name):
-    return [x for x in json.loads(testenv("agent-status").stdout) if x["pod"] == f"{NS}/{name}"][0]
-
-
-pid0 = agent_entry("graph-0")["pid"]
+pid0 = agent_pod(NS, "graph-0")["pid"]
 testenv("node", "down", node)
 try:
     wait_for("graph-0's process gone", lambda: not os.path.exists(f"/proc/{pid0}"), timeout=30)
-    check(agent_entry("graph-0")["nodeLost"] is True, "the agent reports the node lost")
+    check(agent_pod(NS, "graph-0")["nodeLost"] is True, "the agent reports the node lost")
     wait_for("graph-0 Unavailable", lambda: servers(ip_of("graph-1"))[dns["graph-0"]][2] == "Unavailable",
              timeout=30)
 finally:
     testenv("node", "up", node)
-wait_for("graph-0 running again", lambda: agent_entry("graph-0")["pid"] not in (None, pid0), timeout=90)
+wait_for("graph-0 running again", lambda: agent_pod(NS, "graph-0")["pid"] not in (None, pid0), timeout=90)
 wait_for("graph-0 Available", lambda: servers(ip_of("graph-1"))[dns["graph-0"]][2] == "Available", timeout=90)
 check(servers(ip_of("graph-1"))[dns["graph-0"]][0] == ids[dns["graph-0"]], "back as the same server after the node returned")
 
