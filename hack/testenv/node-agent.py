@@ -25,6 +25,7 @@ Pods it manages are left alone by kwok's stages (kwok.yaml selects on the same i
 
   node-agent.py run --run DIR --apiserver URL [--sim BIN] [--testserver DIR]
   node-agent.py ctl SOCK COMMAND...       (pod kill|hang|resume|partition|heal NS/NAME, status)
+  node-agent.py reap RUN_DIR              (kill container processes a dead agent left behind)
   node-agent.py exec SPEC                  (internal: the container's chroot and exec)
 """
 import base64
@@ -276,7 +277,7 @@ class Agent:
                 if deleted or not pod["spec"].get("nodeName"):
                     return
                 idx = managed_container(pod)
-                if idx is None or not self._is_kwok_node(pod["spec"]["nodeName"], any_state=True):
+                if idx is None or not self._is_kwok_node(pod["spec"]["nodeName"]):
                     return
                 p = PodRuntime(self, pod, idx)
                 self.pods[uid] = p
@@ -289,11 +290,9 @@ class Agent:
                 return n
         return None
 
-    def _is_kwok_node(self, name, any_state=False):
+    def _is_kwok_node(self, name):
         n = self.node(name)
-        if n is None:
-            return False
-        return any_state or (n["metadata"].get("annotations") or {}).get("kwok.x-k8s.io/node") == "fake"
+        return n is not None and (n["metadata"].get("annotations") or {}).get("kwok.x-k8s.io/node") == "fake"
 
     def node_up(self, name):
         n = self.node(name)
@@ -431,24 +430,8 @@ class Agent:
             return p.fault(words[1])
         return "error: usage: pod kill|hang|resume|partition|heal NS/NAME | status"
 
-    def reap_leftovers(self):
-        """Kills what an agent that died without cleaning up left running (by recorded PID,
-        only when that PID still runs a test-bed server)."""
-        import glob
-        for f in glob.glob(os.path.join(self.base, "pods", "*", "pid")) + \
-                glob.glob(os.path.join(self.base, "sim", "*", "pid")):
-            try:
-                pid = int(open(f).read().strip())
-                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
-                if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd:
-                    os.kill(pid, signal.SIGKILL)
-                    log("killed a leftover container process", pid=pid)
-            except (OSError, ValueError):
-                pass
-            os.unlink(f)
-
     def main(self):
-        self.reap_leftovers()
+        reap_leftovers(self.base)
 
         def term(*_):
             self.stop.set()
@@ -1247,6 +1230,23 @@ def container_exec(spec_path):
         os._exit(127)
 
 
+def reap_leftovers(base):
+    """Kills what an agent that died without cleaning up left running (by recorded PID,
+    only while that PID still runs a test-bed server): at the agent's start, and from
+    `hack/test-env down` after the agent is gone."""
+    import glob
+    for f in glob.glob(os.path.join(base, "pods", "*", "pid")) + glob.glob(os.path.join(base, "sim", "*", "pid")):
+        try:
+            pid = int(open(f).read().strip())
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
+            if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd:
+                os.kill(pid, signal.SIGKILL)
+                log("killed a leftover container process", pid=pid)
+        except (OSError, ValueError):
+            pass
+        os.unlink(f)
+
+
 def ctl(sock, words):
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     c.settimeout(30)
@@ -1263,6 +1263,9 @@ def main():
         return 0
     if len(sys.argv) >= 4 and sys.argv[1] == "ctl":
         return ctl(sys.argv[2], sys.argv[3:])
+    if len(sys.argv) == 3 and sys.argv[1] == "reap":
+        reap_leftovers(os.path.join(sys.argv[2], "agent"))
+        return 0
     import argparse
     ap = argparse.ArgumentParser(prog="node-agent.py")
     ap.add_argument("cmd", choices=["run"])
