@@ -682,17 +682,26 @@ static bool scale_in_refused(struct pl *x, const struct n4j_obs_server *target)
 			   x->n, x->n == 1 ? "" : "s", sysp, sysp));
 		return true;
 	}
+	/* A database the spec declares (or the default one) is altered to its spec first
+	 * (reference §4 (c): lower topologies before deallocating), so its spec counts are
+	 * what must fit; any other database keeps what Neo4j has. */
+	const struct n4j_obs_database *dflt = default_db(x);
 	for (size_t i = 0; i < x->o->n_databases; i++) {
 		const struct n4j_obs_database *d = &x->o->databases[i];
-		int need = d->requested_primaries + d->requested_secondaries;
+		struct n4j_topology t = {d->requested_primaries, d->requested_secondaries};
+		for (size_t j = 0; j < x->sp->n_databases; j++)
+			if (streq(x->sp->databases[j].name, d->name))
+				t = x->sp->databases[j].topology;
+		if (d == dflt && !declared(x, d->name))
+			t = x->sp->topology;
+		int need = t.primaries + t.secondaries;
 		if (is_system(d) || need <= x->n)
 			continue;
 		refuse(x, "spec.servers",
 		       fmt(x,
 			   "spec.servers: scaling to %d server%s would leave database %s (%d "
 			   "primaries, %d secondaries) without room: it needs %d servers",
-			   x->n, x->n == 1 ? "" : "s", d->name, d->requested_primaries,
-			   d->requested_secondaries, need));
+			   x->n, x->n == 1 ? "" : "s", d->name, t.primaries, t.secondaries, need));
 		return true;
 	}
 	/* Neo4j refuses to deallocate a 1-primary database's primary: it has no other
@@ -741,6 +750,33 @@ static const char *health_gate(struct pl *x, bool hosting)
 	return NULL;
 }
 
+/* The server to remove: highest ordinal first, one at a time. */
+static const struct n4j_obs_server *scale_in_target(const struct pl *x)
+{
+	const struct n4j_obs_server *t = NULL;
+	for (size_t i = 0; i < x->o->n_servers; i++) {
+		const struct n4j_obs_server *s = &x->o->servers[i];
+		if (s->ordinal < x->n || dropped(s) || s->state == N4J_SERVER_FREE)
+			continue;
+		if (!t || s->ordinal > t->ordinal)
+			t = s;
+	}
+	return t;
+}
+
+/*
+ * Refusals come before anything else of a scale-in, databases included: a refused
+ * spec.servers changes nothing. Once Deallocating, the removal cannot be undone, so
+ * there is nothing left to refuse.
+ */
+static bool scale_in_refusal(struct pl *x)
+{
+	const struct n4j_obs_server *t = scale_in_target(x);
+	if (!t || (t->state != N4J_SERVER_ENABLED && t->state != N4J_SERVER_CORDONED))
+		return false;
+	return scale_in_refused(x, t);
+}
+
 static bool scale_in(struct pl *x)
 {
 	int want = x->p->replicas;
@@ -784,15 +820,7 @@ static bool scale_in(struct pl *x)
 				 claim->name);
 		return true;
 	}
-	/* The server to remove: highest ordinal first, one at a time. */
-	const struct n4j_obs_server *t = NULL;
-	for (size_t i = 0; i < x->o->n_servers; i++) {
-		const struct n4j_obs_server *s = &x->o->servers[i];
-		if (s->ordinal < x->n || dropped(s) || s->state == N4J_SERVER_FREE)
-			continue;
-		if (!t || s->ordinal > t->ordinal)
-			t = s;
-	}
+	const struct n4j_obs_server *t = scale_in_target(x);
 	if (!t) {
 		if (pod_pending) {
 			wait_(x, "WaitingForPodTermination",
@@ -805,9 +833,6 @@ static bool scale_in(struct pl *x)
 			clear_op(x);
 		return false;
 	}
-	bool undecided = t->state == N4J_SERVER_ENABLED || t->state == N4J_SERVER_CORDONED;
-	if (undecided && scale_in_refused(x, t))
-		return true;
 	const char *blocked = health_gate(x, false);
 	if (t->state == N4J_SERVER_DEALLOCATING) {
 		wait_(x, "Deallocating",
@@ -857,10 +882,13 @@ static bool dropped_identity(struct pl *x)
 	for (int k = 0; k < x->n; k++) {
 		if (live_at(x, k))
 			continue;
+		/* Only while the dropped identity still answers: once its process stops, the
+		 * pod may already run on a fresh claim, which must not be deleted again. */
 		bool was_dropped = false;
-		for (size_t i = 0; i < x->o->n_servers; i++)
-			was_dropped = was_dropped ||
-				      (x->o->servers[i].ordinal == k && dropped(&x->o->servers[i]));
+		for (size_t i = 0; i < x->o->n_servers; i++) {
+			const struct n4j_obs_server *s = &x->o->servers[i];
+			was_dropped = was_dropped || (s->ordinal == k && dropped(s) && avail(s));
+		}
 		const struct n4j_obs_pod *pod = pod_at(x, k);
 		if (!was_dropped || !pod)
 			continue;
@@ -1114,6 +1142,8 @@ static void plan_enterprise(struct pl *x)
 		roll_wait(x);
 		return;
 	}
+	if (scale_in_refusal(x))
+		return;
 	if (databases(x))
 		return;
 	if (scale_in(x))

@@ -737,6 +737,30 @@ static void test_refusals(void)
 	CHECK_INT(p->replicas, 3);
 	CHECK(!p->progressing);
 
+	/* Refused means nothing else is done: neo4j is not shrunk to the new spec.topology. */
+	tw_new(3, 3);
+	T.c.spec.servers = 2;
+	T.c.spec.system_primaries = 2;
+	T.c.spec.topology.primaries = 2;
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_REFUSE);
+	CHECK_STR(p->step.field, "spec.servers");
+	/* A declared topology lowered with the servers is altered first, then removal goes on. */
+	tw_new(5, 5);
+	allocate("sales", 5, 0);
+	T.c.spec.servers = 3;
+	spec_db("sales", 3, 0);
+	EXPECT(N4J_STEP_ALTER_TOPOLOGY, database, "sales");
+	CHECK_INT(T.p.step.primaries, 3);
+	apply();
+	EXPECT(N4J_STEP_CORDON_SERVER, server_id, "id-4");
+	/* An undeclared database that would not fit: refused. */
+	tw_new(5, 5);
+	allocate("sales", 5, 0);
+	T.c.spec.servers = 3;
+	EXPECT(N4J_STEP_REFUSE, field, "spec.servers");
+	CHECK_HAS(T.p.step.message, "database sales (5 primaries");
+
 	/* To 1 with a 3-primary database (one system primary, so only the database counts). */
 	tw_new(3, 3);
 	T.sysp = 1;
@@ -1030,6 +1054,10 @@ static void test_lost_volume(void)
 	EXPECT(N4J_STEP_DELETE_CLAIM, claim, "data-graph-3");
 	T.claims[3].deleting = true;
 	EXPECT(N4J_STEP_DELETE_POD, pod, "graph-3");
+	/* Its process stopped: the pod (maybe on a fresh claim already) is left alone. */
+	T.claims[3].deleting = false;
+	srv("id-3")->health = N4J_HEALTH_UNAVAILABLE;
+	EXPECT(N4J_STEP_WAIT, reason, "WaitingForServer");
 }
 
 static void test_gates(void)
