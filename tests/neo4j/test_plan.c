@@ -1060,6 +1060,39 @@ static void test_lost_volume(void)
 	EXPECT(N4J_STEP_WAIT, reason, "WaitingForServer");
 }
 
+/* ENABLE ran, the process died before status.operation was written (or after): the
+ * next reconcile goes on from what Neo4j shows. */
+static void test_formation_half_done(void)
+{
+	tw_new(3, 3);
+	allocate("neo4j", 1, 0);
+	T.w.op = (struct n4j_operation){N4J_OP_FORM, "3", NOW - 5000};
+	const struct n4j_plan *p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_ALTER_TOPOLOGY);
+	CHECK_INT(p->op.kind, N4J_OP_FORM);
+	CHECK_INT(p->op.started_ms, NOW - 5000);
+	CHECK_INT(p->phase, N4J_PHASE_FORMING);
+	apply();
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_NONE);
+	CHECK_INT(p->op.kind, N4J_OP_NONE);
+
+	/* Unreachable in the middle of a scale-in: not degraded within its deadline. */
+	tw_new(4, 4);
+	T.c.spec.servers = 3;
+	T.o.reachable = false;
+	T.w.op = (struct n4j_operation){N4J_OP_SCALE_IN, "id-3", NOW - 1000};
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_WAIT);
+	CHECK(!p->degraded);
+	CHECK_INT(p->replicas, 4);
+	CHECK_INT(p->phase, N4J_PHASE_SCALING);
+	T.w.op.started_ms = NOW - DL - 1;
+	p = run();
+	CHECK(p->degraded);
+	CHECK_STR(p->degraded_reason, "Neo4jUnreachable");
+}
+
 static void test_gates(void)
 {
 	tw_new(3, 3);
@@ -1129,7 +1162,7 @@ static void test_community(void)
 	CHECK_INT(p->op.kind, N4J_OP_NONE);
 	CHECK_INT(p->phase, N4J_PHASE_READY);
 
-	/* No cluster steps ever, even with servers in the snapshot or a spec database. */
+	/* No cluster steps ever, even with a spec database. */
 	spec_db("sales", 1, 0);
 	EXPECT(N4J_STEP_NONE, reason, "Ready");
 
@@ -1178,6 +1211,7 @@ int main(void)
 	test_roll_gates_and_deadline();
 	test_paused();
 	test_lost_volume();
+	test_formation_half_done();
 	test_gates();
 	test_community();
 	n4j_arena_free(T.a);
