@@ -86,6 +86,7 @@ static int dryrun(struct n4j_neo4j *n, struct n4j_arena *a, const char *what, co
 {
 	struct n4j_bolt_result r;
 	struct n4j_bolt_failure f;
+	*moves = 0;
 	if (!p)
 		return n4j_err(err, N4J_ENOMEM, "neo4j: out of memory");
 	int rc = n4j_io_query(n, a, N4J_IO_LEADER, text, p, &r, &f, err);
