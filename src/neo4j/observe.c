@@ -191,7 +191,6 @@ static int read_databases(struct n4j_neo4j *n, struct n4j_arena *a, enum n4j_io_
 	int *ns = n4j_arena_calloc(a, r.nrows, sizeof *ns);
 	if (!np || !ns)
 		return n4j_err(e, N4J_ENOMEM, "neo4j: out of memory");
-	bool have_counts = n4j_bolt_field(&r, "currentPrimariesCount") >= 0;
 	for (size_t i = 0; i < r.nrows; i++) {
 		const char *name = n4j_io_str(&r, i, "name");
 		if (!name)
@@ -212,11 +211,12 @@ static int read_databases(struct n4j_neo4j *n, struct n4j_arena *a, enum n4j_io_
 			d->name = name;
 			d->type = n4j_io_str(&r, i, "type");
 			d->requested_status = c->requested_status;
-			d->requested_primaries = n4j_io_int(&r, i, "requestedPrimariesCount", 0);
+			/* -1 = not said; filled in below */
+			d->requested_primaries = n4j_io_int(&r, i, "requestedPrimariesCount", -1);
 			d->requested_secondaries =
-				n4j_io_int(&r, i, "requestedSecondariesCount", 0);
-			d->current_primaries = n4j_io_int(&r, i, "currentPrimariesCount", 0);
-			d->current_secondaries = n4j_io_int(&r, i, "currentSecondariesCount", 0);
+				n4j_io_int(&r, i, "requestedSecondariesCount", -1);
+			d->current_primaries = n4j_io_int(&r, i, "currentPrimariesCount", -1);
+			d->current_secondaries = n4j_io_int(&r, i, "currentSecondariesCount", -1);
 			d->settled = true;
 		}
 		size_t k = (size_t)(d - out->databases);
@@ -233,15 +233,19 @@ static int read_databases(struct n4j_neo4j *n, struct n4j_arena *a, enum n4j_io_
 		if (online && c->role && strcmp(c->role, "secondary") == 0)
 			ns[k]++;
 	}
-	if (!have_counts) {
-		/* Community and older servers: what the rows show is all there is */
-		for (size_t k = 0; k < out->n_databases; k++) {
-			struct n4j_obs_database *d = &out->databases[k];
+	for (size_t k = 0; k < out->n_databases; k++) {
+		/* Without the count columns (older servers) the online rows are the current
+		 * counts; without a requested count (Community; NULL there) what runs is what
+		 * was asked for */
+		struct n4j_obs_database *d = &out->databases[k];
+		if (d->current_primaries < 0)
 			d->current_primaries = np[k];
+		if (d->current_secondaries < 0)
 			d->current_secondaries = ns[k];
-			d->requested_primaries = np[k] > 0 ? np[k] : 1;
-			d->requested_secondaries = ns[k];
-		}
+		if (d->requested_primaries < 0)
+			d->requested_primaries = d->current_primaries;
+		if (d->requested_secondaries < 0)
+			d->requested_secondaries = d->current_secondaries;
 	}
 	struct n4j_obs_database *sys = db_slot(out, "system");
 	out->system_leader = sys ? sys->writer_address : NULL;
