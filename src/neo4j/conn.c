@@ -37,8 +37,6 @@ int n4j_neo4j_open(const struct n4j_neo4j_opts *o, struct n4j_neo4j **out, struc
 		return n4j_err(err, N4J_EINVAL, "neo4j: no server address to connect to");
 	if (!o->user || !o->password)
 		return n4j_err(err, N4J_EINVAL, "neo4j: the admin user and password are required");
-	if (o->tls && !o->ca_file)
-		return n4j_err(err, N4J_EINVAL, "neo4j: TLS needs the CA file of the servers");
 	struct n4j_neo4j *n = calloc(1, sizeof *n);
 	if (!n)
 		return n4j_err(err, N4J_ENOMEM, "neo4j: out of memory");
@@ -69,8 +67,8 @@ int n4j_neo4j_open(const struct n4j_neo4j_opts *o, struct n4j_neo4j **out, struc
 		.base =
 			{
 				/* TLS verifies the advertised DNS name (the cluster handle sets
-				 * tls_host to it) against the cluster's CA; plaintext only when
-				 * the cluster has no TLS at all */
+				 * tls_host to it) against the cluster's CA (no ca_file: the
+				 * system store); plaintext only when the cluster has no TLS */
 				.tls = o->tls ? N4J_BOLT_TLS_VERIFY_FULL : N4J_BOLT_TLS_NONE,
 				.ca_file = n->ca_file,
 				.user = n->user,

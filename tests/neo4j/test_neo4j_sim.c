@@ -530,12 +530,20 @@ static void test_unreachable_and_auth(void)
 	o1.tls = true;
 	o1.ca_file = "/nonexistent/ca.crt";
 	CHECK(!n4j_neo4j_matches(H, &o1));
-	/* open refuses what cannot work */
+	/* TLS verifies: the simulator speaks plaintext, so nothing is read over a handle
+	 * with TLS (never a silent fallback to plaintext) */
 	CHECK_INT(n4j_neo4j_open(&o1, &h, &err), 0); /* a CA file is read at connect time */
-	n4j_neo4j_close(h);
-	o1.ca_file = NULL;
-	CHECK_INT(n4j_neo4j_open(&o1, &h, &err), N4J_EINVAL);
+	if (h) {
+		CHECK_INT(n4j_observe(h, a, &C, &o, &err), 0);
+		CHECK(!o.reachable && o.error != NULL);
+		n4j_neo4j_close(h);
+	}
+	/* open refuses what cannot work */
 	o1 = opts(NULL, &addrs);
+	CHECK_INT(n4j_neo4j_open(&o1, &h, &err), N4J_EINVAL);
+	o1 = opts(PASSWORD, &addrs);
+	const char *none[] = {NULL};
+	o1.seeds = none;
 	CHECK_INT(n4j_neo4j_open(&o1, &h, &err), N4J_EINVAL);
 	n4j_arena_free(a);
 }
