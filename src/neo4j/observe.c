@@ -58,17 +58,15 @@ static int pod_of(struct n4j_arena *a, const char *address, const char **pod)
 	if (!address || !*address)
 		return 0;
 	const char *host = address;
-	size_t len;
-	if (*host == '[') {
+	if (*host == '[')
 		return 0; /* [IPv6]:port */
-	}
 	const char *colon = strrchr(host, ':');
-	len = colon ? (size_t)(colon - host) : strlen(host);
+	size_t len = colon ? (size_t)(colon - host) : strlen(host);
 	if (len == 0 || is_ip_literal(host, len))
 		return 0;
 	const char *dot = memchr(host, '.', len);
 	size_t l = dot ? (size_t)(dot - host) : len;
-	if (l == 0 || l > 253)
+	if (l == 0 || l > 63) /* a DNS label has at most 63 characters */
 		return 0;
 	*pod = n4j_arena_strndup(a, host, l);
 	return *pod ? 0 : N4J_ENOMEM;
