@@ -1,9 +1,9 @@
 /*
  * n4j_step_run: exactly one Neo4j administration step on the `system` leader.
  *
- * Every value from the spec or from Neo4j travels as a parameter; the only text built
- * here is the topology counts, integers checked against Neo4j's own limits (1-11
- * primaries, 0-20 secondaries) before they are printed. DEALLOCATE and REALLOCATE are
+ * Every value from the spec or from Neo4j travels as a parameter, the topology counts too
+ * (Neo4j 5.26's parser takes them: tests/neo4j/test_neo4j_env.c), after checks against
+ * Neo4j's own limits (1-11 primaries, 0-20 secondaries). DEALLOCATE and REALLOCATE are
  * irreversible, so their DRYRUN runs first and any copy without a destination stops the
  * step with nothing changed.
  */
@@ -215,12 +215,16 @@ static int topology(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_s
 		rc = need_topology(s, what, err);
 	if (rc)
 		return rc;
-	char text[160];
-	snprintf(text, sizeof text,
-		 create ? "CREATE DATABASE $db IF NOT EXISTS TOPOLOGY %d PRIMARIES %d SECONDARIES"
-			: "ALTER DATABASE $db SET TOPOLOGY %d PRIMARIES %d SECONDARIES",
-		 s->primaries, s->secondaries);
-	return run(n, a, what, text, params(a, "db", s->database, NULL, NULL), &r, &f, err);
+	struct n4j_bolt_value *p = n4j_bolt_map_new(a, 3);
+	if (p) {
+		n4j_bolt_map_set(p, 0, "db", n4j_bolt_str(s->database));
+		n4j_bolt_map_set(p, 1, "p", n4j_bolt_int(s->primaries));
+		n4j_bolt_map_set(p, 2, "s", n4j_bolt_int(s->secondaries));
+	}
+	return run(n, a, what,
+		   create ? "CREATE DATABASE $db IF NOT EXISTS TOPOLOGY $p PRIMARIES $s SECONDARIES"
+			  : "ALTER DATABASE $db SET TOPOLOGY $p PRIMARIES $s SECONDARIES",
+		   p, &r, &f, err);
 }
 
 static int alias(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s, bool create,
