@@ -50,6 +50,18 @@ static struct n4j_neo4j_opts opts(const char *password, struct sim_addr_map *m)
 	return o;
 }
 
+/* Counts the connections a handle dials (each new one resolves its seed first). */
+struct counting_map {
+	struct sim_addr_map *m;
+	int dials;
+};
+static int counting_resolve(void *ctx, const char *advertised, char *out, size_t outlen)
+{
+	struct counting_map *c = ctx;
+	c->dials++;
+	return sim_resolve(c->m, advertised, out, outlen);
+}
+
 static const struct n4j_obs_server *by_ordinal(const struct n4j_observed *o, int k)
 {
 	for (size_t i = 0; i < o->n_servers; i++)
@@ -505,10 +517,15 @@ static void test_unreachable_and_auth(void)
 	/* a wrong password: not reachable, and the reason never holds the password */
 	const char *wrong = "Wrong-Pw-Zx81q";
 	struct n4j_neo4j_opts ow = opts(wrong, &addrs);
+	struct counting_map cm = {.m = &addrs};
+	ow.resolve = counting_resolve;
+	ow.resolve_ctx = &cm;
 	CHECK(n4j_neo4j_open(&ow, &h, &err) == 0);
 	memset(&err, 0, sizeof err);
 	CHECK_INT(n4j_observe(h, a, &C, &o, &err), 0);
 	CHECK(!o.reachable && o.error != NULL);
+	/* one failed login per observe, not one per seed: Neo4j locks the user after a few */
+	CHECK_MSG(cm.dials == 1, "%d logins tried with a refused password", cm.dials);
 	CHECK_MSG(check_has(o.error, "Unauthorized"), "%s", o.error ? o.error : "");
 	CHECK(o.error && !strstr(o.error, wrong) && !strstr(o.error, PASSWORD));
 	CHECK(!strstr(err.msg, wrong));
