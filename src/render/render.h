@@ -34,10 +34,11 @@
 #define N4J_ANN_SPEC_HASH      N4J_GROUP "/spec-hash"
 #define N4J_ANN_CONFIG_HASH    N4J_GROUP "/config-hash"
 #define N4J_ANN_RENDER_VERSION N4J_GROUP "/render-version"
+#define N4J_READINESS_GATE     N4J_GROUP "/server-ready"
+
 /* On the StatefulSet: the CR generation it was rendered from, and the CR's rollout value. */
 #define N4J_ANN_GENERATION N4J_GROUP "/generation"
 #define N4J_ANN_ROLLOUT    N4J_GROUP "/rollout"
-#define N4J_READINESS_GATE     N4J_GROUP "/server-ready"
 
 #define N4J_PORT_BOLT    7687
 #define N4J_PORT_HTTP    7474
