@@ -100,7 +100,7 @@ static int fill_generated(struct n4j_controller *c, const struct n4j_cluster *cl
 		else
 			n4j_log_info(CTL, "generated the admin password",
 				     N4J_STR("namespace", cl->meta.namespace_),
-				     N4J_STR("secret", cl->spec.admin_secret));
+				     N4J_STR("name", cl->spec.admin_secret));
 	}
 	n4j_wipe(pw, sizeof(pw));
 	return rc;
