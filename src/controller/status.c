@@ -63,19 +63,37 @@ const char *ctl_pod_of(struct n4j_arena *a, const char *address)
 	return n ? n4j_arena_strndup(a, address, n) : NULL;
 }
 
+/* The CRD's bound of status.servers[] and status.databases[]. */
+#define STATUS_LIST_MAX 128
+
+static bool pod_taken(const struct n4j_cluster_status *out, const char *pod)
+{
+	for (size_t i = 0; i < out->n_servers; i++)
+		if (out->servers[i].pod && strcmp(out->servers[i].pod, pod) == 0)
+			return true;
+	return false;
+}
+
 static int servers_of(struct n4j_arena *a, const struct n4j_observed *o,
 		      struct n4j_cluster_status *out)
 {
 	out->servers = n4j_arena_calloc(a, o->n_servers + 1, sizeof(*out->servers));
 	if (!out->servers)
 		return N4J_ENOMEM;
-	for (size_t i = 0; i < o->n_servers; i++) {
+	for (size_t i = 0; i < o->n_servers && out->n_servers < STATUS_LIST_MAX; i++) {
 		const struct n4j_obs_server *s = &o->servers[i];
+		const char *pod = s->pod ? s->pod : ctl_pod_of(a, s->address);
+		/*
+		 * pod is the list's map key and must be unique: a server that lost its volume
+		 * comes back under a new id at the same address while the old id lingers, so
+		 * the second one is listed under its id.
+		 */
+		if (!pod || pod_taken(out, pod))
+			pod = s->id;
+		if (!pod || pod_taken(out, pod))
+			continue;
 		struct n4j_server_status *d = &out->servers[out->n_servers++];
-		/* pod is the list's key: a server whose address names no pod shows its id. */
-		d->pod = s->pod ? s->pod : ctl_pod_of(a, s->address);
-		if (!d->pod)
-			d->pod = s->id;
+		d->pod = pod;
 		d->server_id = s->id;
 		d->state = n4j_server_state_name(s->state);
 		d->health = n4j_server_health_name(s->health);
@@ -106,8 +124,13 @@ static int databases_of(struct n4j_arena *a, const struct n4j_observed *o,
 	out->databases = n4j_arena_calloc(a, o->n_databases + 1, sizeof(*out->databases));
 	if (!out->databases)
 		return N4J_ENOMEM;
-	for (size_t i = 0; i < o->n_databases; i++) {
+	for (size_t i = 0; i < o->n_databases && out->n_databases < STATUS_LIST_MAX; i++) {
 		const struct n4j_obs_database *d = &o->databases[i];
+		bool dup = !d->name;
+		for (size_t j = 0; !dup && j < out->n_databases; j++)
+			dup = strcmp(out->databases[j].name, d->name) == 0;
+		if (dup)
+			continue; /* name is the list's map key */
 		struct n4j_database_status *s = &out->databases[out->n_databases++];
 		s->name = d->name;
 		s->status = database_state(o, d);

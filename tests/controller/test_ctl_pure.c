@@ -201,6 +201,71 @@ static void test_names(void)
 	CHECK_INT(ctl_op_kind_parse("Bogus"), N4J_OP_NONE);
 }
 
+static void test_status_build(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_cluster cl = {0};
+	cl.meta.name = "graph";
+	cl.meta.namespace_ = "db";
+	cl.meta.generation = 5;
+	cl.spec.servers = 3;
+	/* A server that lost its volume: a new id at the same address, the old one lingers. */
+	struct n4j_obs_server sv[] = {
+		{.id = "old", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
+		{.id = "new", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
+		{.id = "a", .pod = "graph-0", .address = "graph-0.x:7687"},
+	};
+	struct n4j_obs_database dbs[] = {
+		{.name = "neo4j",
+		 .requested_status = "online",
+		 .settled = true,
+		 .current_primaries = 3,
+		 .writer_address = "graph-1.x:7687"},
+		{.name = "neo4j", .requested_status = "online", .settled = true},
+	};
+	struct n4j_observed neo = {.reachable = true,
+				   .version = "5.26.12",
+				   .system_leader = "graph-1.graph-headless.db.svc:7687",
+				   .n_servers = 3,
+				   .servers = sv,
+				   .n_databases = 2,
+				   .databases = dbs};
+	struct n4j_gate gates[] = {{"graph-0", true}, {"graph-1", true}, {"graph-2", false}};
+	struct n4j_plan plan = {.n_gates = 3,
+				.gates = gates,
+				.phase = N4J_PHASE_SCALING,
+				.op = {N4J_OP_SCALE_IN, "graph-2", 1000}};
+	struct ctl_status_in in = {
+		.cluster = &cl, .neo = &neo, .plan = &plan, .sts_ready_replicas = 3};
+	struct n4j_cluster_status st;
+	CHECK_INT(ctl_status_build(a, &in, &st), 0);
+	CHECK_INT(st.observed_generation, 5);
+	CHECK_STR(st.ready_servers, "2/3");
+	CHECK_STR(st.system_leader, "graph-1");
+	CHECK_INT(st.n_servers, 3);
+	CHECK_STR(st.servers[0].pod, "graph-2");
+	CHECK_STR(st.servers[1].pod, "new"); /* map keys stay unique */
+	CHECK_STR(st.servers[2].pod, "graph-0");
+	CHECK_INT(st.n_databases, 1);
+	CHECK_STR(st.databases[0].writer, "graph-1");
+	CHECK_STR(st.bolt_endpoint, "neo4j://graph.db.svc:7687");
+	CHECK_STR(st.http_endpoint, "http://graph.db.svc:7474");
+	CHECK_STR(st.operation.kind, "ScaleIn");
+	CHECK_STR(st.operation.started_at, "1970-01-01T00:00:01Z");
+	CHECK_INT(ctl_parse_time_ms(st.operation.started_at), 1000); /* round-trips */
+
+	/* Unreachable: the last observation stays. */
+	struct n4j_server_status prev_sv[] = {{.pod = "graph-0", .server_id = "a"}};
+	struct n4j_cluster_status prev = {.version = "5.26.11", .n_servers = 1, .servers = prev_sv};
+	struct n4j_observed down = {.reachable = false, .error = "refused"};
+	in.neo = &down;
+	in.prev = &prev;
+	CHECK_INT(ctl_status_build(a, &in, &st), 0);
+	CHECK_STR(st.version, "5.26.11");
+	CHECK_INT(st.n_servers, 1);
+	n4j_arena_free(a);
+}
+
 int main(void)
 {
 	test_conditions();
@@ -208,5 +273,6 @@ int main(void)
 	test_update_pending();
 	test_password();
 	test_names();
+	test_status_build();
 	return check_summary();
 }
