@@ -180,6 +180,72 @@ static const char *cr_annotation(const struct n4j_cluster *cl, const char *key)
 	return NULL;
 }
 
+static bool rendered_kind(const cJSON *rendered, const struct n4j_kube_resource *r)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, rendered)
+	{
+		if (ctl_resource_of(o) == r)
+			return true;
+	}
+	return false;
+}
+
+/* Whether obj's controller ownerReference is this CR (never touch another's object). */
+static bool owned_by(const cJSON *obj, const char *uid)
+{
+	const cJSON *ref;
+	cJSON_ArrayForEach(ref, CTL_JGET(obj, "metadata", "ownerReferences"))
+	{
+		const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "uid"));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "controller")) && u && uid &&
+		    strcmp(u, uid) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Objects the spec no longer asks for: a PodDisruptionBudget once servers is 1 (one that
+ * allows no eviction would block every drain), a NetworkPolicy once disabled (it would
+ * keep filtering). Only from the cache (a miss costs no request), only ours, only with
+ * the UID as precondition.
+ */
+static int prune(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+		 const cJSON *rendered, int *writes, struct n4j_kube_error *e)
+{
+	static const struct n4j_kube_resource *const kinds[] = {&N4J_RES_PDBS,
+								&N4J_RES_NETWORKPOLICIES};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (rendered_kind(rendered, kinds[i]))
+			continue;
+		char *key = n4j_arena_printf(a, "%s/%s", cl->meta.namespace_, cl->meta.name);
+		struct n4j_cached *o =
+			key ? c->cfg.caches.get(c->cfg.caches.ud, kinds[i], key) : NULL;
+		cJSON *live = o ? n4j_cached_parse(o) : NULL;
+		n4j_cached_unref(o);
+		if (!live)
+			continue;
+		const char *uid = cJSON_GetStringValue(CTL_JGET(live, "metadata", "uid"));
+		int rc = 0;
+		if (owned_by(live, cl->meta.uid) && uid) {
+			struct n4j_kube_delete_opts d = {.uid = uid};
+			rc = n4j_kube_delete(c->cfg.kube, kinds[i], cl->meta.namespace_,
+					     cl->meta.name, &d, e);
+			(*writes)++;
+			if (!rc)
+				n4j_log_info(CTL, "deleted",
+					     N4J_STR("namespace", cl->meta.namespace_),
+					     N4J_STR("kind", kinds[i]->kind),
+					     N4J_STR("name", cl->meta.name));
+		}
+		cJSON_Delete(live);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
 	      cJSON *rendered, struct ctl_apply_out *out, struct n4j_kube_error *e)
 {
@@ -256,5 +322,5 @@ int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cl
 			cJSON_Delete(resp);
 		}
 	}
-	return 0;
+	return cl->spec.paused ? 0 : prune(c, a, cl, rendered, &out->applied, e);
 }

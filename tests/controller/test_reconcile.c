@@ -122,6 +122,11 @@ int n4j_kube_apply(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 				   cJSON_GetObjectItemCaseSensitive(old, "metadata"), "generation"))
 			 : 0;
 	cJSON *n = cJSON_Duplicate(obj, true);
+	cJSON *nm = cJSON_GetObjectItemCaseSensitive(n, "metadata");
+	const char *ouid = old ? mstr(old, "uid") : NULL;
+	char uid[160];
+	snprintf(uid, sizeof(uid), "uid-%s-%s", r->plural, name);
+	cJSON_AddStringToObject(nm, "uid", ouid ? ouid : uid);
 	if (r == &N4J_RES_STATEFULSETS) {
 		/* The StatefulSet controller, at once: a generation and an observed status. */
 		applies_sts++;
@@ -427,9 +432,13 @@ static const cJSON *cond(const char *name, const char *type)
 {
 	const cJSON *cr = find("neo4jclusters", "db", name, NULL);
 	const cJSON *c;
-	cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(cr, "status"), "condition"
-										     "s")) if (
-		check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "type")), type)) return c;
+	cJSON_ArrayForEach(
+		c,
+		cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cr, "status"),
+			"condition"
+			"s")) if (check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "type")),
+					      type)) return c;
 	return NULL;
 }
 
@@ -637,6 +646,16 @@ static void test_update_pending(void)
 	CHECK_STR(ctl_annotation(find("statefulsets", "db", "graph", NULL), N4J_ANN_GENERATION),
 		  "2");
 	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+
+	/* A NetworkPolicy no longer asked for is deleted (it would keep filtering). */
+	CHECK(find("networkpolicies", "db", "graph", NULL) != NULL);
+	put_graph(3, ", annotations: {neo4j.graphops.io/rollout: \"1\"}",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "config: {db.transaction.timeout: 30s}, networkPolicy: {enabled: false}}");
+	reconcile(c, "db/graph", NULL);
+	CHECK(find("networkpolicies", "db", "graph", NULL) == NULL);
+	CHECK(find("poddisruptionbudgets", "db", "graph", NULL) != NULL);
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
 	n4j_controller_free(next);
 	n4j_controller_free(c);
 }
@@ -644,7 +663,7 @@ static void test_update_pending(void)
 static void test_invalid_spec(void)
 {
 	struct n4j_controller *c = new_controller(NULL);
-	put_graph(3, "", "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 0}");
+	put_graph(4, "", "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 0}");
 	int warn = events_warning;
 	applies_sts = 0;
 	long ret = -5;
@@ -659,7 +678,7 @@ static void test_invalid_spec(void)
 	CHECK_STR(cond_field("graph", CT_RECONCILING, "status"), "False");
 	CHECK_INT(cJSON_GetNumberValue(
 			  cJSON_GetObjectItem(cond("graph", CT_STALLED), "observedGeneration")),
-		  3);
+		  4);
 	CHECK_INT(events_warning, warn + 1);
 	CHECK_STR(last_event_reason, "InvalidSpec");
 	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
