@@ -269,9 +269,12 @@ static void conditions(struct rec *r, struct ctl_conds *cs, const struct n4j_pla
 		     plan->degraded ? reason_or(plan->degraded_reason, "Degraded") : "AsExpected",
 		     plan->degraded ? plan->degraded_message : NULL);
 	if (s->kind == N4J_STEP_REFUSE) {
-		const char *msg = s->field ? n4j_arena_printf(r->a, "%s: %s", s->field,
-							      s->message ? s->message : "refused")
-					   : s->message;
+		/* The message names the field path first (the planner's usually does). */
+		const char *m = s->message ? s->message : "refused";
+		size_t fl = s->field ? strlen(s->field) : 0;
+		const char *msg = !fl || (strncmp(m, s->field, fl) == 0 && m[fl] == ':')
+					  ? m
+					  : n4j_arena_printf(r->a, "%s: %s", s->field, m);
 		ctl_cond_set(cs, CT_STALLED, N4J_COND_TRUE, reason_or(s->reason, "ChangeRefused"),
 			     msg);
 	} else {

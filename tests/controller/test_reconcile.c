@@ -350,7 +350,7 @@ int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_pla
 	if (next_step == N4J_STEP_REFUSE) {
 		out->step.reason = "ScaleInRefused";
 		out->step.field = "spec.servers";
-		out->step.message = "database sales needs 3 primaries";
+		out->step.message = "spec.servers: database sales needs 3 primaries";
 		out->progressing = false;
 	}
 	if (next_step == N4J_STEP_ENABLE_SERVER) {
@@ -593,7 +593,8 @@ static void test_converge_then_zero_writes(void)
 	CHECK_INT(w, 1);
 	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "True");
 	CHECK_STR(cond_field("graph", CT_STALLED, "reason"), "ScaleInRefused");
-	CHECK_HAS(cond_field("graph", CT_STALLED, "message"), "spec.servers: ");
+	CHECK_STR(cond_field("graph", CT_STALLED, "message"),
+		  "spec.servers: database sales needs 3 primaries");
 	CHECK_STR(cond_field("graph", CT_READY, "status"), "True"); /* Ready keeps its truth */
 	CHECK_INT(events_warning, warn + 1);
 	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
