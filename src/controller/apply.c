@@ -155,15 +155,19 @@ static const cJSON *template_spec(const cJSON *sts)
 	return cJSON_GetObjectItemCaseSensitive(tpl, "spec");
 }
 
-/* The StatefulSet keeps the live replicas: scaling is the planner's (SET_REPLICAS). */
+/*
+ * The StatefulSet keeps the live replicas: scaling is the planner's (SET_REPLICAS). A new
+ * one starts at 0, so that the planner's first step raises it with the FORM operation
+ * recorded (formation is then judged as formation, not as a lost cluster).
+ */
 static int keep_replicas(cJSON *sts, const cJSON *live)
 {
 	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(live, "spec");
 	const cJSON *lr = cJSON_GetObjectItemCaseSensitive(ls, "replicas");
-	if (!cJSON_IsNumber(lr))
+	if (live && !cJSON_IsNumber(lr))
 		return 0;
 	cJSON *spec = cJSON_GetObjectItemCaseSensitive(sts, "spec");
-	cJSON *v = cJSON_CreateNumber(lr->valuedouble);
+	cJSON *v = cJSON_CreateNumber(live ? lr->valuedouble : 0);
 	if (!v || !cJSON_ReplaceItemInObjectCaseSensitive(spec, "replicas", v)) {
 		cJSON_Delete(v);
 		return N4J_ENOMEM;
@@ -301,9 +305,9 @@ int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cl
 					our_rv, marks.render_version ? marks.render_version : "?");
 				continue;
 			}
-			if ((rc = keep_replicas(obj, live)))
-				return n4j_err(&e->base, rc, "out of memory");
 		}
+		if (sts && (rc = keep_replicas(obj, live)))
+			return n4j_err(&e->base, rc, "out of memory");
 		cJSON *resp = NULL;
 		rc = n4j_kube_apply(c->cfg.kube, r, ns, name, obj, true, &resp, e);
 		out->applied++;

@@ -347,6 +347,14 @@ int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_pla
 	out->progressing = !all;
 	out->step.kind = all ? next_step : N4J_STEP_WAIT;
 	out->step.reason = all ? NULL : "WaitingForPods";
+	if (w->sts_replicas < w->cluster->spec.servers) {
+		/* As the real planner: raise the replicas first, with op FORM from 0. */
+		out->step.kind = N4J_STEP_SET_REPLICAS;
+		out->step.reason = "Forming";
+		out->step.replicas = w->cluster->spec.servers;
+		out->op = (struct n4j_operation){N4J_OP_FORM, "3", w->now_ms};
+		return 0;
+	}
 	if (next_step == N4J_STEP_REFUSE) {
 		out->step.reason = "ScaleInRefused";
 		out->step.field = "spec.servers";
@@ -529,7 +537,20 @@ static void test_converge_then_zero_writes(void)
 	CHECK_INT(ret, 2000); /* waiting for pods: soon */
 	CHECK_STR(cond_field("graph", CT_READY, "status"), "False");
 	CHECK_STR(cond_field("graph", CT_RECONCILING, "status"), "True");
-	CHECK_STR(cond_field("graph", CT_RECONCILING, "reason"), "WaitingForPods");
+	/* A new StatefulSet starts at 0 replicas; the planner's step raises them (op FORM). */
+	CHECK_INT(last_world.sts_replicas, 0);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(find("statefulsets", "db", "graph", NULL), "spec"),
+			  "replicas")),
+		  3);
+	CHECK_STR(cond_field("graph", CT_RECONCILING, "reason"), "Forming");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(
+				  cJSON_GetObjectItem(find("neo4jclusters", "db", "graph", NULL),
+						      "status"),
+				  "operation"),
+			  "kind")),
+		  "Form");
 
 	/* Pods come; their gates are set (3 patches) and status changes. */
 	for (int k = 0; k < 3; k++)
