@@ -5,6 +5,7 @@
  * status are null (so a finished operation disappears).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,6 +104,31 @@ static int servers_of(struct n4j_arena *a, const struct n4j_observed *o,
 	return 0;
 }
 
+/* Ordinal order ("graph-2" before "graph-10"), then by name: the same list on every
+ * observation whatever order Neo4j answers in, so the status does not churn. */
+static int pod_order(const char *a, const char *b)
+{
+	const char *ta = strrchr(a, '-'), *tb = strrchr(b, '-');
+	if (ta && tb && ta - a == tb - b && strncmp(a, b, (size_t)(ta - a)) == 0) {
+		long na = strtol(ta + 1, NULL, 10), nb = strtol(tb + 1, NULL, 10);
+		if (na != nb)
+			return na < nb ? -1 : 1;
+	}
+	return strcmp(a, b);
+}
+
+static int by_pod(const void *x, const void *y)
+{
+	return pod_order(((const struct n4j_server_status *)x)->pod,
+			 ((const struct n4j_server_status *)y)->pod);
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(((const struct n4j_database_status *)x)->name,
+		      ((const struct n4j_database_status *)y)->name);
+}
+
 /* A database's status: its requested status once every copy reached it, else the first
  * copy's current status that differs (starting, store copying, …). */
 static const char *database_state(const struct n4j_observed *o, const struct n4j_obs_database *d)
@@ -163,6 +189,10 @@ int ctl_status_build(struct n4j_arena *a, const struct ctl_status_in *in,
 		out->system_leader = ctl_pod_of(a, in->neo->system_leader);
 		if (servers_of(a, in->neo, out) || databases_of(a, in->neo, out))
 			return N4J_ENOMEM;
+		if (out->n_servers > 1)
+			qsort(out->servers, out->n_servers, sizeof(*out->servers), by_pod);
+		if (out->n_databases > 1)
+			qsort(out->databases, out->n_databases, sizeof(*out->databases), by_name);
 	} else if (prev) {
 		/* Unreachable: the last observation stays; the conditions say it is stale. */
 		out->version = prev->version;

@@ -211,6 +211,7 @@ static void test_status_build(void)
 	cl.spec.servers = 3;
 	/* A server that lost its volume: a new id at the same address, the old one lingers. */
 	struct n4j_obs_server sv[] = {
+		{.id = "b", .pod = "graph-10", .address = "graph-10.x:7687"},
 		{.id = "old", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
 		{.id = "new", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
 		{.id = "a", .pod = "graph-0", .address = "graph-0.x:7687"},
@@ -226,7 +227,7 @@ static void test_status_build(void)
 	struct n4j_observed neo = {.reachable = true,
 				   .version = "5.26.12",
 				   .system_leader = "graph-1.graph-headless.db.svc:7687",
-				   .n_servers = 3,
+				   .n_servers = 4,
 				   .servers = sv,
 				   .n_databases = 2,
 				   .databases = dbs};
@@ -242,10 +243,12 @@ static void test_status_build(void)
 	CHECK_INT(st.observed_generation, 5);
 	CHECK_STR(st.ready_servers, "2/3");
 	CHECK_STR(st.system_leader, "graph-1");
-	CHECK_INT(st.n_servers, 3);
-	CHECK_STR(st.servers[0].pod, "graph-2");
-	CHECK_STR(st.servers[1].pod, "new"); /* map keys stay unique */
-	CHECK_STR(st.servers[2].pod, "graph-0");
+	CHECK_INT(st.n_servers, 4);
+	/* Sorted by ordinal whatever order Neo4j answered in; map keys stay unique. */
+	CHECK_STR(st.servers[0].pod, "graph-0");
+	CHECK_STR(st.servers[1].pod, "graph-2");
+	CHECK_STR(st.servers[2].pod, "graph-10");
+	CHECK_STR(st.servers[3].pod, "new");
 	CHECK_INT(st.n_databases, 1);
 	CHECK_STR(st.databases[0].writer, "graph-1");
 	CHECK_STR(st.bolt_endpoint, "neo4j://graph.db.svc:7687");
