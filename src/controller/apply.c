@@ -250,12 +250,70 @@ static int prune(struct n4j_controller *c, struct n4j_arena *a, const struct n4j
 	return 0;
 }
 
+/* Whether the live object differs from the rendered one (hash, or drifted images). */
+static bool differs(const cJSON *obj, const cJSON *live, bool sts)
+{
+	const char *want = ctl_annotation(obj, N4J_ANN_SPEC_HASH);
+	const char *have = live ? ctl_annotation(live, N4J_ANN_SPEC_HASH) : NULL;
+	if (!live || !have || !want || strcmp(have, want) != 0)
+		return true;
+	return sts && images_drifted(template_spec(obj), template_spec(live));
+}
+
+/* The UpdatePending rule on the rendered StatefulSet (restamped with our version first). */
+static int judge_statefulset(struct n4j_controller *c, struct n4j_arena *a,
+			     const struct n4j_cluster *cl, cJSON *rendered, const char *our_rv,
+			     struct ctl_apply_out *out, struct n4j_kube_error *e)
+{
+	cJSON *obj;
+	cJSON_ArrayForEach(obj, rendered)
+	{
+		if (ctl_resource_of(obj) != &N4J_RES_STATEFULSETS)
+			continue;
+		if (strcmp(our_rv, N4J_RENDER_VERSION) != 0) {
+			int rc = ctl_restamp_render_version(obj, our_rv);
+			if (rc)
+				return n4j_err(&e->base, rc, "StatefulSet: cannot set the version");
+		}
+		cJSON *live = NULL;
+		int rc = live_object(c, a, &N4J_RES_STATEFULSETS, cl->meta.namespace_, name_of(obj),
+				     &live, e);
+		if (rc)
+			return rc;
+		out->sts_live = live;
+		if (!live || !differs(obj, live, true))
+			return 0;
+		struct ctl_sts_marks marks = {
+			.render_version = ctl_annotation(live, N4J_ANN_RENDER_VERSION),
+			.generation = ctl_annotation(live, N4J_ANN_GENERATION),
+			.rollout = ctl_annotation(live, N4J_ANN_ROLLOUT),
+			.spec_hash = ctl_annotation(live, N4J_ANN_SPEC_HASH),
+		};
+		if (ctl_update_pending(&marks, our_rv, cl->meta.generation,
+				       cr_annotation(cl, N4J_ANN_ROLLOUT),
+				       ctl_annotation(obj, N4J_ANN_SPEC_HASH))) {
+			out->update_pending = true;
+			out->update_message = n4j_arena_printf(
+				a,
+				"operator render version %s would restart the pods rendered by "
+				"version %s; to roll them, change the spec or annotate the "
+				"cluster " N4J_ANN_ROLLOUT "=<new value>",
+				our_rv, marks.render_version ? marks.render_version : "?");
+		}
+		return 0;
+	}
+	return 0;
+}
+
 int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
 	      cJSON *rendered, struct ctl_apply_out *out, struct n4j_kube_error *e)
 {
 	memset(out, 0, sizeof(*out));
 	const char *ns = cl->meta.namespace_;
 	const char *our_rv = c->cfg.render_version ? c->cfg.render_version : N4J_RENDER_VERSION;
+	int rc = judge_statefulset(c, a, cl, rendered, our_rv, out, e);
+	if (rc || cl->spec.paused)
+		return rc; /* paused: maintenance, the operator changes nothing */
 	cJSON *obj;
 	cJSON_ArrayForEach(obj, rendered)
 	{
@@ -266,46 +324,17 @@ int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cl
 		if (r == &N4J_RES_SECRETS)
 			continue;
 		bool sts = r == &N4J_RES_STATEFULSETS;
-		if (sts && strcmp(our_rv, N4J_RENDER_VERSION) != 0) {
-			int rc = ctl_restamp_render_version(obj, our_rv);
-			if (rc)
-				return n4j_err(&e->base, rc, "StatefulSet: cannot set the version");
-		}
-		cJSON *live = NULL;
-		int rc = live_object(c, a, r, ns, name, &live, e);
-		if (rc)
-			return rc;
-		if (sts)
-			out->sts_live = live;
-		if (cl->spec.paused)
-			continue; /* maintenance: the operator changes nothing */
-		const char *want = ctl_annotation(obj, N4J_ANN_SPEC_HASH);
-		const char *have = live ? ctl_annotation(live, N4J_ANN_SPEC_HASH) : NULL;
-		bool changed = !live || !have || !want || strcmp(have, want) != 0;
-		if (!changed && sts && images_drifted(template_spec(obj), template_spec(live)))
-			changed = true;
-		if (!changed)
+		/*
+		 * Held back with the StatefulSet: the ConfigMap, whose neo4j.conf a pod that
+		 * restarts for any reason would read (its hash is in the held template).
+		 */
+		if (out->update_pending && (sts || r == &N4J_RES_CONFIGMAPS))
 			continue;
-		if (sts && live) {
-			struct ctl_sts_marks marks = {
-				.render_version = ctl_annotation(live, N4J_ANN_RENDER_VERSION),
-				.generation = ctl_annotation(live, N4J_ANN_GENERATION),
-				.rollout = ctl_annotation(live, N4J_ANN_ROLLOUT),
-				.spec_hash = have,
-			};
-			if (ctl_update_pending(&marks, our_rv, cl->meta.generation,
-					       cr_annotation(cl, N4J_ANN_ROLLOUT), want)) {
-				out->update_pending = true;
-				out->update_message = n4j_arena_printf(
-					a,
-					"operator render version %s would restart the pods "
-					"rendered "
-					"by version %s; to roll them, change the spec or annotate "
-					"the cluster " N4J_ANN_ROLLOUT "=<new value>",
-					our_rv, marks.render_version ? marks.render_version : "?");
-				continue;
-			}
-		}
+		cJSON *live = out->sts_live;
+		if (!sts && (rc = live_object(c, a, r, ns, name, &live, e)))
+			return rc;
+		if (!differs(obj, live, sts))
+			continue;
 		if (sts && (rc = keep_replicas(obj, live)))
 			return n4j_err(&e->base, rc, "out of memory");
 		cJSON *resp = NULL;
@@ -326,5 +355,5 @@ int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cl
 			cJSON_Delete(resp);
 		}
 	}
-	return cl->spec.paused ? 0 : prune(c, a, cl, rendered, &out->applied, e);
+	return prune(c, a, cl, rendered, &out->applied, e);
 }

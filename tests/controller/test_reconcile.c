@@ -630,9 +630,15 @@ static void test_update_pending(void)
 {
 	/* The next operator release renders another version: the StatefulSet waits. */
 	struct n4j_controller *next = new_controller("2-test");
+	/* As if the old operator had rendered another neo4j.conf: held back as well. */
+	cJSON *cm = find("configmaps", "db", "graph-config", NULL);
+	cJSON *cm_ann = cJSON_GetObjectItem(cJSON_GetObjectItem(cm, "metadata"), "annotations");
+	cJSON_DeleteItemFromObject(cm_ann, N4J_ANN_SPEC_HASH);
+	cJSON_AddStringToObject(cm_ann, N4J_ANN_SPEC_HASH, "old");
 	applies_sts = 0;
 	long ret;
 	int w = reconcile(next, "db/graph", &ret);
+	CHECK_STR(last_apply_kinds, "");
 	CHECK_INT(applies_sts, 0);
 	CHECK_INT(w, 1); /* the status */
 	CHECK_STR(cond_field("graph", CT_UPDATE_PENDING, "status"), "True");
@@ -646,6 +652,7 @@ static void test_update_pending(void)
 	put_graph(1, ", annotations: {neo4j.graphops.io/rollout: \"1\"}", SPEC3);
 	w = reconcile(next, "db/graph", &ret);
 	CHECK_INT(applies_sts, 1);
+	CHECK_HAS(last_apply_kinds, "ConfigMap");
 	const cJSON *sts = find("statefulsets", "db", "graph", NULL);
 	CHECK_STR(ctl_annotation(sts, N4J_ANN_RENDER_VERSION), "2-test");
 	CHECK_STR(ctl_annotation(sts, N4J_ANN_ROLLOUT), "1");
