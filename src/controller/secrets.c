@@ -121,6 +121,15 @@ int ctl_admin_password(struct n4j_controller *c, const struct n4j_cluster *cl,
 	bool exists = rc == 0;
 	if (exists) {
 		*password = ctl_secret_value(sec, s->admin_secret_key);
+		/* The pod reads it with $(cat …), which drops trailing newlines (an edited
+		 * Secret often ends with one, helm-charts #178): log in with what Neo4j got. */
+		for (size_t n = *password ? strlen(*password) : 0;
+		     n > 0 && (*password)[n - 1] == '\n'; n--)
+			(*password)[n - 1] = '\0';
+		if (*password && !**password) {
+			n4j_wipe_free(*password);
+			*password = NULL;
+		}
 		const char *gen = ctl_annotation(sec, N4J_ANN_GENERATED_PW);
 		bool ours = gen && strcmp(gen, "true") == 0;
 		n4j_json_wipe_delete(sec);

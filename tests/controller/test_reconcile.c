@@ -372,11 +372,13 @@ struct n4j_neo4j {
 	int x;
 };
 static struct n4j_neo4j the_handle;
+static char last_login[64];
 int n4j_neo4j_open(const struct n4j_neo4j_opts *o, struct n4j_neo4j **out, struct n4j_error *err)
 {
 	CHECK(o->password && strlen(o->password) > 0);
+	snprintf(last_login, sizeof(last_login), "%s", o->password ? o->password : "");
 	CHECK(o->seeds && o->seeds[0] &&
-	      strstr(o->seeds[0], ".graph-headless.db.svc.cluster.local:7687"));
+	      strstr(o->seeds[0], "-headless.db.svc.cluster.local:7687"));
 	char ip[64];
 	CHECK(o->resolve && o->resolve(o->resolve_ctx, o->seeds[0], ip, sizeof(ip)) == 0 &&
 	      strncmp(ip, "127.1.0.", 8) == 0 && strstr(ip, ":7687"));
@@ -739,6 +741,21 @@ static void test_user_secret_missing(void)
 	CHECK_STR(cond_field("other", CT_STALLED, "reason"), "AdminSecretMissing");
 	CHECK_HAS(cond_field("other", CT_STALLED, "message"), "spec.auth.adminSecretRef");
 	CHECK_INT(reconcile(c, "db/other", NULL), 0);
+
+	/* The user creates it, with the trailing newline an edited Secret often has: the
+	 * pod drops it ($(cat …)), so the login does too. */
+	cJSON_AddItemToArray(list_of("secrets"),
+			     cJSON_Parse("{\"metadata\":{\"name\":\"mine\",\"namespace\":\"db\"},"
+					 "\"data\":{\"password\":\"czNjcjN0Cg==\"}}"));
+	add_pod(0, true);
+	cJSON *pod = cJSON_GetArrayItem(list_of("pods"), cJSON_GetArraySize(list_of("pods")) - 1);
+	cJSON *pm = cJSON_GetObjectItem(pod, "metadata");
+	cJSON_ReplaceItemInObject(pm, "name", cJSON_CreateString("other-0"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(pm, "labels"), N4J_LABEL_INSTANCE,
+				  cJSON_CreateString("other"));
+	reconcile(c, "db/other", &ret);
+	CHECK_STR(cond_field("other", CT_STALLED, "status"), "False");
+	CHECK_STR(last_login, "s3cr3t");
 	n4j_controller_free(c);
 }
 
