@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""`neo4j-operator run` against the real apiserver, as the operator's own ServiceAccount:
+
+  1. instance A takes the Lease (holderIdentity = its identity), logs "caches synced" and
+     "workers started" in JSON lines;
+  2. instance B, started next, syncs its caches but stays a follower (no "became leader",
+     no workers);
+  3. SIGTERM to A: exit 0 within a few seconds, every shutdown phase logged, the Lease
+     released, and B takes over within ~3 s of A's exit (not the 15 s of an expiry);
+  4. SIGTERM to B: exit 0, the Lease's holder empty;
+  5. the audit log, for the requests of A and B (told apart by the identity in their user
+     agent): no list or watch of Secrets (DESIGN §8.16), no request refused (403), and every
+     list/watch in the namespace given by --namespaces, one per watched kind.
+
+The Lease name is unique to the run, so concurrent runs and other tests don't collide.
+"""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from envlib import ROOT, check, done, kjson, kubectl, load_env, unique_name, wait_for
+
+load_env()
+BIN = os.environ.get("N4J_OPERATOR_BIN") or os.path.join(ROOT, "build", "default",
+                                                         "neo4j-operator")
+OP_KUBECONFIG = os.environ["TESTENV_OPERATOR_KUBECONFIG"]
+AUDIT = os.environ["TESTENV_AUDIT_LOG"]
+OP_USER = "system:serviceaccount:neo4j-system:neo4j-operator"
+LEASE_NS = "neo4j-system"
+NS = unique_name("run-lc")
+LEASE = unique_name("run-lc-lease")
+# What `run` watches: Neo4jClusters and the owned kinds. Never secrets.
+WATCHED = {"neo4jclusters", "statefulsets", "services", "configmaps", "serviceaccounts",
+           "poddisruptionbudgets", "networkpolicies", "pods", "persistentvolumeclaims"}
+
+audit_start = os.path.getsize(AUDIT) if os.path.exists(AUDIT) else 0
+kubectl("create", "namespace", NS, check=True)
+
+
+class Operator:
+    """One `neo4j-operator run` process whose JSON log records are collected as they come."""
+
+    def __init__(self, name):
+        self.name = name
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("KUBECONFIG", "WATCH_NAMESPACES", "LOG_LEVEL", "LOG_FORMAT")}
+        env["POD_NAME"] = f"lc-{name}"
+        self.p = subprocess.Popen(
+            [BIN, "run", "--kubeconfig", OP_KUBECONFIG, "--namespaces", NS,
+             "--leader-election-namespace", LEASE_NS, "--leader-election-id", LEASE,
+             "--workers", "2"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, text=True)
+        self.records, self.bad_lines = [], []
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                with self.lock:
+                    self.bad_lines.append(line)
+                continue
+            rec["_seen"] = time.monotonic()
+            with self.lock:
+                self.records.append(rec)
+
+    def find(self, msg):
+        with self.lock:
+            return next((r for r in self.records if r.get("msg") == msg), None)
+
+    def wait_msg(self, msg, timeout):
+        return wait_for(f"{self.name}: log record {msg!r}", lambda: self.find(msg),
+                        timeout=timeout, interval=0.1)
+
+    def identity(self):
+        r = self.find("leader election")
+        return r.get("identity") if r else None
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def dump(self):
+        with self.lock:
+            return "\n".join(json.dumps({k: v for k, v in r.items() if k != "_seen"})
+                             for r in self.records[-30:])
+
+
+def lease_holder():
+    p = kubectl("get", "lease", "-n", LEASE_NS, LEASE, "-o", "json")
+    if p.returncode != 0:
+        return None
+    return (json.loads(p.stdout).get("spec") or {}).get("holderIdentity") or ""
+
+
+a = b = None
+try:
+    # 1. A leads.
+    a = Operator("a")
+    a.wait_msg("caches synced", 60)
+    a.wait_msg("became leader", 30)
+    a.wait_msg("workers started", 10)
+    ida = a.identity()
+    check(bool(ida) and ida.startswith("lc-a_"), f"A's identity is POD_NAME + suffix: {ida!r}")
+    check(lease_holder() == ida, f"the Lease names A as holder ({lease_holder()!r} vs {ida!r})")
+    check(not a.bad_lines, f"A logs JSON lines only: {a.bad_lines[:3]}")
+    synced = a.find("caches synced")
+    started = a.find("workers started")
+    check(synced and started and synced["_seen"] <= started["_seen"],
+          "A starts its workers only after its caches synced")
+    check(synced and synced.get("informers") == len(WATCHED),
+          f"one informer per watched kind in the one namespace: {synced}")
+
+    # 2. B follows.
+    b = Operator("b")
+    b.wait_msg("caches synced", 60)
+    time.sleep(5)  # two and a half retry periods: B would have taken a free Lease by now
+    idb = b.identity()
+    check(bool(idb) and idb != ida, f"B has its own identity: {idb!r}")
+    check(b.find("became leader") is None, "B stays a follower while A holds the Lease")
+    check(b.find("workers started") is None, "a follower runs no workers")
+    check(lease_holder() == ida, "A still holds the Lease")
+
+    # 3. SIGTERM A: graceful exit, Lease released, B takes over fast.
+    t0 = time.monotonic()
+    a.p.send_signal(signal.SIGTERM)
+    try:
+        rc = a.p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        rc = None
+    a_exit = time.monotonic()
+    a.t.join(timeout=5)
+    check(rc == 0, f"A exits 0 on SIGTERM (got {rc})\n{a.dump()}")
+    check(a_exit - t0 < 5, f"A exits within 5 s of SIGTERM ({a_exit - t0:.1f} s)")
+    for msg in ("shutting down", "workers stopped", "lease released", "events flushed",
+                "informers stopped", "stopped"):
+        check(a.find(msg) is not None, f"A logs the shutdown phase {msg!r}")
+    sd = a.find("shutting down")
+    check(sd is not None and sd.get("signal") == "SIGTERM", f"the signal is named: {sd}")
+    took = b.wait_msg("became leader", 15)
+    check(took["_seen"] - a_exit < 4,
+          f"B takes over within ~3 s of A's exit ({took['_seen'] - a_exit:.1f} s): the "
+          "Lease was released, not left to expire")
+    b.wait_msg("workers started", 10)
+    check(lease_holder() == idb, f"the Lease names B ({lease_holder()!r})")
+
+    # 4. SIGTERM B: the Lease ends up free.
+    b.p.send_signal(signal.SIGTERM)
+    try:
+        rc = b.p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, f"B exits 0 on SIGTERM (got {rc})\n{b.dump()}")
+    check(lease_holder() == "", f"the released Lease has no holder ({lease_holder()!r})")
+finally:
+    for op in (a, b):
+        if op:
+            op.stop()
+
+# 5. The audit log: what A and B asked of the apiserver.
+ids = [i for i in (a.identity() if a else None, b.identity() if b else None) if i]
+entries = []
+with open(AUDIT, encoding="utf-8", errors="replace") as f:
+    f.seek(audit_start)
+    for line in f:
+        try:
+            e = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        ua = e.get("userAgent") or ""
+        if (e.get("user") or {}).get("username") == OP_USER and any(i in ua for i in ids):
+            entries.append(e)
+check(len(entries) > 20, f"the audit log holds the operators' requests ({len(entries)})")
+secret_reads = [(e["verb"], (e.get("objectRef") or {}).get("name")) for e in entries
+                if (e.get("objectRef") or {}).get("resource") == "secrets" and
+                (e["verb"] in ("list", "watch") or
+                 (e["verb"] == "get" and not (e.get("objectRef") or {}).get("name")))]
+check(not secret_reads, f"no list/watch of Secrets, only gets by name: {secret_reads[:5]}")
+denied = [(e["verb"], e.get("requestURI")) for e in entries
+          if (e.get("responseStatus") or {}).get("code") == 403]
+check(not denied, f"no request refused (403): {denied[:5]}")
+lw = [e for e in entries if e["verb"] in ("list", "watch")]
+outside = sorted({(e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("namespace"))
+                  for e in lw if (e.get("objectRef") or {}).get("namespace") != NS})
+check(not outside, f"--namespaces {NS}: every list/watch stays in it: {outside[:5]}")
+listed = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "list"}
+watched = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "watch"}
+check(listed == WATCHED, f"lists exactly the watched kinds: {sorted(listed ^ WATCHED)}")
+check(watched == WATCHED, f"watches exactly the watched kinds: {sorted(watched ^ WATCHED)}")
+lease_writes = {e["verb"] for e in entries
+                if (e.get("objectRef") or {}).get("resource") == "leases"}
+check("update" in lease_writes, f"the Lease is written by update: {sorted(lease_writes)}")
+
+kubectl("delete", "lease", "-n", LEASE_NS, LEASE, "--ignore-not-found", "--wait=false")
+kubectl("delete", "namespace", NS, "--wait=false")
+done()
