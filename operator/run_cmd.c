@@ -516,6 +516,13 @@ static bool cluster_changed(const struct n4j_cached *old_obj, const struct n4j_c
 	return changed;
 }
 
+/* Debug only: which event enqueued which key (tests read it; costs nothing at info). */
+static void log_enqueue(const char *kind, const struct n4j_cached *o, const char *key)
+{
+	n4j_log_debug("run", "enqueue", N4J_STR("key", key), N4J_STR("kind", kind),
+		      N4J_STR("object", o->key), N4J_STR("resource_version", o->resource_version));
+}
+
 static void on_cluster_event(void *ud, const struct n4j_cached *old_obj,
 			     const struct n4j_cached *new_obj)
 {
@@ -523,6 +530,7 @@ static void on_cluster_event(void *ud, const struct n4j_cached *old_obj,
 	const struct n4j_cached *o = new_obj ? new_obj : old_obj;
 	if (!o || !cluster_changed(old_obj, new_obj))
 		return;
+	log_enqueue(N4J_KIND_CLUSTER, o, o->key);
 	n4j_workqueue_add(run->queue, o->key);
 }
 
@@ -534,13 +542,17 @@ static void on_owned_event(void *ud, const struct n4j_cached *old_obj,
 	if (!o)
 		return;
 	cJSON *j = n4j_cached_parse(o);
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const char *kind = cJSON_IsString(k) ? k->valuestring : "?";
 	char key[512];
 	/* Controller ownerReference to a Neo4jCluster, else the instance label (Pods are
 	 * owned by their StatefulSet, claims by nobody). */
 	int rc = j ? n4j_owner_key(j, N4J_KIND_CLUSTER, key, sizeof(key)) : N4J_ENOMEM;
-	cJSON_Delete(j);
-	if (rc == 0 && key[0])
+	if (rc == 0 && key[0]) {
+		log_enqueue(kind, o, key);
 		n4j_workqueue_add(run->queue, key);
+	}
+	cJSON_Delete(j);
 }
 
 static int start_informers(struct run *run, struct n4j_error *err)
@@ -779,7 +791,8 @@ static void free_run(struct run *run)
 			n4j_informer_free(run->informers[i]);
 		free(run->informers);
 	}
-	n4j_controller_free(run->controller);
+	if (run->controller)
+		n4j_controller_free(run->controller);
 	n4j_leader_free(run->leader);
 	n4j_recorder_free(run->recorder);
 	n4j_workqueue_free(run->queue);

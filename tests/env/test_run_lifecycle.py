@@ -8,7 +8,12 @@
   3. SIGTERM to A: exit 0 within a few seconds, every shutdown phase logged, the Lease
      released, and B takes over within ~3 s of A's exit (not the 15 s of an expiry);
   4. SIGTERM to B: exit 0, the Lease's holder empty;
-  5. the audit log, for the requests of A and B (told apart by the identity in their user
+  5. what the handlers enqueue, seen in the debug log of a follower F (kept a follower by a
+     Lease another holder keeps for an hour, so no reconciler acts on the test's objects):
+     a Neo4jCluster on create and on a label change but not on a status-only change; the
+     cluster owning a labelled ConfigMap; the instance of a claim; nothing for an unlabelled
+     ConfigMap or for a Secret (Secrets are never watched);
+  6. the audit log, for the requests of A, B and F (told apart by the identity in their user
      agent): no list or watch of Secrets (DESIGN §8.16), no request refused (403), and every
      list/watch in the namespace given by --namespaces, one per watched kind.
 
@@ -31,27 +36,30 @@ AUDIT = os.environ["TESTENV_AUDIT_LOG"]
 OP_USER = "system:serviceaccount:neo4j-system:neo4j-operator"
 LEASE_NS = "neo4j-system"
 NS = unique_name("run-lc")
+NS2 = unique_name("run-lc-h")
 LEASE = unique_name("run-lc-lease")
+LEASE2 = unique_name("run-lc-held")
 # What `run` watches: Neo4jClusters and the owned kinds. Never secrets.
 WATCHED = {"neo4jclusters", "statefulsets", "services", "configmaps", "serviceaccounts",
            "poddisruptionbudgets", "networkpolicies", "pods", "persistentvolumeclaims"}
 
 audit_start = os.path.getsize(AUDIT) if os.path.exists(AUDIT) else 0
 kubectl("create", "namespace", NS, check=True)
+kubectl("create", "namespace", NS2, check=True)
 
 
 class Operator:
     """One `neo4j-operator run` process whose JSON log records are collected as they come."""
 
-    def __init__(self, name):
+    def __init__(self, name, ns=NS, lease=LEASE, extra=()):
         self.name = name
         env = {k: v for k, v in os.environ.items()
                if k not in ("KUBECONFIG", "WATCH_NAMESPACES", "LOG_LEVEL", "LOG_FORMAT")}
         env["POD_NAME"] = f"lc-{name}"
         self.p = subprocess.Popen(
-            [BIN, "run", "--kubeconfig", OP_KUBECONFIG, "--namespaces", NS,
-             "--leader-election-namespace", LEASE_NS, "--leader-election-id", LEASE,
-             "--workers", "2"],
+            [BIN, "run", "--kubeconfig", OP_KUBECONFIG, "--namespaces", ns,
+             "--leader-election-namespace", LEASE_NS, "--leader-election-id", lease,
+             "--workers", "2", *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, text=True)
         self.records, self.bad_lines = [], []
@@ -74,6 +82,10 @@ class Operator:
     def find(self, msg):
         with self.lock:
             return next((r for r in self.records if r.get("msg") == msg), None)
+
+    def enqueues(self):
+        with self.lock:
+            return [r for r in self.records if r.get("msg") == "enqueue"]
 
     def wait_msg(self, msg, timeout):
         return wait_for(f"{self.name}: log record {msg!r}", lambda: self.find(msg),
@@ -165,8 +177,97 @@ finally:
         if op:
             op.stop()
 
-# 5. The audit log: what A and B asked of the apiserver.
-ids = [i for i in (a.identity() if a else None, b.identity() if b else None) if i]
+
+def now_micro():
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def apply(doc):
+    return json.loads(kubectl("apply", "-o", "json", "-f", "-", input=json.dumps(doc),
+                              check=True).stdout)
+
+
+def rv_of(obj):
+    return obj["metadata"]["resourceVersion"]
+
+
+# 5. The handlers, through a follower's debug log.
+kubectl("apply", "-f", "-", check=True, input=json.dumps({
+    "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+    "metadata": {"name": LEASE2, "namespace": LEASE_NS},
+    "spec": {"holderIdentity": "someone-else", "leaseDurationSeconds": 3600,
+             "acquireTime": now_micro(), "renewTime": now_micro()}}))
+f = Operator("f", ns=NS2, lease=LEASE2, extra=("--log-level", "debug"))
+try:
+    f.wait_msg("caches synced", 60)
+    LBL = {"app.kubernetes.io/managed-by": "neo4j-operator", "app.kubernetes.io/name": "neo4j",
+           "app.kubernetes.io/instance": "hc"}
+
+    def enq(pred, what, timeout=20):
+        return wait_for(f"F enqueues {what}",
+                        lambda: next((r for r in f.enqueues() if pred(r)), None),
+                        timeout=timeout, interval=0.1)
+
+    cr = apply({"apiVersion": "neo4j.graphops.io/v1alpha1", "kind": "Neo4jCluster",
+                "metadata": {"name": "hc", "namespace": NS2},
+                "spec": {"edition": "community", "version": "5.26.12", "servers": 1,
+                         "resources": {"requests": {"cpu": "500m", "memory": "2Gi"},
+                                       "limits": {"memory": "2Gi"}},
+                         "storage": {"data": {"size": "1Gi"}}}})
+    key = f"{NS2}/hc"
+    enq(lambda r: r.get("kind") == "Neo4jCluster" and r.get("key") == key, "a new cluster")
+    st = json.loads(kubectl("patch", "neo4jcluster", "hc", "-n", NS2, "--subresource=status",
+                            "--type=merge", "-p", '{"status":{"observedGeneration":1}}',
+                            "-o", "json", check=True).stdout)
+    lb = json.loads(kubectl("label", "neo4jcluster", "hc", "-n", NS2, "run-lc=changed",
+                            "-o", "json", check=True).stdout)
+    enq(lambda r: r.get("kind") == "Neo4jCluster" and r.get("resource_version") == rv_of(lb),
+        "the cluster on a label change")
+    # Events arrive in order: the status-only change came before the label change.
+    check(not [r for r in f.enqueues() if r.get("resource_version") == rv_of(st)],
+          "a status-only change of a Neo4jCluster enqueues nothing")
+
+    owner = {"apiVersion": "neo4j.graphops.io/v1alpha1", "kind": "Neo4jCluster", "name": "hc",
+             "uid": cr["metadata"]["uid"], "controller": True}
+    apply({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "owned", "namespace": NS2, "labels": dict(LBL),
+                        "ownerReferences": [owner]}, "data": {"k": "v"}})
+    apply({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "unlabelled", "namespace": NS2,
+                        "labels": {"app.kubernetes.io/instance": "hc"}}})
+    apply({"apiVersion": "v1", "kind": "Secret",
+           "metadata": {"name": "labelled-secret", "namespace": NS2, "labels": dict(LBL)},
+           "stringData": {"k": "v"}})
+    apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+           "metadata": {"name": "data-hc-0", "namespace": NS2,
+                        "labels": {"app.kubernetes.io/name": "neo4j",
+                                   "app.kubernetes.io/instance": "hc",
+                                   "app.kubernetes.io/component": "server"}},
+           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "run-lc-none",
+                    "resources": {"requests": {"storage": "1Gi"}}}})
+    # Last: a labelled ConfigMap of another instance; once its key is in, the others are too.
+    apply({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "marker", "namespace": NS2,
+                        "labels": {**LBL, "app.kubernetes.io/instance": "marker"}}})
+    enq(lambda r: r.get("object") == f"{NS2}/owned" and r.get("key") == key,
+        "the owner of a labelled ConfigMap")
+    enq(lambda r: r.get("kind") == "PersistentVolumeClaim" and r.get("key") == key,
+        "the instance of a claim")
+    enq(lambda r: r.get("key") == f"{NS2}/marker", "the instance of the marker ConfigMap")
+    objs = {r.get("object") for r in f.enqueues()}
+    check(f"{NS2}/unlabelled" not in objs, "an unlabelled ConfigMap is not cached")
+    check(f"{NS2}/labelled-secret" not in objs, "a Secret, even labelled, is never watched")
+    check(f.find("became leader") is None, "F stayed a follower")
+    f.p.send_signal(signal.SIGTERM)
+    check(f.p.wait(timeout=15) == 0, f"F exits 0 on SIGTERM\n{f.dump()}")
+    check(f.find("leader election stopped") is not None,
+          "a follower stops campaigning (it has no Lease to release)")
+finally:
+    f.stop()
+
+# 6. The audit log: what A, B and F asked of the apiserver.
+ns_of = {op.identity(): ns for op, ns in ((a, NS), (b, NS), (f, NS2)) if op and op.identity()}
+ids = list(ns_of)
 entries = []
 with open(AUDIT, encoding="utf-8", errors="replace") as f:
     f.seek(audit_start)
@@ -176,7 +277,9 @@ with open(AUDIT, encoding="utf-8", errors="replace") as f:
         except json.JSONDecodeError:
             continue
         ua = e.get("userAgent") or ""
-        if (e.get("user") or {}).get("username") == OP_USER and any(i in ua for i in ids):
+        who = next((i for i in ids if f"({i})" in ua), None)
+        if (e.get("user") or {}).get("username") == OP_USER and who:
+            e["_ns"] = ns_of[who]
             entries.append(e)
 check(len(entries) > 20, f"the audit log holds the operators' requests ({len(entries)})")
 secret_reads = [(e["verb"], (e.get("objectRef") or {}).get("name")) for e in entries
@@ -189,8 +292,9 @@ denied = [(e["verb"], e.get("requestURI")) for e in entries
 check(not denied, f"no request refused (403): {denied[:5]}")
 lw = [e for e in entries if e["verb"] in ("list", "watch")]
 outside = sorted({(e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("namespace"))
-                  for e in lw if (e.get("objectRef") or {}).get("namespace") != NS})
-check(not outside, f"--namespaces {NS}: every list/watch stays in it: {outside[:5]}")
+                  for e in lw if (e.get("objectRef") or {}).get("namespace") != e["_ns"]})
+check(len(ids) == 3, f"three identities logged: {ids}")
+check(not outside, f"--namespaces: every list/watch stays in the given one: {outside[:5]}")
 listed = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "list"}
 watched = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "watch"}
 check(listed == WATCHED, f"lists exactly the watched kinds: {sorted(listed ^ WATCHED)}")
@@ -199,6 +303,6 @@ lease_writes = {e["verb"] for e in entries
                 if (e.get("objectRef") or {}).get("resource") == "leases"}
 check("update" in lease_writes, f"the Lease is written by update: {sorted(lease_writes)}")
 
-kubectl("delete", "lease", "-n", LEASE_NS, LEASE, "--ignore-not-found", "--wait=false")
-kubectl("delete", "namespace", NS, "--wait=false")
+kubectl("delete", "lease", "-n", LEASE_NS, LEASE, LEASE2, "--ignore-not-found", "--wait=false")
+kubectl("delete", "namespace", NS, NS2, "--wait=false")
 done()
