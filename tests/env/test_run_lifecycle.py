@@ -7,13 +7,16 @@
      no workers);
   3. SIGTERM to A: exit 0 within a few seconds, every shutdown phase logged, the Lease
      released, and B takes over within ~3 s of A's exit (not the 15 s of an expiry);
-  4. SIGTERM to B: exit 0, the Lease's holder empty;
+  4. SIGTERM to B: exit 0, the Lease's holder empty; then C leads, the test takes the Lease
+     away, and C exits 1 at once ("leader election lost"), leaving the Lease alone;
   5. what the handlers enqueue, seen in the debug log of a follower F (kept a follower by a
      Lease another holder keeps for an hour, so no reconciler acts on the test's objects):
      a Neo4jCluster on create and on a label change but not on a status-only change; the
      cluster owning a labelled ConfigMap; the instance of a claim; nothing for an unlabelled
      ConfigMap or for a Secret (Secrets are never watched);
-  6. the audit log, for the requests of A, B and F (told apart by the identity in their user
+  5b. D, whose first lists fail (fault proxy), leads before its caches sync and still starts
+     its workers only after they have;
+  6. the audit log, for the requests of A, B, C, D and F (told apart by the identity in their user
      agent): no list or watch of Secrets (DESIGN §8.16), no request refused (403), and every
      list/watch in the namespace given by --namespaces, one per watched kind.
 
@@ -51,13 +54,13 @@ kubectl("create", "namespace", NS2, check=True)
 class Operator:
     """One `neo4j-operator run` process whose JSON log records are collected as they come."""
 
-    def __init__(self, name, ns=NS, lease=LEASE, extra=()):
+    def __init__(self, name, ns=NS, lease=LEASE, extra=(), kubeconfig=OP_KUBECONFIG):
         self.name = name
         env = {k: v for k, v in os.environ.items()
                if k not in ("KUBECONFIG", "WATCH_NAMESPACES", "LOG_LEVEL", "LOG_FORMAT")}
         env["POD_NAME"] = f"lc-{name}"
         self.p = subprocess.Popen(
-            [BIN, "run", "--kubeconfig", OP_KUBECONFIG, "--namespaces", ns,
+            [BIN, "run", "--kubeconfig", kubeconfig, "--namespaces", ns,
              "--leader-election-namespace", LEASE_NS, "--leader-election-id", lease,
              "--workers", "2", *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -113,7 +116,7 @@ def lease_holder():
     return (json.loads(p.stdout).get("spec") or {}).get("holderIdentity") or ""
 
 
-a = b = None
+a = b = c = None
 try:
     # 1. A leads.
     a = Operator("a")
@@ -157,7 +160,7 @@ try:
         check(a.find(msg) is not None, f"A logs the shutdown phase {msg!r}")
     sd = a.find("shutting down")
     check(sd is not None and sd.get("signal") == "SIGTERM", f"the signal is named: {sd}")
-    took = b.wait_msg("became leader", 15)
+    took = b.wait_msg("became leader", 25)  # an expired, unreleased Lease: ~17 s
     check(took["_seen"] - a_exit < 4,
           f"B takes over within ~3 s of A's exit ({took['_seen'] - a_exit:.1f} s): the "
           "Lease was released, not left to expire")
@@ -172,8 +175,27 @@ try:
         rc = None
     check(rc == 0, f"B exits 0 on SIGTERM (got {rc})\n{b.dump()}")
     check(lease_holder() == "", f"the released Lease has no holder ({lease_holder()!r})")
+
+    # 4b. A leader whose Lease is taken away exits at once (1), without draining.
+    c = Operator("c")
+    c.wait_msg("workers started", 60)
+    kubectl("patch", "lease", "-n", LEASE_NS, LEASE, "--type=merge", "-p", json.dumps(
+        {"spec": {"holderIdentity": "thief", "leaseDurationSeconds": 3600,
+                  "renewTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())}}),
+        check=True)
+    t0 = time.monotonic()
+    try:
+        rc = c.p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = None
+    c.t.join(timeout=5)
+    check(rc == 1, f"C exits 1 once it cannot renew the Lease (got {rc})\n{c.dump()}")
+    check(time.monotonic() - t0 < 15, "within the renew deadline (10 s) plus a retry")
+    check(c.find("leader election lost; exiting") is not None, "C logs why it exits")
+    check(c.find("shutting down") is None, "no graceful shutdown once the Lease is lost")
+    check(lease_holder() == "thief", "a lost Lease is not released (the thief keeps it)")
 finally:
-    for op in (a, b):
+    for op in (a, b, c):
         if op:
             op.stop()
 
@@ -219,8 +241,10 @@ try:
     st = json.loads(kubectl("patch", "neo4jcluster", "hc", "-n", NS2, "--subresource=status",
                             "--type=merge", "-p", '{"status":{"observedGeneration":1}}',
                             "-o", "json", check=True).stdout)
-    lb = json.loads(kubectl("label", "neo4jcluster", "hc", "-n", NS2, "run-lc=changed",
-                            "-o", "json", check=True).stdout)
+    lb = json.loads(kubectl("patch", "neo4jcluster", "hc", "-n", NS2, "--type=merge", "-p",
+                            '{"metadata":{"labels":{"run-lc":"changed"}}}', "-o", "json",
+                            check=True).stdout)
+    check(rv_of(st) != rv_of(lb), f"two writes, two resourceVersions ({rv_of(st)})")
     enq(lambda r: r.get("kind") == "Neo4jCluster" and r.get("resource_version") == rv_of(lb),
         "the cluster on a label change")
     # Events arrive in order: the status-only change came before the label change.
@@ -265,8 +289,55 @@ try:
 finally:
     f.stop()
 
+# 5b. Workers wait for the caches even when the Lease comes first: D goes through the fault
+# proxy of the kube tests, which refuses (403, not retried by the client) its first two
+# lists of Neo4jClusters (the informer
+# retries after 0.8-1.6 s, then 1.6-3.2 s), while it takes its own free Lease at once.
+proxy_bin = os.environ.get("FAULTPROXY_BIN") or os.path.join(
+    os.path.dirname(BIN), "tests", "kube", "kube_faultproxy")
+d = None
+proxy = subprocess.Popen([proxy_bin, os.environ["TESTENV_APISERVER"].rsplit(":", 1)[1],
+                          os.path.join(os.environ["TESTENV_RUN"], "pki", "apiserver.crt"),
+                          os.path.join(os.environ["TESTENV_RUN"], "pki", "apiserver.key"),
+                          os.path.join(os.environ["TESTENV_RUN"], "pki", "ca.crt")],
+                         stdout=subprocess.PIPE, text=True)
+try:
+    ready = proxy.stdout.readline().split()
+    check(len(ready) == 3 and ready[0] == "READY", f"the fault proxy is up: {ready}")
+    port, ctl = int(ready[1]), int(ready[2])
+    import socket
+    with socket.create_connection(("127.0.0.1", ctl)) as sk:
+        sk.sendall(b"fail 403 2 -1 /neo4jclusters\n")
+        check(sk.recv(64).startswith(b"ok"), "the proxy takes the fault")
+    kc = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{NS}-proxy.kubeconfig")
+    with open(OP_KUBECONFIG, encoding="utf-8") as src, open(kc, "w", encoding="utf-8") as dst:
+        dst.write(src.read())
+    cluster = kubectl("config", "view", "--kubeconfig", kc, "-o",
+                      "jsonpath={.clusters[0].name}", check=True).stdout.strip()
+    kubectl("config", "set-cluster", cluster, "--kubeconfig", kc,
+            f"--server=https://127.0.0.1:{port}", check=True)
+    LEASE4 = unique_name("run-lc-sync")
+    d = Operator("d", lease=LEASE4, kubeconfig=kc)
+    d.wait_msg("workers started", 60)
+    d.wait_msg("caches synced", 60)
+    led, synced = d.find("became leader"), d.find("caches synced")
+    check(led and synced and led["_seen"] < synced["_seen"],
+          "D led before its caches synced (the faults delayed the sync)")
+    check(synced and d.find("workers started")["_seen"] >= synced["_seen"],
+          "D started its workers only once its caches synced")
+    d.p.send_signal(signal.SIGTERM)
+    check(d.p.wait(timeout=15) == 0, f"D exits 0 on SIGTERM\n{d.dump()}")
+    kubectl("delete", "lease", "-n", LEASE_NS, LEASE4, "--ignore-not-found", "--wait=false")
+    os.unlink(kc)
+finally:
+    if d:
+        d.stop()
+    proxy.terminate()
+    proxy.wait()
+
 # 6. The audit log: what A, B and F asked of the apiserver.
-ns_of = {op.identity(): ns for op, ns in ((a, NS), (b, NS), (f, NS2)) if op and op.identity()}
+ns_of = {op.identity(): ns for op, ns in ((a, NS), (b, NS), (c, NS), (d, NS), (f, NS2))
+         if op and op.identity()}
 ids = list(ns_of)
 entries = []
 with open(AUDIT, encoding="utf-8", errors="replace") as f:
@@ -293,7 +364,7 @@ check(not denied, f"no request refused (403): {denied[:5]}")
 lw = [e for e in entries if e["verb"] in ("list", "watch")]
 outside = sorted({(e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("namespace"))
                   for e in lw if (e.get("objectRef") or {}).get("namespace") != e["_ns"]})
-check(len(ids) == 3, f"three identities logged: {ids}")
+check(len(ids) == 5, f"five identities logged: {ids}")
 check(not outside, f"--namespaces: every list/watch stays in the given one: {outside[:5]}")
 listed = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "list"}
 watched = {(e.get("objectRef") or {}).get("resource") for e in lw if e["verb"] == "watch"}
