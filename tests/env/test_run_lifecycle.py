@@ -22,6 +22,7 @@
 
 The Lease name is unique to the run, so concurrent runs and other tests don't collide.
 """
+import atexit
 import json
 import os
 import signal
@@ -47,6 +48,16 @@ WATCHED = {"neo4jclusters", "statefulsets", "services", "configmaps", "serviceac
            "poddisruptionbudgets", "networkpolicies", "pods", "persistentvolumeclaims"}
 
 audit_start = os.path.getsize(AUDIT) if os.path.exists(AUDIT) else 0
+
+
+def cleanup():
+    # Also when a check raises: a failed run leaves nothing behind.
+    kubectl("delete", "lease", "-n", LEASE_NS, LEASE, LEASE2, "--ignore-not-found",
+            "--wait=false")
+    kubectl("delete", "namespace", NS, NS2, "--ignore-not-found", "--wait=false")
+
+
+atexit.register(cleanup)
 kubectl("create", "namespace", NS, check=True)
 kubectl("create", "namespace", NS2, check=True)
 
@@ -293,6 +304,8 @@ finally:
 # proxy of the kube tests, which refuses (403, not retried by the client) its first two
 # lists of Neo4jClusters (the informer
 # retries after 0.8-1.6 s, then 1.6-3.2 s), while it takes its own free Lease at once.
+LEASE4 = unique_name("run-lc-sync")
+kc = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{NS}-proxy.kubeconfig")
 proxy_bin = os.environ.get("FAULTPROXY_BIN") or os.path.join(
     os.path.dirname(BIN), "tests", "kube", "kube_faultproxy")
 d = None
@@ -309,14 +322,12 @@ try:
     with socket.create_connection(("127.0.0.1", ctl)) as sk:
         sk.sendall(b"fail 403 2 -1 /neo4jclusters\n")
         check(sk.recv(64).startswith(b"ok"), "the proxy takes the fault")
-    kc = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{NS}-proxy.kubeconfig")
     with open(OP_KUBECONFIG, encoding="utf-8") as src, open(kc, "w", encoding="utf-8") as dst:
         dst.write(src.read())
     cluster = kubectl("config", "view", "--kubeconfig", kc, "-o",
                       "jsonpath={.clusters[0].name}", check=True).stdout.strip()
     kubectl("config", "set-cluster", cluster, "--kubeconfig", kc,
             f"--server=https://127.0.0.1:{port}", check=True)
-    LEASE4 = unique_name("run-lc-sync")
     d = Operator("d", lease=LEASE4, kubeconfig=kc)
     d.wait_msg("workers started", 60)
     d.wait_msg("caches synced", 60)
@@ -327,11 +338,12 @@ try:
           "D started its workers only once its caches synced")
     d.p.send_signal(signal.SIGTERM)
     check(d.p.wait(timeout=15) == 0, f"D exits 0 on SIGTERM\n{d.dump()}")
-    kubectl("delete", "lease", "-n", LEASE_NS, LEASE4, "--ignore-not-found", "--wait=false")
-    os.unlink(kc)
 finally:
     if d:
         d.stop()
+    kubectl("delete", "lease", "-n", LEASE_NS, LEASE4, "--ignore-not-found", "--wait=false")
+    if os.path.exists(kc):
+        os.unlink(kc)
     proxy.terminate()
     proxy.wait()
 
@@ -374,6 +386,4 @@ lease_writes = {e["verb"] for e in entries
                 if (e.get("objectRef") or {}).get("resource") == "leases"}
 check("update" in lease_writes, f"the Lease is written by update: {sorted(lease_writes)}")
 
-kubectl("delete", "lease", "-n", LEASE_NS, LEASE, LEASE2, "--ignore-not-found", "--wait=false")
-kubectl("delete", "namespace", NS, NS2, "--wait=false")
 done()
