@@ -83,6 +83,13 @@ static int servers_of(struct n4j_arena *a, const struct n4j_observed *o,
 		return N4J_ENOMEM;
 	for (size_t i = 0; i < o->n_servers && out->n_servers < STATUS_LIST_MAX; i++) {
 		const struct n4j_obs_server *s = &o->servers[i];
+		/*
+		 * A dropped server is history (its id can never come back): listing it would
+		 * grow status with every scale-in and take the pod name from the next server
+		 * of that ordinal.
+		 */
+		if (s->state == N4J_SERVER_DROPPED)
+			continue;
 		const char *pod = s->pod ? s->pod : ctl_pod_of(a, s->address);
 		/*
 		 * pod is the list's map key and must be unique: a server that lost its volume

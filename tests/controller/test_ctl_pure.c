@@ -215,6 +215,11 @@ static void test_status_build(void)
 		{.id = "old", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
 		{.id = "new", .address = "graph-2.graph-headless.db.svc.cluster.local:7687"},
 		{.id = "a", .pod = "graph-0", .address = "graph-0.x:7687"},
+		/* dropped at a scale-in: history, not listed (it would take graph-3's name) */
+		{.id = "gone",
+		 .pod = "graph-3",
+		 .address = "graph-3.x:7687",
+		 .state = N4J_SERVER_DROPPED},
 	};
 	struct n4j_obs_database dbs[] = {
 		{.name = "neo4j",
@@ -227,7 +232,7 @@ static void test_status_build(void)
 	struct n4j_observed neo = {.reachable = true,
 				   .version = "5.26.12",
 				   .system_leader = "graph-1.graph-headless.db.svc:7687",
-				   .n_servers = 4,
+				   .n_servers = 5,
 				   .servers = sv,
 				   .n_databases = 2,
 				   .databases = dbs};
