@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Scaling a cluster (DESIGN §4, §8.4): 3 → 5 → 3, then a refused 3 → 1.
+
+- Scale out: the new servers join Free and are enabled; no pod's readiness gate is True
+  while its server is not Enabled; status lists 5 Enabled servers, replicas 5.
+- Scale in (highest ordinal first, one at a time), polled on the simulator and the
+  StatefulSet: no server is Dropped while it hosts a database other than `system`; the
+  StatefulSet's replicas go below k+1 only once server graph-k is Dropped; graph-3 does not
+  start leaving before graph-4 is Dropped; the dropped ordinals' claims (data-graph-3/4)
+  are deleted; status ends with 3 servers, replicas 3.
+- Refusal: servers 1 while the declared database `sales` has 3 primaries (through the
+  scale subresource, `kubectl scale`, as a user or an autoscaler would): condition Stalled
+  True naming spec.servers, a Warning Event, and nothing changes for 10 s (StatefulSet
+  replicas, status.servers, the simulator's server states, pods; no write of the operator
+  to StatefulSets, pods or claims in the audit log).
+"""
+import re
+import time
+
+from e2elib import (Sampler, audit_mark, audit_since, brief, check, claim_exists, condition, dump_servers,
+                    events_of, expect_converged, gate_sample, gate_violations, get_cr, hosted, kubectl,
+                    patch_cr, pods, run, say, scoped, sim_dump, sts_replicas, wait_cond, wait_for, writes)
+
+NAME = "graph"
+ENABLE = re.compile(r"\bENABLE\b|EnableServer|enable_server|ENABLE_SERVER")
+LEAVING = ("Cordoned", "Deallocating", "Deallocated", "Dropped")
+
+
+def scale_sample(ns):
+    """StatefulSet replicas first, then the simulator: a replicas value read before a dump
+    in which server k is not yet Dropped was lowered before k was Dropped (Dropped is final)."""
+    r = sts_replicas(ns, NAME)
+    d = dump_servers(sim_dump(ns, NAME))
+    return r, {n: (s["state"], hosted(s)) for n, s in d.items()}
+
+
+def body(t):
+    ns = t.namespace("e2e-scale")
+    op = t.operator([ns])
+    op.start()
+    t.cluster("cluster-3.yaml", ns)
+    wait_cond(ns, NAME, "Ready", timeout=240)
+    expect_converged(ns, NAME, 3)
+    ids3 = {n: s["id"] for n, s in dump_servers(sim_dump(ns, NAME)).items()}
+
+    # ---- 3 → 5
+    with Sampler(lambda: gate_sample(ns, NAME)) as s:
+        gen = patch_cr(ns, NAME, {"spec": {"servers": 5}})
+        wait_cond(ns, NAME, "Ready", generation=gen, timeout=240,
+                  extra=lambda cr: cr["status"].get("replicas") == 5 and len(cr["status"].get("servers") or []) == 5)
+    v = gate_violations(s.samples)
+    check(not v, f"scale-out: no pod had the gate True while its server was not Enabled: {v[:5]}")
+    free = sorted({pn for _, smp in s.samples for pn, (g, st) in smp.items() if st == "Free"})
+    say(f"scale-out: servers seen Free: {free}")
+    check(any(ENABLE.search(ln) for ln in op.log_text().splitlines()),
+          "scale-out: the operator's log names the ENABLE of the new servers")
+    expect_converged(ns, NAME, 5)
+    d5 = dump_servers(sim_dump(ns, NAME))
+    check(all(d5[f"graph-{i}"]["state"] == "Enabled" for i in range(5)),
+          f"the simulator has 5 Enabled servers: {[(n, x['state']) for n, x in d5.items()]}")
+    check(all(d5[n]["id"] == i for n, i in ids3.items()), "the first three servers kept their ids")
+
+    # ---- 5 → 3
+    with Sampler(lambda: scale_sample(ns), interval=0.25) as s:
+        gen = patch_cr(ns, NAME, {"spec": {"servers": 3}})
+        wait_cond(ns, NAME, "Ready", generation=gen, timeout=300,
+                  extra=lambda cr: cr["status"].get("replicas") == 3)
+        wait_for("StatefulSet replicas 3", lambda: sts_replicas(ns, NAME) == 3, timeout=60)
+    samples = [v for _, v in s.samples]
+    say(f"scale-in: {len(samples)} samples, {len(s.errors)} failed polls")
+    states = {}
+    for _, srv in samples:
+        for n in ("graph-3", "graph-4"):
+            st = srv.get(n, ("absent",))[0]
+            if not states.get(n) or states[n][-1] != st:
+                states.setdefault(n, []).append(st)
+    say(f"scale-in: state sequences {states}")
+    check(any(st in ("Deallocating", "Deallocated") for st in states.get("graph-4", [])),
+          f"the sampler saw graph-4 leave (Deallocating/Deallocated): {states.get('graph-4')}")
+    bad = [(n, st, h) for _, srv in samples for n, (st, h) in srv.items()
+           if st == "Dropped" and [x for x in h if x != "system"]]
+    check(not bad, f"no server was Dropped while hosting a database other than system: {bad[:3]}")
+    early = [(r, n, srv[n][0]) for r, srv in samples for n in ("graph-3", "graph-4")
+             if r is not None and n in srv and r <= int(n.split("-")[1]) and srv[n][0] != "Dropped"]
+    check(not early, f"the StatefulSet's replicas dropped only after the server was Dropped: {early[:3]}")
+    order = [(srv["graph-3"][0], srv["graph-4"][0]) for _, srv in samples
+             if srv.get("graph-3", ("",))[0] in LEAVING and srv.get("graph-4", ("",))[0] != "Dropped"]
+    check(not order, f"highest ordinal first: graph-3 did not leave before graph-4 was Dropped: {order[:3]}")
+    d3 = dump_servers(sim_dump(ns, NAME))
+    check(all(d3.get(n, {}).get("state") in ("Dropped", None) for n in ("graph-3", "graph-4")),
+          f"graph-3 and graph-4 are Dropped in the simulator: {[(n, x['state']) for n, x in d3.items()]}")
+    wait_for("the dropped ordinals' claims deleted",
+             lambda: not claim_exists(ns, "data-graph-3") and not claim_exists(ns, "data-graph-4"), timeout=90)
+    check(not claim_exists(ns, "data-graph-3") and not claim_exists(ns, "data-graph-4"),
+          "claims data-graph-3 and data-graph-4 are deleted")
+    check(claim_exists(ns, "data-graph-0"), "the claims of the remaining servers stay")
+    expect_converged(ns, NAME, 3)
+
+    # ---- 3 → 1 with `sales` declared on 3 primaries: refused
+    def snapshot():
+        cr = get_cr(ns, NAME)
+        return (sts_replicas(ns, NAME),
+                sorted((x.get("pod"), x.get("serverId"), x.get("state")) for x in cr["status"].get("servers") or []),
+                sorted((n, x["state"]) for n, x in dump_servers(sim_dump(ns, NAME)).items()),
+                sorted((n, p["metadata"]["uid"]) for n, p in pods(ns, NAME).items()))
+    snap0 = snapshot()
+    seen_events = {(e["metadata"]["name"], e.get("count", 1)) for e in events_of(ns, "Neo4jCluster", NAME)}
+    p = kubectl("-n", ns, "scale", f"neo4jclusters.neo4j.graphops.io/{NAME}", "--replicas=1")
+    say(f"kubectl scale --replicas=1: exit {p.returncode} {p.stdout.strip()} {p.stderr.strip()}")
+    if p.returncode != 0:
+        # The apiserver's own rule (a declared topology must fit in spec.servers) refused it:
+        # the operator never sees such a spec through the API.
+        check("servers" in p.stderr, f"the apiserver's refusal names the servers: {p.stderr.strip()}")
+        gen = get_cr(ns, NAME)["metadata"]["generation"]
+    else:
+        gen = get_cr(ns, NAME)["metadata"]["generation"]
+        check(get_cr(ns, NAME)["spec"]["servers"] == 1, "the scale subresource set spec.servers to 1")
+        cr = wait_cond(ns, NAME, "Stalled", "True", generation=gen, timeout=90)
+        c = condition(cr, "Stalled")
+        check("spec.servers" in (c.get("message") or ""), f"Stalled names spec.servers: {c}")
+
+        def new_warning():
+            return [e for e in events_of(ns, "Neo4jCluster", NAME)
+                    if e.get("type") == "Warning" and (e["metadata"]["name"], e.get("count", 1)) not in seen_events]
+        w = wait_for("a Warning Event on the Neo4jCluster", new_warning, timeout=60)
+        say(f"refusal event: {[(e.get('reason'), e.get('message')) for e in w]}")
+    mark = audit_mark()
+    changed = []
+    for _ in range(10):
+        time.sleep(1)
+        snap = snapshot()
+        if snap != snap0:
+            changed.append(snap)
+    check(not changed, f"nothing changed for 10 s after the refused scale: {snap0} -> {changed[:1]}")
+    kinds = ("statefulsets", "pods", "persistentvolumeclaims")
+    w = [brief(e) for e in writes(scoped(audit_since(mark), (ns,))) if (e.get("objectRef") or {}).get("resource") in kinds
+         and (e.get("objectRef") or {}).get("subresource") is None]
+    check(not w, f"the operator wrote no StatefulSet, pod or claim while refusing: {w[:5]}")
+    cr = get_cr(ns, NAME)
+    check(cr["status"].get("observedGeneration") == gen, "the refused generation was observed")
+
+
+run("scaling", body)
