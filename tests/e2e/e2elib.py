@@ -64,6 +64,21 @@ def say(*a):
 
 # ---- the operator process ----------------------------------------------------------------
 
+class OperatorDied(Exception):
+    """An operator the test expects to run has exited: waiting on would only time out.
+    (Not a RuntimeError: envlib.wait_for retries those.)"""
+
+
+_running = []  # Operators started and not deliberately stopped
+
+
+def assert_operators_alive():
+    for op in _running:
+        rc = op.proc.poll()
+        if rc is not None:
+            _running.remove(op)
+            raise OperatorDied(f"the operator (pid {op.proc.pid}) exited with {rc}; its log:\n{op.tail(30)}")
+
 class Operator:
     """One `neo4j-operator run` process in its own process group; stdout and stderr go to
     `log_path` (appended across restarts, each start marked). Stopped by its PID only."""
@@ -92,6 +107,7 @@ class Operator:
             self.proc = subprocess.Popen(self.argv(), stdout=f, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.starts += 1
+        _running.append(self)
         say(f"operator started: pid {self.proc.pid}, {os.path.basename(self.binary)}, log {self.log_path}")
         return self.proc.pid
 
@@ -107,6 +123,8 @@ class Operator:
 
     def stop(self, grace=20):
         """SIGTERM, then SIGKILL after `grace` seconds; returns the exit code."""
+        if self in _running:
+            _running.remove(self)
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -122,6 +140,8 @@ class Operator:
         return rc
 
     def kill9(self):
+        if self in _running:
+            _running.remove(self)
         if self.proc is not None and self.proc.poll() is None:
             self._signal_group(signal.SIGKILL)
             self.proc.wait(10)
@@ -272,6 +292,7 @@ def wait_cond(ns, name, ctype, status="True", timeout=180, generation=None, extr
     """Waits until condition ctype has `status` with observedGeneration = the CR's
     generation (and status.observedGeneration too); extra(cr) may demand more."""
     def ok():
+        assert_operators_alive()
         cr = get_cr(ns, name)
         if not cr:
             return None
@@ -287,9 +308,16 @@ def wait_cond(ns, name, ctype, status="True", timeout=180, generation=None, extr
 
 
 def kubectl_wait_ready(ns, name, timeout=240):
-    """`kubectl wait --for=condition=Ready n4jc/NAME` as a user would run it."""
-    return kubectl("-n", ns, "wait", "--for=condition=Ready", f"n4jc/{name}", f"--timeout={timeout}s",
-                   timeout=timeout + 30)
+    """`kubectl wait --for=condition=Ready n4jc/NAME` as a user would run it (in slices of
+    at most 20 s, so that an operator that died ends the wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert_operators_alive()
+        left = max(1, min(20, int(deadline - time.monotonic())))
+        p = kubectl("-n", ns, "wait", "--for=condition=Ready", f"n4jc/{name}", f"--timeout={left}s",
+                    timeout=left + 30)
+        if p.returncode == 0 or time.monotonic() >= deadline:
+            return p
 
 
 def events_of(ns, kind, name):
@@ -586,8 +614,10 @@ def status_problems(cr, n, dump=None):
                 continue
             if s.get("serverId") != d["id"]:
                 out.append(f"server {p}: serverId {s.get('serverId')} != the simulator's {d['id']}")
-            if sorted(s.get("hosting") or []) != hosted(d):
-                out.append(f"server {p}: hosting {sorted(s.get('hosting') or [])} != simulator {hosted(d)}")
+            # The dump keeps `system` apart (system_primary): compare the other databases.
+            mine = sorted(set(s.get("hosting") or []) - {"system"})
+            if mine != [x for x in hosted(d) if x != "system"]:
+                out.append(f"server {p}: hosting {mine} != simulator {hosted(d)} (system aside)")
         if st.get("systemLeader") != dump.get("leader"):
             out.append(f"systemLeader {st.get('systemLeader')!r} != the simulator's leader {dump.get('leader')!r}")
         dbs = {d["name"]: d for d in st.get("databases") or []}
@@ -631,7 +661,11 @@ def expect_converged(ns, name, n, sim=True, timeout=45):
     last = {}
 
     def agree():
+        assert_operators_alive()
         cr = get_cr(ns, name)
+        if cr is None:
+            last["status"] = [f"no Neo4jCluster {ns}/{name}"]
+            return False
         last["status"] = status_problems(cr, n, sim_dump(ns, name) if sim else None)
         last["pods"] = pod_problems(ns, name, n)
         return not last["status"] and not last["pods"]

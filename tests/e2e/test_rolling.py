@@ -17,7 +17,7 @@ OnDelete, the operator deletes one pod at a time).
 """
 import time
 
-from e2elib import (GROUP, Roll, Sampler, check, expect_converged, get_cr, kubectl, next_bin, patch_cr,
+from e2elib import (GROUP, Roll, assert_operators_alive, Sampler, check, expect_converged, get_cr, kubectl, next_bin, patch_cr,
                     pods, roll_sample, run, say, sim_dump, sts, testenv, uids, wait_cond, wait_for)
 
 NAME = "graph"
@@ -44,6 +44,7 @@ def judge_roll(what, roll, allow_down=1):
 def wait_rolled(ns, before, image=None, timeout=240):
     """Every pod replaced (new UID) and Ready, and the CR Ready for its generation."""
     def ok():
+        assert_operators_alive()
         ps = pods(ns, NAME)
         return len(ps) == len(before) and all(
             p["metadata"]["uid"] != before.get(pn) and p["metadata"].get("deletionTimestamp") is None
