@@ -599,9 +599,16 @@ def status_problems(cr, n, dump=None):
         elif t in CONVERGED and c.get("status") != CONVERGED[t]:
             out.append(f"condition {t}={c.get('status')} ({c.get('reason')}: {c.get('message')})")
     want = {f"{name}-{i}" for i in range(n)}
-    servers = {s.get("pod"): s for s in st.get("servers") or []}
+    listed = {s.get("pod"): s for s in st.get("servers") or []}
+    # SHOW SERVERS keeps Dropped servers (Neo4j does too): such an entry may stay, no other.
+    servers = {p: s for p, s in listed.items() if not (p not in want and s.get("state") == "Dropped")}
     if set(servers) != want:
-        out.append(f"status.servers pods {sorted(servers)} != {sorted(want)}")
+        out.append(f"status.servers pods {sorted(listed)} != {sorted(want)} (+ Dropped ones)")
+    if st.get("systemLeader") not in want:
+        out.append(f"systemLeader {st.get('systemLeader')!r} is not one of the pods")
+    for d in st.get("databases") or []:
+        if d.get("writer") not in want:
+            out.append(f"database {d.get('name')}: writer {d.get('writer')!r} is not one of the pods")
     for p, s in servers.items():
         if (s.get("state"), s.get("health")) != ("Enabled", "Available"):
             out.append(f"server {p}: {s.get('state')}/{s.get('health')}")

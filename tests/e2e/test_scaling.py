@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
-"""Scaling a cluster (DESIGN §4, §8.4): 3 → 5 → 3, then a refused 3 → 1.
+"""Scaling a cluster (DESIGN §4, §8.4): 3 → 5, a refused 5 → 3, then 5 → 3.
 
 - Scale out: the new servers join Free and are enabled; no pod's readiness gate is True
   while its server is not Enabled; status lists 5 Enabled servers, replicas 5.
-- Scale in (highest ordinal first, one at a time), polled on the simulator and the
-  StatefulSet: no server is Dropped while it hosts a database other than `system`; the
-  StatefulSet's replicas go below k+1 only once server graph-k is Dropped; graph-3 does not
-  start leaving before graph-4 is Dropped; the dropped ordinals' claims (data-graph-3/4)
-  are deleted; status ends with 3 servers, replicas 3.
-- Refusal: servers 1 while the declared database `sales` has 3 primaries (through the
-  scale subresource, `kubectl scale`, as a user or an autoscaler would): condition Stalled
-  True naming spec.servers, a Warning Event, and nothing changes for 10 s (StatefulSet
-  replicas, status.servers, the simulator's server states, pods; no write of the operator
-  to StatefulSets, pods or claims in the audit log).
+- A declared database `extra` of one primary lands on a new server (graph-3/4).
+- The apiserver refuses servers 1 below `sales`' 3 primaries (CEL), also through the scale
+  subresource (`kubectl scale`): that case never reaches the operator.
+- Refusal by the operator: servers 3 while the only copy of `extra` is on a leaving
+  server: condition Stalled True naming spec.servers, a Warning Event, and nothing
+  changes for 10 s (StatefulSet replicas, status.servers, the simulator's server states,
+  pods; no write of the operator to StatefulSets, pods or claims in the audit log).
+- With `extra` raised to 2 primaries the scale-in goes on (highest ordinal first, one at a
+  time), polled on the simulator and the StatefulSet: no server is Dropped while it hosts
+  a database other than `system`; the StatefulSet's replicas go below k+1 only once
+  server graph-k is Dropped; graph-3 does not start leaving before graph-4 is Dropped; a
+  leaving server is seen Deallocating; `extra`'s copies end on the remaining servers; the
+  dropped ordinals' claims (data-graph-3/4) are deleted; status ends with 3 servers.
 """
 import re
 import time
 
-from e2elib import (Sampler, audit_mark, audit_since, brief, check, claim_exists, condition, dump_servers,
+from e2elib import (GROUP, Sampler, audit_mark, audit_since, brief, check, claim_exists, cond_is, condition, dump_servers,
                     events_of, expect_converged, gate_sample, gate_violations, get_cr, hosted, kubectl,
                     patch_cr, pods, run, say, scoped, sim_dump, sts_replicas, wait_cond, wait_for, writes)
 
@@ -60,12 +63,70 @@ def body(t):
           f"the simulator has 5 Enabled servers: {[(n, x['state']) for n, x in d5.items()]}")
     check(all(d5[n]["id"] == i for n, i in ids3.items()), "the first three servers kept their ids")
 
-    # ---- 5 → 3
+    # A declared database of one primary lands on a server that hosts nothing yet (graph-3 or
+    # graph-4: the simulator places a new copy on the least loaded server).
+    dbs = get_cr(ns, NAME)["spec"]["databases"]
+    patch_cr(ns, NAME, {"spec": {"databases": dbs + [{"name": "extra", "topology": {"primaries": 1, "secondaries": 0}}]}})
+
+    def extra_hosts():
+        return sorted(n for n, x in dump_servers(sim_dump(ns, NAME)).items()
+                      if any(h["db"] == "extra" and h["status"] == "online" for h in x.get("hosting") or []))
+    host = wait_for("database extra online in the simulator", extra_hosts, timeout=90)[0]
+    say(f"database extra is on {host}")
+    check(host in ("graph-3", "graph-4"), f"database extra landed on a new server: {host}")
+    wait_cond(ns, NAME, "Ready", timeout=90)
+
+    # ---- the apiserver refuses servers below a declared topology (CEL), also through /scale
+    p = kubectl("-n", ns, "scale", f"neo4jclusters.{GROUP}/{NAME}", "--replicas=1")
+    check(p.returncode != 0 and "must not exceed servers" in p.stderr,
+          f"kubectl scale --replicas=1 below sales' 3 primaries is refused by the apiserver: {p.stderr.strip()[:200]}")
+
+    # ---- 5 → 3 refused by the operator: the only copy of `extra` would have to move
+    seen_events = {(e["metadata"]["name"], e.get("count", 1)) for e in events_of(ns, "Neo4jCluster", NAME)}
+    gen = patch_cr(ns, NAME, {"spec": {"servers": 3}})
+    cr = wait_cond(ns, NAME, "Stalled", "True", generation=gen, timeout=90)
+    c = condition(cr, "Stalled")
+    say(f"refusal: {c.get('reason')}: {c.get('message')}")
+    check("spec.servers" in (c.get("message") or ""), f"Stalled names spec.servers: {c.get('message')}")
+
+    def new_warning():
+        return [e for e in events_of(ns, "Neo4jCluster", NAME)
+                if e.get("type") == "Warning" and (e["metadata"]["name"], e.get("count", 1)) not in seen_events]
+    w = wait_for("a Warning Event on the Neo4jCluster", new_warning, timeout=60)
+    say(f"refusal event: {[(e.get('reason'), e.get('message')) for e in w]}")
+
+    def snapshot():
+        cr = get_cr(ns, NAME)
+        return (sts_replicas(ns, NAME),
+                sorted((x.get("pod"), x.get("serverId"), x.get("state")) for x in cr["status"].get("servers") or []),
+                sorted((n, x["state"]) for n, x in dump_servers(sim_dump(ns, NAME)).items()),
+                sorted((n, p["metadata"]["uid"]) for n, p in pods(ns, NAME).items()))
+    snap0 = snapshot()
+    mark = audit_mark()
+    changed = []
+    for _ in range(10):
+        time.sleep(1)
+        snap = snapshot()
+        if snap != snap0:
+            changed.append(snap)
+    check(not changed, f"nothing changed for 10 s while refused: {snap0} -> {changed[:1]}")
+    check(dump_servers(sim_dump(ns, NAME))[host]["state"] == "Enabled", f"{host} (the only copy of extra) is still Enabled")
+    kinds = ("statefulsets", "pods", "persistentvolumeclaims")
+    wr = [brief(e) for e in writes(scoped(audit_since(mark), (ns,))) if (e.get("objectRef") or {}).get("resource") in kinds
+          and (e.get("objectRef") or {}).get("subresource") is None]
+    check(not wr, f"the operator wrote no StatefulSet, pod or claim while refusing: {wr[:5]}")
+
+    # ---- the user gives extra a second primary: the scale-in goes on (5 → 3)
     with Sampler(lambda: scale_sample(ns), interval=0.25) as s:
-        gen = patch_cr(ns, NAME, {"spec": {"servers": 3}})
+        dbs = get_cr(ns, NAME)["spec"]["databases"]
+        for d in dbs:
+            if d["name"] == "extra":
+                d["topology"]["primaries"] = 2
+        gen = patch_cr(ns, NAME, {"spec": {"databases": dbs}})
         wait_cond(ns, NAME, "Ready", generation=gen, timeout=300,
                   extra=lambda cr: cr["status"].get("replicas") == 3)
         wait_for("StatefulSet replicas 3", lambda: sts_replicas(ns, NAME) == 3, timeout=60)
+    check(not cond_is(get_cr(ns, NAME), "Stalled", "True"), "Stalled went back to False")
     samples = [v for _, v in s.samples]
     say(f"scale-in: {len(samples)} samples, {len(s.errors)} failed polls")
     states = {}
@@ -75,8 +136,10 @@ def body(t):
             if not states.get(n) or states[n][-1] != st:
                 states.setdefault(n, []).append(st)
     say(f"scale-in: state sequences {states}")
-    check(any(st in ("Deallocating", "Deallocated") for st in states.get("graph-4", [])),
-          f"the sampler saw graph-4 leave (Deallocating/Deallocated): {states.get('graph-4')}")
+    check(any(st in ("Cordoned", "Deallocating", "Deallocated") for st in states.get("graph-4", [])),
+          f"the sampler saw graph-4 leave (Cordoned/Deallocating/Deallocated): {states.get('graph-4')}")
+    check(any("Deallocating" in states.get(n, []) for n in ("graph-3", "graph-4")),
+          f"a leaving server was seen Deallocating (moving a copy of extra): {states}")
     bad = [(n, st, h) for _, srv in samples for n, (st, h) in srv.items()
            if st == "Dropped" and [x for x in h if x != "system"]]
     check(not bad, f"no server was Dropped while hosting a database other than system: {bad[:3]}")
@@ -89,6 +152,9 @@ def body(t):
     d3 = dump_servers(sim_dump(ns, NAME))
     check(all(d3.get(n, {}).get("state") in ("Dropped", None) for n in ("graph-3", "graph-4")),
           f"graph-3 and graph-4 are Dropped in the simulator: {[(n, x['state']) for n, x in d3.items()]}")
+    now_hosts = extra_hosts()
+    check(len(now_hosts) == 2 and set(now_hosts) <= {"graph-0", "graph-1", "graph-2"},
+          f"database extra's two primaries are on remaining servers: {now_hosts}")
     wait_for("the dropped ordinals' claims deleted",
              lambda: not claim_exists(ns, "data-graph-3") and not claim_exists(ns, "data-graph-4"), timeout=90)
     check(not claim_exists(ns, "data-graph-3") and not claim_exists(ns, "data-graph-4"),
@@ -96,48 +162,6 @@ def body(t):
     check(claim_exists(ns, "data-graph-0"), "the claims of the remaining servers stay")
     expect_converged(ns, NAME, 3)
 
-    # ---- 3 → 1 with `sales` declared on 3 primaries: refused
-    def snapshot():
-        cr = get_cr(ns, NAME)
-        return (sts_replicas(ns, NAME),
-                sorted((x.get("pod"), x.get("serverId"), x.get("state")) for x in cr["status"].get("servers") or []),
-                sorted((n, x["state"]) for n, x in dump_servers(sim_dump(ns, NAME)).items()),
-                sorted((n, p["metadata"]["uid"]) for n, p in pods(ns, NAME).items()))
-    snap0 = snapshot()
-    seen_events = {(e["metadata"]["name"], e.get("count", 1)) for e in events_of(ns, "Neo4jCluster", NAME)}
-    p = kubectl("-n", ns, "scale", f"neo4jclusters.neo4j.graphops.io/{NAME}", "--replicas=1")
-    say(f"kubectl scale --replicas=1: exit {p.returncode} {p.stdout.strip()} {p.stderr.strip()}")
-    if p.returncode != 0:
-        # The apiserver's own rule (a declared topology must fit in spec.servers) refused it:
-        # the operator never sees such a spec through the API.
-        check("servers" in p.stderr, f"the apiserver's refusal names the servers: {p.stderr.strip()}")
-        gen = get_cr(ns, NAME)["metadata"]["generation"]
-    else:
-        gen = get_cr(ns, NAME)["metadata"]["generation"]
-        check(get_cr(ns, NAME)["spec"]["servers"] == 1, "the scale subresource set spec.servers to 1")
-        cr = wait_cond(ns, NAME, "Stalled", "True", generation=gen, timeout=90)
-        c = condition(cr, "Stalled")
-        check("spec.servers" in (c.get("message") or ""), f"Stalled names spec.servers: {c}")
-
-        def new_warning():
-            return [e for e in events_of(ns, "Neo4jCluster", NAME)
-                    if e.get("type") == "Warning" and (e["metadata"]["name"], e.get("count", 1)) not in seen_events]
-        w = wait_for("a Warning Event on the Neo4jCluster", new_warning, timeout=60)
-        say(f"refusal event: {[(e.get('reason'), e.get('message')) for e in w]}")
-    mark = audit_mark()
-    changed = []
-    for _ in range(10):
-        time.sleep(1)
-        snap = snapshot()
-        if snap != snap0:
-            changed.append(snap)
-    check(not changed, f"nothing changed for 10 s after the refused scale: {snap0} -> {changed[:1]}")
-    kinds = ("statefulsets", "pods", "persistentvolumeclaims")
-    w = [brief(e) for e in writes(scoped(audit_since(mark), (ns,))) if (e.get("objectRef") or {}).get("resource") in kinds
-         and (e.get("objectRef") or {}).get("subresource") is None]
-    check(not w, f"the operator wrote no StatefulSet, pod or claim while refusing: {w[:5]}")
-    cr = get_cr(ns, NAME)
-    check(cr["status"].get("observedGeneration") == gen, "the refused generation was observed")
 
 
 run("scaling", body)
