@@ -691,10 +691,14 @@ def gate_sample(ns, name):
     not Enabled was True while the server was not Enabled (Free never follows Enabled)."""
     ps = pods(ns, name)
     try:
-        ds = dump_servers(sim_dump(ns, name))
+        d = sim_dump(ns, name)
     except (OSError, RuntimeError, ValueError):
-        ds = {}
-    return {pn: (gate(p), (ds.get(pn) or {}).get("state")) for pn, p in ps.items()}
+        d = {}
+    ds = dump_servers(d)
+    # Before `system` bootstraps members show as Free and the simulator enables them itself
+    # at formation (as Neo4j does): only a Free server of a formed cluster needs ENABLE.
+    return {pn: (gate(p), (ds.get(pn) or {}).get("state") if d.get("formed") or pn not in ds else "Unformed")
+            for pn, p in ps.items()}
 
 
 def gate_violations(samples):
