@@ -455,6 +455,14 @@ class Agent:
             d.stop()
 
 
+def _rv(obj):
+    """resourceVersion as a number (etcd revisions), 0 when absent or not numeric."""
+    try:
+        return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
 class SimDaemon:
     """One n4j-clustersim daemon (per StatefulSet); members join through its socket."""
 
@@ -656,7 +664,8 @@ class PodRuntime(threading.Thread):
     # ---- inputs
     def update(self, pod, deleted):
         with self.cv:
-            self.pod = pod
+            if _rv(pod) >= _rv(self.pod):
+                self.pod = pod
             if deleted:
                 self.deleted = True
             self.cv.notify()
@@ -1129,7 +1138,11 @@ class PodRuntime(threading.Thread):
                                           ctype="application/strategic-merge-patch+json")
         if st == 200:
             self.reported = key
-            self.pod = obj if obj.get("metadata", {}).get("uid") == self.uid else self.pod
+            # The reply is the pod as of this patch: a watch event delivered meanwhile (the
+            # operator's readiness gate) is newer and must not be replaced by it, or Ready is
+            # never re-evaluated for that gate.
+            if obj.get("metadata", {}).get("uid") == self.uid and _rv(obj) >= _rv(self.pod):
+                self.pod = obj
         elif st not in (404, 409, 422):  # gone, or re-created (the UID check refused)
             log("status patch failed", pod=f"{self.ns}/{self.name}", code=st, body=str(obj)[:300])
 
