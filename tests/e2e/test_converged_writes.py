@@ -32,7 +32,7 @@ try:
     apply_cr(doc)
     wait_ready(NS, NAME, 3, timeout=300, op=op)
     print("Ready; waiting until the operator stops writing", flush=True)
-    mark = wait_quiet(quiet_s=6, timeout=90)
+    mark = wait_quiet(op, quiet_s=6, timeout=90)
     rv0 = get_cr(NS, NAME)["metadata"]["resourceVersion"]
 
     # The identical object again, as a GitOps controller re-applies it every few minutes.
@@ -44,7 +44,7 @@ try:
     print(f"two resync periods: {wait_s:.0f} s", flush=True)
     time.sleep(wait_s)
     check(op.alive(), "the operator still runs after two resync periods")
-    w1 = writes(audit_since(mark))
+    w1 = writes(audit_since(mark, op=op))
     for e in w1:
         print("  write while converged:", describe(e))
     check(not w1, f"no write by the running operator while converged ({len(w1)} writes)")
@@ -57,17 +57,17 @@ try:
     # Its first reconcile of the key follows the initial list; give it a few progress
     # periods and one status read.
     lists = wait_for("the new process listed Neo4jClusters",
-                     lambda: [e for e in audit_since(mark2)
+                     lambda: [e for e in audit_since(mark2, op=op)
                               if e.get("verb") in ("list", "watch")
                               and (e.get("objectRef") or {}).get("resource") == "neo4jclusters"], timeout=30)
     check(bool(lists), "the restarted operator listed the Neo4jClusters (it did start over)")
     time.sleep(15)
     check(op.alive(), "the restarted operator runs")
-    w2 = writes(audit_since(mark2))
+    w2 = writes(audit_since(mark2, op=op))
     for e in w2:
         print("  write after the restart:", describe(e))
     check(not w2, f"no write by a fresh operator process over a converged cluster ({len(w2)} writes)")
-    leases = [e for e in audit_since(mark) if is_lease(e)]
+    leases = [e for e in audit_since(mark, op=op) if is_lease(e)]
     print(f"(Lease requests in the window, not counted: {len(leases)})")
     ev = [e for e in w1 + w2 if (e.get("objectRef") or {}).get("resource") == "events"]
     check(not ev, f"no Event while converged ({len(ev)})")

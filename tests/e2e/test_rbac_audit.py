@@ -46,9 +46,16 @@ ALLOWED_UNUSED = {
 
 def load_yaml_docs(path):
     """rbac.yaml as JSON through kubectl (the tests need no YAML library)."""
-    p = kubectl("create", "--dry-run=client", "-o", "json", "-f", path, check=True)
-    d = json.loads(p.stdout)
-    return d["items"] if d.get("kind") == "List" else [d]
+    text = kubectl("create", "--dry-run=client", "-o", "json", "-f", path, check=True).stdout
+    docs, dec, i = [], json.JSONDecoder(), 0
+    while True:  # one JSON object per YAML document, concatenated
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        d, i = dec.raw_decode(text, i)
+        docs += d["items"] if d.get("kind") == "List" else [d]
+    return docs
 
 
 def granted_triples(docs):
@@ -96,7 +103,7 @@ def main():
         op.restart()  # a second process: start-up paths (Lease takeover, initial lists)
         wait_ready(ns, name, 3, timeout=60, op=op)
     finally:
-        events = audit_since(mark)
+        events = audit_since(mark, op=op)
         cleanup(ns, op)
 
     used, denied = {}, {}
