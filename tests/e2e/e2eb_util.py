@@ -58,7 +58,7 @@ class Operator:
         with open(self.log_path, "ab") as f:
             f.write(f"--- e2e: start #{self.starts} {time.strftime('%H:%M:%S')}\n".encode())
             self.proc = subprocess.Popen(self.argv(), stdout=f, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env)
+                                         stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.starts += 1
         time.sleep(0.2)
         if self.proc.poll() is not None:

@@ -22,10 +22,11 @@ from envlib import done
 load_env()
 NS = unique_name("e2eb-conv")
 NAME = "graph"
-# The operator's resync period of a converged cluster (controller.h resync_ms, default 60 s).
+# The reconciler requeues a converged cluster every resync_ms (controller.h, default 60 s);
+# the informers re-deliver every cached CR every --resync (set to 30 s here).
 RESYNC_S = float(os.environ.get("E2E_RESYNC_S", "60"))
 restricted_namespace(NS)
-op = Operator(NS)
+op = Operator(NS, extra_args=["--resync", "30s"])
 try:
     op.start()
     doc = cluster_doc(NS, NAME, servers=3)
