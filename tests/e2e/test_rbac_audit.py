@@ -106,8 +106,13 @@ def main():
         events = audit_since(mark, op=op)
         cleanup(ns, op)
 
-    used, denied = {}, {}
+    used, denied, nonres = {}, {}, {}
     for e in events:
+        if not (e.get("objectRef") or {}).get("resource"):
+            # Discovery and other non-resource URLs (system:discovery grants them to all).
+            u = f"{e.get('verb')} {e.get('requestURI', '').split('?')[0]}"
+            nonres[u] = (e.get("responseStatus") or {}).get("code")
+            continue
         t = triple(e)
         code = (e.get("responseStatus") or {}).get("code", 0)
         if code == 403:
@@ -119,6 +124,8 @@ def main():
         print(f"  used    {t[0] or 'core'} {t[1]} {t[2]} x{used[t]}{'' if t in granted else '  (NOT GRANTED?)'}")
     for t, d in sorted(denied.items()):
         print(f"  DENIED  {t[0] or 'core'} {t[1]} {t[2]}: {d}")
+    for u, code in sorted(nonres.items()):
+        print(f"  non-resource {u} -> {code}")
     unused = sorted(t for t in granted if t not in used and t not in ALLOWED_UNUSED)
     for t in unused:
         print(f"  UNUSED  {t[0] or 'core'} {t[1]} {t[2]} ({granted[t]})")
