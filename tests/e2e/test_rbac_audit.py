@@ -112,6 +112,8 @@ def main():
             # Discovery and other non-resource URLs (system:discovery grants them to all).
             u = f"{e.get('verb')} {e.get('requestURI', '').split('?')[0]}"
             nonres[u] = (e.get("responseStatus") or {}).get("code")
+            if nonres[u] == 403:
+                denied.setdefault(("non-resource", u, e.get("verb")), describe(e))
             continue
         t = triple(e)
         code = (e.get("responseStatus") or {}).get("code", 0)
