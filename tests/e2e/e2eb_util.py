@@ -259,7 +259,9 @@ def ready_with(cr, n):
     st = cr.get("status") or {}
     c = condition(cr, "Ready")
     gen = cr["metadata"].get("generation")
-    servers = st.get("servers") or []
+    # SHOW SERVERS lists a Dropped server forever (its id can never come back): the
+    # cluster's servers are the others.
+    servers = [s for s in st.get("servers") or [] if s.get("state") != "Dropped"]
     if not (c.get("status") == "True" and st.get("observedGeneration") == gen
             and c.get("observedGeneration", gen) == gen):
         return False

@@ -63,9 +63,11 @@ class Monitor(threading.Thread):
         servers = d.get("servers") or []
         for s in servers:
             prev = self.last.get(s["id"])
-            if s["state"] == "Dropped" and prev and prev[0] != "Dropped":
-                if prev[0] != "Deallocated" or prev[1]:
-                    self.bad(f"server {s['name']} ({s['id']}) dropped from state {prev[0]} hosting {prev[1]}")
+            # The simulator refuses DROP unless Deallocated; what the operator must never
+            # do is get there with copies still on the server. A server with nothing to
+            # move goes Cordoned -> Deallocated -> Dropped between two polls.
+            if s["state"] == "Dropped" and prev and prev[0] != "Dropped" and prev[1]:
+                self.bad(f"server {s['name']} ({s['id']}) dropped from state {prev[0]} hosting {prev[1]}")
             if s["state"] == "Dropped" and s.get("hosting"):
                 self.bad(f"server {s['name']} Dropped while hosting {s['hosting']}")
             if s["state"] == "Enabled":
