@@ -136,6 +136,12 @@ def chaos_phase(name, kills, window, expect, timeout):
     return True
 
 
+def server_ids():
+    """pod -> serverId of the cluster's servers in the status (Dropped ones aside)."""
+    return {s["pod"]: s.get("serverId") for s in kjson("-n", NS, "get", "neo4jcluster", NAME)["status"]["servers"]
+            if s.get("state") != "Dropped"}
+
+
 mon = Monitor()
 t_start = time.monotonic()
 try:
@@ -143,7 +149,7 @@ try:
     mon.start()
     apply_cr(cluster_doc(NS, NAME, servers=3))
     check(chaos_phase("formation", PHASES[0][1], PHASES[0][2], 3, 240), "formation converges through 6 kills")
-    ids0 = {s["pod"]: s.get("serverId") for s in kjson("-n", NS, "get", "neo4jcluster", NAME)["status"]["servers"]}
+    ids0 = server_ids()
 
     patch_cr(NS, NAME, {"servers": 4})
     check(chaos_phase("scale 3->4", PHASES[1][1], PHASES[1][2], 4, 180), "scale 3->4 converges through 4 kills")
@@ -164,7 +170,7 @@ try:
     images = sorted({p["spec"]["containers"][0]["image"] for p in pods})
     check(len(pods) == 3 and all(i.endswith(":5.26.13-enterprise") for i in images),
           f"every pod runs the new image: {images}")
-    ids1 = {s["pod"]: s.get("serverId") for s in kjson("-n", NS, "get", "neo4jcluster", NAME)["status"]["servers"]}
+    ids1 = server_ids()
     check(ids1 == ids0, f"the roll kept every server id: {ids0} -> {ids1}")
     mon.stop.set()
     mon.join(5)
