@@ -25,22 +25,26 @@ from envlib import done
 
 # Granted but not exercised by this scenario, each with its reason. Keys are
 # (apiGroup, resource, verb); "" is the core group.
+SIX = ("get", "list", "watch", "create", "patch", "delete")
 ALLOWED_UNUSED = {
     **{("neo4j.graphops.io", r, v): "the backup controller (DESIGN §5) is not built yet"
-       for r, vs in (("neo4jbackups", ("get", "list", "watch")), ("neo4jbackups/status", ("patch",)))
-       for v in vs},
+       for r, v in (("neo4jbackups", "list"), ("neo4jbackups", "watch"), ("neo4jbackups/status", "patch"),
+                    ("neo4jbackups/finalizers", "update"))},
     **{("batch", r, v): "backup CronJobs/Jobs: the backup controller is not built yet"
-       for r in ("cronjobs", "jobs") for v in ("get", "list", "watch", "create", "patch", "delete")},
+       for r in ("cronjobs", "jobs") for v in SIX},
     **{("cert-manager.io", "certificates", v): "spec.tls.issuerRef with cert-manager's CRD installed; "
-       "the test bed has no cert-manager" for v in ("get", "list", "watch", "create", "patch", "delete")},
+       "the test bed has no cert-manager" for v in SIX},
     **{("monitoring.coreos.com", "servicemonitors", v): "spec.monitoring.serviceMonitor with the "
-       "Prometheus operator's CRD installed; not in the test bed"
-       for v in ("get", "list", "watch", "create", "patch", "delete")},
+       "Prometheus operator's CRD installed; not in the test bed" for v in SIX},
     ("neo4j.graphops.io", "neo4jclusters/finalizers", "update"):
         "never a request: the OwnerReferencesPermissionEnforcement admission plugin checks it "
         "when the operator sets blockOwnerDeletion on its children's ownerReferences",
     ("", "secrets", "patch"): "the admin Secret is created once and never rewritten "
-        "(test_delete_and_secrets); patch is for a Secret the operator owns whose data key went missing",
+        "(test_delete_and_secrets); patch is for a generated Secret that lost its key",
+    ("networking.k8s.io", "networkpolicies", "delete"): "pruning when spec.networkPolicy.enabled "
+        "turns false: not implemented yet (this test's NetworkPolicy check fails until it is)",
+    ("policy", "poddisruptionbudgets", "delete"): "pruning when servers drop below 3 (no PDB for "
+        "a single server): a scale this scenario does not do",
 }
 
 
@@ -125,6 +129,11 @@ def main():
             denied.setdefault(t, describe(e))
         else:
             used[t] = used.get(t, 0) + 1
+        if t[2] == "patch" and code == 201:
+            # A server-side apply that created the object: the apiserver authorized
+            # `create` too (the PATCH handler's create check), without a request of its own.
+            c = (t[0], t[1], "create")
+            used[c] = used.get(c, 0) + 1
     print(f"{len(events)} requests by the operator; {len(used)} triples used:")
     for t in sorted(used):
         print(f"  used    {t[0] or 'core'} {t[1]} {t[2]} x{used[t]}{'' if t in granted else '  (NOT GRANTED?)'}")
