@@ -23,8 +23,8 @@ recycled before B), so max(3, CLUSTERS x SERVERS_EACH) free testenv PVs. Use an
 environment of its own:
 
     TESTENV_RUN=$PWD/.testenv-bench TESTENV_PORT_BASE=28000 TESTENV_NEO4J=0 TESTENV_PVS=12 hack/test-env up
-    TESTENV_RUN=$PWD/.testenv-bench TESTENV_PORT_BASE=28000 RUNS=5 python3 bench/operator_rss.py
-    TESTENV_RUN=$PWD/.testenv-bench TESTENV_PORT_BASE=28000 hack/test-env down
+    TESTENV_RUN=$PWD/.testenv-bench TESTENV_PORT_BASE=28000 TESTENV_NEO4J=0 RUNS=5 python3 bench/operator_rss.py
+    TESTENV_RUN=$PWD/.testenv-bench TESTENV_PORT_BASE=28000 TESTENV_NEO4J=0 hack/test-env down
 """
 import json
 import os
@@ -36,9 +36,9 @@ import time
 from datetime import datetime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-import envlib  # noqa: E402
 from e2eb_util import (Operator, apply_cr, cleanup, cluster_doc, get_cr, kubectl, load_env,  # noqa: E402
                        patch_cr, restricted_namespace, sim_dump, unique_name, wait_ready)
+import envlib  # noqa: E402  (on the path through e2eb_util)
 
 RUNS = int(os.environ.get("RUNS", "5"))
 SAMPLES = int(os.environ.get("SAMPLES", "10"))
