@@ -143,8 +143,7 @@ def run_once(i, results):
         op.start()
         results["rss_start_mb"].append(rss_kb(op.pid) / 1024.0)
         w.start()
-        apply_cr(cluster_doc(ns, "graph", servers=3, resources={
-            "requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}))
+        apply_cr(cluster_doc(ns, "graph", servers=3))
         wait_ready(ns, "graph", 3, timeout=300, op=op)
         time.sleep(1)
         gen = get_cr(ns, "graph")["metadata"]["generation"]
@@ -196,8 +195,9 @@ def run_once(i, results):
     try:
         op.start()
         for k in range(CLUSTERS):
+            # 2Gi: the smallest limit that holds the derived heap + page cache + 1Gi.
             apply_cr(cluster_doc(ns, f"g{k}", servers=SERVERS_EACH, resources={
-                "requests": {"cpu": "50m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}))
+                "requests": {"cpu": "50m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}))
         t0 = time.monotonic()
         for k in range(CLUSTERS):
             wait_ready(ns, f"g{k}", SERVERS_EACH, timeout=600, op=op)
