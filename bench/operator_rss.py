@@ -37,7 +37,7 @@ from datetime import datetime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from e2eb_util import (Operator, apply_cr, cleanup, cluster_doc, get_cr, kubectl, load_env,  # noqa: E402
-                       patch_cr, restricted_namespace, sim_dump, unique_name, wait_ready)
+                       patch_cr, restricted_namespace, sim_dump, unique_name, wait_for, wait_ready)
 import envlib  # noqa: E402  (on the path through e2eb_util)
 
 RUNS = int(os.environ.get("RUNS", "5"))
@@ -79,6 +79,7 @@ class Watch(threading.Thread):
         self.deleted = {}        # uid -> (pod name, time deletion (timestamp or absence) first seen)
         self.ready = {}          # (cr, generation) -> time Ready=True first seen
         self.seen_uids = {}
+        self.first_seen = {}     # uid -> time the pod was first seen
         self.lock = threading.Lock()
 
     def poll_sim(self):
@@ -109,6 +110,7 @@ class Watch(threading.Thread):
                     uid, name = o["metadata"]["uid"], o["metadata"]["name"]
                     uids.add(uid)
                     self.seen_uids[uid] = name
+                    self.first_seen.setdefault(uid, now)
                     if o["metadata"].get("deletionTimestamp") and uid not in self.deleted:
                         self.deleted[uid] = (name, now)
                     cr = any(c["type"] == "ContainersReady" and c["status"] == "True"
@@ -132,6 +134,14 @@ class Watch(threading.Thread):
                 self.poll_kube()
                 last_kube = time.monotonic()
             time.sleep(0.05)
+
+
+def rolled(ns, n, image_suffix):
+    pods = json.loads(kubectl("-n", ns, "get", "pods", "-o", "json").stdout)["items"]
+    return len(pods) == n and all(
+        p["spec"]["containers"][0]["image"].endswith(image_suffix) and not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+        for p in pods)
 
 
 def run_once(i, results):
@@ -164,11 +174,15 @@ def run_once(i, results):
         # The roll: per step, the re-created pod's ContainersReady -> the next deletion.
         t_patch = time.time()
         patch_cr(ns, "graph", {"version": "5.26.13"})
-        wait_ready(ns, "graph", 3, timeout=300, op=op)
+        # Ready may stay True during a roll: done = every pod on the new image and Ready.
+        wait_for("the roll done", lambda: rolled(ns, 3, ":5.26.13-enterprise"), timeout=300)
+        wait_ready(ns, "graph", 3, timeout=60, op=op)
         time.sleep(1)
         with w.lock:
             dels = sorted((t, n) for u, (n, t) in w.deleted.items() if t >= t_patch)
-            new_ready = sorted((t, n) for u, (n, t) in w.cready.items() if t >= t_patch)
+            # ContainersReady of the pods created by the roll (not of the old ones).
+            new_ready = sorted((t, n) for u, (n, t) in w.cready.items()
+                               if w.first_seen.get(u, 0) >= t_patch)
             gen = get_cr(ns, "graph")["metadata"]["generation"]
             t_rdy = w.ready.get(("graph", gen), (None,))[0]
         steps = []

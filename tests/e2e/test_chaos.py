@@ -25,7 +25,7 @@ import threading
 import time
 
 from e2eb_util import (Operator, apply_cr, check, cleanup, cluster_doc, kjson, load_env, patch_cr,
-                       restricted_namespace, sim_dump, unique_name, wait_ready)
+                       restricted_namespace, sim_dump, unique_name, wait_for, wait_ready)
 from envlib import done
 
 load_env()
@@ -136,6 +136,14 @@ def chaos_phase(name, kills, window, expect, timeout):
     return True
 
 
+def rolled(image_suffix):
+    pods = kjson("-n", NS, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
+    return len(pods) == 3 and all(
+        p["spec"]["containers"][0]["image"].endswith(image_suffix) and not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+        for p in pods)
+
+
 def server_ids():
     """pod -> serverId of the cluster's servers in the status (Dropped ones aside)."""
     return {s["pod"]: s.get("serverId") for s in kjson("-n", NS, "get", "neo4jcluster", NAME)["status"]["servers"]
@@ -165,6 +173,10 @@ try:
     mon.roll.set()
     patch_cr(NS, NAME, {"version": "5.26.13"})
     check(chaos_phase("roll", PHASES[3][1], PHASES[3][2], 3, 300), "the roll converges through 5 kills")
+    # Ready may stay True while a roll goes on: the roll is done when every pod runs the
+    # new image and is Ready again.
+    wait_for("every pod on 5.26.13 and Ready", lambda: rolled(":5.26.13-enterprise"), timeout=240)
+    wait_ready(NS, NAME, 3, timeout=60, op=op)
     mon.roll.clear()
     pods = kjson("-n", NS, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
     images = sorted({p["spec"]["containers"][0]["image"] for p in pods})
