@@ -98,6 +98,11 @@ def main():
         patch_cr(ns, name, {"servers": 3})
         wait_ready(ns, name, 3, timeout=180, op=op)
         patch_cr(ns, name, {"version": "5.26.13"})
+        wait_for("the roll done: every pod on 5.26.13 and Ready", lambda: all(
+            p["spec"]["containers"][0]["image"].endswith(":5.26.13-enterprise")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+            for p in kjson("-n", ns, "get", "pods", "-l", f"app.kubernetes.io/instance={name}")["items"]),
+            timeout=300)
         wait_ready(ns, name, 3, timeout=300, op=op)
         patch_cr(ns, name, {"networkPolicy": {"enabled": False}})
         try:  # a feature check of its own: the scenario goes on either way
