@@ -1,5 +1,5 @@
 /*
- * neo4j-operator: the command line. `render` shows every object the operator
+ * neo4j-operator: the command line. `run` runs the operator; `render` shows every object the operator
  * would create for some CRs, offline; `version` prints the build.
  */
 #include <stdio.h>
@@ -16,6 +16,9 @@ static void usage(FILE *out)
 	fputs("Usage: neo4j-operator <command> [options]\n"
 	      "\n"
 	      "Commands:\n"
+	      "  run [flags]\n"
+	      "         Run the operator: watch Neo4jClusters and reconcile them (see\n"
+	      "         neo4j-operator run --help for the flags and their env variables).\n"
 	      "  render -f FILE [-f FILE ...] [-o yaml|json]\n"
 	      "         Validate Neo4jCluster/Neo4jBackup resources and print every Kubernetes\n"
 	      "         object the operator would create for them. FILE may hold several YAML\n"
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "run") == 0)
+		return n4j_cmd_run(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "render") == 0 || strcmp(cmd, "defaults") == 0)
 		return n4j_cmd_render(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -199,6 +199,7 @@ struct n4j_cluster_spec {
 	} restore;
 
 	bool paused;
+	int progress_deadline_s; /* spec.progressDeadlineSeconds (default 600) */
 };
 
 struct n4j_cluster {
@@ -316,6 +317,11 @@ struct n4j_cluster_status {
 	size_t n_databases;
 	struct n4j_database_status *databases;
 	const char *bolt_endpoint, *http_endpoint;
+	struct {
+		const char *kind; /* Roll | ScaleIn | ScaleOut | Form; NULL: none in flight */
+		const char *target;
+		const char *started_at; /* RFC 3339 */
+	} operation;
 };
 
 struct n4j_backup_run {

@@ -254,6 +254,7 @@ static int view_spec(struct n4j_arena *a, const struct n4j_meta *m, const cJSON 
 				    &cs->restore.n_databases, &cs->restore.databases)))
 		return rc;
 	cs->paused = n4j_jbool(spec, "paused", false);
+	cs->progress_deadline_s = (int)n4j_jint(spec, "progressDeadlineSeconds", 600);
 	return view_lists(a, spec, cs);
 }
 

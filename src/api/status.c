@@ -118,6 +118,12 @@ int n4j_cluster_status_json(const struct n4j_cluster_status *s, cJSON **out, str
 			add_str(&b, e, "writer", d->writer);
 		}
 	}
+	if (s->operation.kind) {
+		cJSON *op = add(&b, o, "operation", cJSON_CreateObject());
+		add_str(&b, op, "kind", s->operation.kind);
+		add_str(&b, op, "target", s->operation.target);
+		add_str(&b, op, "startedAt", s->operation.started_at);
+	}
 	if (s->bolt_endpoint || s->http_endpoint) {
 		cJSON *ep = add(&b, o, "endpoints", cJSON_CreateObject());
 		add_str(&b, ep, "bolt", s->bolt_endpoint);
@@ -185,6 +191,9 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 	s->system_leader = n4j_view_str(a, j, "systemLeader");
 	s->bolt_endpoint = n4j_view_str(a, j, "endpoints.bolt");
 	s->http_endpoint = n4j_view_str(a, j, "endpoints.http");
+	s->operation.kind = n4j_view_str(a, j, "operation.kind");
+	s->operation.target = n4j_view_str(a, j, "operation.target");
+	s->operation.started_at = n4j_view_str(a, j, "operation.startedAt");
 
 	const cJSON *conds = n4j_jarr(j, "conditions"), *e;
 	s->conditions =

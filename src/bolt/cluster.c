@@ -186,6 +186,12 @@ int n4j_bolt_cluster_leader(struct n4j_bolt_cluster *cl, char *out, size_t outle
 	for (size_t i = 0; cl->cfg.seeds[i]; i++) {
 		struct n4j_bolt_conn *c;
 		rc = n4j_bolt_cluster_get(cl, cl->cfg.seeds[i], &c, err);
+		/*
+		 * Wrong credentials are wrong on every member: one failed login, not one per
+		 * seed (Neo4j locks the user after dbms.security.auth_max_failed_attempts).
+		 */
+		if (rc == N4J_EBOLT_FAILURE && cl->last_failure.cls == N4J_BOLT_CLASS_AUTH)
+			return rc;
 		if (rc)
 			continue;
 		struct n4j_bolt_route_table rt;

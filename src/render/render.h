@@ -15,8 +15,15 @@
 #include "api/api.h"
 #include "util/util.h"
 
-/* Bumped when a new operator would render a different pod template (see DESIGN.md §3). */
+/*
+ * Bumped when a new operator would render a different pod template (see DESIGN.md §3).
+ * It is itself a pod-template annotation, so a build with another render version changes
+ * the template by construction. Overridable (-DN4J_RENDER_VERSION=...) so that a test build
+ * can play "the next operator release".
+ */
+#ifndef N4J_RENDER_VERSION
 #define N4J_RENDER_VERSION "1"
+#endif
 
 #define N4J_LABEL_NAME         "app.kubernetes.io/name"
 #define N4J_LABEL_INSTANCE     "app.kubernetes.io/instance"
@@ -28,6 +35,10 @@
 #define N4J_ANN_CONFIG_HASH    N4J_GROUP "/config-hash"
 #define N4J_ANN_RENDER_VERSION N4J_GROUP "/render-version"
 #define N4J_READINESS_GATE     N4J_GROUP "/server-ready"
+
+/* On the StatefulSet: the CR generation it was rendered from, and the CR's rollout value. */
+#define N4J_ANN_GENERATION N4J_GROUP "/generation"
+#define N4J_ANN_ROLLOUT    N4J_GROUP "/rollout"
 
 #define N4J_PORT_BOLT    7687
 #define N4J_PORT_HTTP    7474

@@ -295,8 +295,14 @@ static void pod_template(struct rx *x, cJSON *spec, const struct rx_cluster *k,
 	cJSON *tpl = rx_obj(x, spec, "template");
 	cJSON *meta = rx_obj(x, tpl, "metadata");
 	rx_labels(x, rx_obj(x, meta, "labels"), m);
-	/* A conf change is a new revision, which the operator then rolls (OnDelete). */
-	rx_str(x, rx_obj(x, meta, "annotations"), N4J_ANN_CONFIG_HASH, k->conf_hash);
+	/*
+	 * A conf change is a new revision, which the operator then rolls (OnDelete). So is a
+	 * new render version: the controller holds such a template back (UpdatePending)
+	 * until the user asks for the roll (docs/controller.md).
+	 */
+	cJSON *ann = rx_obj(x, meta, "annotations");
+	rx_str(x, ann, N4J_ANN_CONFIG_HASH, k->conf_hash);
+	rx_str(x, ann, N4J_ANN_RENDER_VERSION, N4J_RENDER_VERSION);
 
 	cJSON *pod = rx_obj(x, tpl, "spec");
 	rx_str(x, pod, "serviceAccountName", k->name);
@@ -331,10 +337,26 @@ int rx_render_statefulset(const struct rx_cluster *k, cJSON *out, struct n4j_err
 	struct rx x = {0};
 	struct rx_meta m;
 	rx_cluster_meta(k, &m, k->name);
-	/* On the object only: in the pod template it would restart pods on upgrade. */
-	m.n_ann = 1;
-	m.ann_keys[0] = N4J_ANN_RENDER_VERSION;
-	m.ann_vals[0] = N4J_RENDER_VERSION;
+	/*
+	 * What the controller's UpdatePending rule reads back from the live object: the
+	 * render version, the CR generation and the CR's rollout annotation it was rendered
+	 * from (a template change that comes with neither a new generation nor a new rollout
+	 * value comes from an operator upgrade).
+	 */
+	char gen[24];
+	snprintf(gen, sizeof(gen), "%lld", (long long)k->c->meta.generation);
+	m.n_ann = 0;
+	m.ann_keys[m.n_ann] = N4J_ANN_RENDER_VERSION;
+	m.ann_vals[m.n_ann++] = N4J_RENDER_VERSION;
+	m.ann_keys[m.n_ann] = N4J_ANN_GENERATION;
+	m.ann_vals[m.n_ann++] = gen;
+	const struct n4j_str_map *ca = &k->c->meta.annotations;
+	for (size_t i = 0; i < ca->n; i++) {
+		if (strcmp(ca->keys[i], N4J_ANN_ROLLOUT) == 0) {
+			m.ann_keys[m.n_ann] = N4J_ANN_ROLLOUT;
+			m.ann_vals[m.n_ann++] = ca->values[i];
+		}
+	}
 	cJSON *o = rx_object(&x, "apps/v1", "StatefulSet", &m);
 	cJSON *spec = rx_obj(&x, o, "spec");
 	rx_str(&x, spec, "serviceName", k->headless);

@@ -77,7 +77,8 @@ static void test_defaults_minimal(void)
 		     "  networkPolicy: {enabled: true}\n"
 		     "  service: {type: ClusterIP}\n"
 		     "  monitoring: {prometheus: false, serviceMonitor: false}\n"
-		     "  paused: false\n");
+		     "  paused: false\n"
+		     "  progressDeadlineSeconds: 600\n");
 	bool same = got && want && cJSON_Compare(got, want, true);
 	if (!same) {
 		char *g = got ? cJSON_Print(got) : NULL;
@@ -128,6 +129,7 @@ static void test_derived(void)
 	CHECK_INT(c.spec.heap_bytes + c.spec.page_cache_bytes + (1LL << 30), 16LL << 30);
 	CHECK_INT(c.spec.heap_bytes, 15LL << 29);
 	CHECK_STR(c.spec.image, "neo4j:5.26.12-enterprise");
+	CHECK_INT(c.spec.progress_deadline_s, 600);
 	CHECK_STR(c.spec.admin_secret, "g-admin");
 	CHECK(c.spec.admin_secret_generated);
 	CHECK_STR(c.meta.namespace_, "default");
@@ -211,6 +213,7 @@ static struct n4j_cluster_status fixture_cluster_status(void)
 		.databases = fx_dbs,
 		.bolt_endpoint = "neo4j://g.db.svc:7687",
 		.http_endpoint = "http://g.db.svc:7474",
+		.operation = {"Roll", "g-2", "2026-12-02T10:00:00Z"},
 	};
 }
 
@@ -225,6 +228,9 @@ static void test_status_roundtrip(void)
 	CHECK_INT(n4j_cluster_status_parse(a, j, &back, &err), 0);
 	CHECK_INT(n4j_cluster_status_json(&back, &j2, &err), 0);
 	CHECK(j2 && cJSON_Compare(j, j2, true));
+	CHECK_STR(back.operation.kind, "Roll");
+	CHECK_STR(back.operation.target, "g-2");
+	CHECK_STR(back.operation.started_at, "2026-12-02T10:00:00Z");
 	char *txt = cJSON_PrintUnformatted(j);
 	CHECK(txt && strncmp(txt, "{\"observedGeneration\":4,\"phase\":\"Ready\",\"conditions\"",
 			     50) == 0);

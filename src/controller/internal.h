@@ -1,0 +1,204 @@
+/*
+ * Private to src/controller: the pieces of the Neo4jCluster pipeline (cluster.c), each in
+ * its own file, and the pure parts the unit tests call directly (tests/controller/).
+ */
+#ifndef N4J_CONTROLLER_INTERNAL_H
+#define N4J_CONTROLLER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "controller/controller.h"
+#include "neo4j/neo4j.h"
+
+#define CTL "controller" /* log component */
+
+/* Condition types (kstatus + ours) and the annotations the controller reads. */
+#define CT_READY             "Ready"
+#define CT_AVAILABLE         "Available"
+#define CT_PROGRESSING       "Progressing"
+#define CT_RECONCILING       "Reconciling"
+#define CT_DEGRADED          "Degraded"
+#define CT_STALLED           "Stalled"
+#define CT_UPDATE_PENDING    "UpdatePending"
+#define N4J_ANN_GENERATED_PW N4J_GROUP "/generated-password"
+#define N4J_LABEL_REVISION   "controller-revision-hash"
+
+/* ---- cJSON helpers (json.c) ------------------------------------------------------- */
+
+/* Ties j's lifetime to the arena (j is deleted at once if that fails: N4J_ENOMEM). */
+int ctl_arena_json(struct n4j_arena *a, cJSON *j);
+/* o[path[0]][path[1]]…, or NULL. */
+const cJSON *ctl_jget(const cJSON *o, const char *const *path, size_t n);
+#define CTL_JGET(o, ...)                                                                           \
+	ctl_jget((o), (const char *const[]){__VA_ARGS__},                                          \
+		 sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+/* ---- the controller and its per-cluster state (controller.c) --------------------- */
+
+/* Maps an advertised host to the pod IP: refreshed from the pod cache every reconcile. */
+struct ctl_resolver {
+	size_t n;
+	char **pods; /* pod names */
+	char **ips;
+};
+
+/* What one cluster keeps between reconciles: the Bolt handle only (and what it borrows). */
+struct ctl_entry {
+	char *uid, *key;
+	struct n4j_neo4j *neo;
+	struct ctl_resolver resolver; /* the handle's resolve_ctx: lives as long as the entry */
+	char *ca_file;                /* private copy of the TLS CA for the handle, or NULL */
+	char *ca_sha;                 /* its content hash, to notice a rotated CA */
+	struct ctl_entry *next;
+};
+
+struct n4j_controller {
+	struct n4j_controller_config cfg;
+	pthread_mutex_t mu; /* guards entries */
+	struct ctl_entry *entries;
+	_Atomic uint64_t reconciles, errors, steps, refusals, status_writes, applies;
+};
+
+/* The entry of uid (created when absent; an entry of key with another uid is dropped). */
+struct ctl_entry *ctl_entry_get(struct n4j_controller *c, const char *key, const char *uid);
+/* Drops (closes) every entry of key: the CR is gone. */
+void ctl_entry_drop(struct n4j_controller *c, const char *key);
+
+/* ---- conditions (conditions.c, pure) ---------------------------------------------- */
+
+struct ctl_conds {
+	struct n4j_arena *a;
+	const struct n4j_cluster_status *prev; /* the live status (may have no conditions) */
+	int64_t generation;
+	const char *now; /* RFC 3339, for transitions */
+	size_t n;
+	struct n4j_condition items[12];
+};
+
+void ctl_conds_init(struct ctl_conds *cs, struct n4j_arena *a,
+		    const struct n4j_cluster_status *prev, int64_t generation, const char *now);
+/*
+ * Sets a condition: lastTransitionTime is kept from the previous condition of that type
+ * unless its status flips (or it had none); observedGeneration is the generation read at
+ * the start of the reconcile.
+ */
+void ctl_cond_set(struct ctl_conds *cs, const char *type, enum n4j_cond_status st,
+		  const char *reason, const char *message);
+/* The previous condition of type, or NULL. */
+const struct n4j_condition *ctl_cond_find(const struct n4j_condition *c, size_t n,
+					  const char *type);
+
+/* ---- status (status.c) ------------------------------------------------------------ */
+
+/* A merge patch turning old into new (NULL when equal); keys gone from new become null. */
+cJSON *ctl_merge_diff(const cJSON *old_obj, const cJSON *new_obj, bool *oom);
+/* The body {"status": diff} to send, or NULL (and *changed false) when nothing changed. */
+int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *st, cJSON **patch,
+		     bool *changed, struct n4j_error *err);
+
+/* What status.c needs besides the plan. */
+struct ctl_status_in {
+	const struct n4j_cluster *cluster;
+	const struct n4j_cluster_status *prev;
+	const struct n4j_observed *neo;
+	const struct n4j_plan *plan;
+	int sts_ready_replicas; /* live StatefulSet status.replicas */
+};
+int ctl_status_build(struct n4j_arena *a, const struct ctl_status_in *in,
+		     struct n4j_cluster_status *out);
+/* First DNS label of an advertised "host:port" (the pod name), in the arena. */
+const char *ctl_pod_of(struct n4j_arena *a, const char *address);
+/* Operation kind <-> status.operation.kind. */
+const char *ctl_op_kind_name(enum n4j_op_kind k);
+enum n4j_op_kind ctl_op_kind_parse(const char *s);
+/* "2006-01-02T15:04:05Z" (or with fractional seconds) to ms since the epoch; -1 if bad. */
+int64_t ctl_parse_time_ms(const char *s);
+
+/* ---- the UpdatePending rule (rollout.c, pure) ------------------------------------- */
+
+struct ctl_sts_marks { /* annotations of the live StatefulSet (NULL: absent) */
+	const char *render_version, *generation, *rollout, *spec_hash;
+};
+/*
+ * True when applying our StatefulSet would roll pods only because the operator changed:
+ * the live object carries another render version but the CR generation and rollout value
+ * it was rendered from are the current ones, and our object differs. Then the roll waits
+ * (UpdatePending) until the user changes the spec or the rollout annotation.
+ */
+bool ctl_update_pending(const struct ctl_sts_marks *live, const char *our_render_version,
+			int64_t cr_generation, const char *cr_rollout, const char *our_hash);
+
+/* ---- the admin password (secrets.c) ----------------------------------------------- */
+
+#define CTL_PASSWORD_LEN 24
+/* CTL_PASSWORD_LEN random characters from [A-Za-z0-9_-] (no '/', no newline) and a NUL. */
+int ctl_password_generate(char out[CTL_PASSWORD_LEN + 1]);
+
+enum ctl_secret_result { CTL_SECRET_OK = 0, CTL_SECRET_MISSING, CTL_SECRET_NO_KEY };
+/*
+ * The admin password (malloc'd; n4j_wipe_free it) in *password. Creates the generated
+ * Secret from `rendered` (the Secret render emits, without data) when absent; fills its
+ * key when a generated Secret has none. *res says why a user Secret gives none.
+ */
+int ctl_admin_password(struct n4j_controller *c, const struct n4j_cluster *cl,
+		       const cJSON *rendered, char **password, enum ctl_secret_result *res,
+		       struct n4j_kube_error *e);
+/* The decoded value of data[key] of a Secret (malloc'd; wipe it), or NULL. */
+char *ctl_secret_value(const cJSON *secret, const char *key);
+
+/* ---- apply (apply.c) -------------------------------------------------------------- */
+
+struct ctl_apply_out {
+	bool update_pending;
+	int applied;                /* write requests made */
+	cJSON *sts_live;            /* the cached StatefulSet (parsed; arena-owned) or NULL */
+	const char *update_message; /* for the UpdatePending condition */
+};
+/*
+ * Applies the rendered objects (but the Secret) that are absent, whose spec hash differs,
+ * or that drifted; the StatefulSet keeps its live replicas and is held back when
+ * ctl_update_pending says so. paused: nothing is applied.
+ */
+int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+	      cJSON *rendered, struct ctl_apply_out *out, struct n4j_kube_error *e);
+/* The descriptor of a rendered object's kind, or NULL. */
+const struct n4j_kube_resource *ctl_resource_of(const cJSON *obj);
+/* metadata.annotations[key] of obj, or NULL. */
+const char *ctl_annotation(const cJSON *obj, const char *key);
+/* Sets the render version (test hook) on a rendered StatefulSet and re-stamps its hash. */
+int ctl_restamp_render_version(cJSON *sts, const char *version);
+
+/* ---- pods and claims (pods.c) ------------------------------------------------------ */
+
+struct ctl_pods {
+	size_t n_pods;
+	struct n4j_obs_pod *pods;
+	size_t n_claims;
+	struct n4j_obs_claim *claims;
+};
+/* The cluster's server pods and data claims from the caches, ordered by ordinal. */
+int ctl_observe_pods(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+		     const cJSON *sts_live, struct ctl_pods *out);
+/* The ordinal k of "<prefix>-<k>" (prefix = cluster name, or "data-<cluster>"), or -1. */
+int ctl_ordinal(const char *name, const char *prefix);
+/* Sets each pod's readiness gate that differs from the plan; returns the writes made. */
+int ctl_set_gates(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+		  const struct ctl_pods *p, const struct n4j_plan *plan, int *writes,
+		  struct n4j_kube_error *e);
+/* The strategic merge patch body of one gate condition (pure; arena string). */
+char *ctl_gate_patch(struct n4j_arena *a, bool ready, const char *now);
+
+/* ---- Neo4j (neo.c) --------------------------------------------------------------- */
+
+/* Opens (or reuses) the entry's handle and observes; out->reachable false with out->error
+ * when Neo4j cannot be asked (no pods, no password, no CA, no answer). < 0 only on ENOMEM. */
+int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_entry *en,
+		    const struct n4j_cluster *cl, const struct ctl_pods *p, const char *password,
+		    struct n4j_observed *out);
+
+/* ---- Kubernetes steps (steps.c) ----------------------------------------------------- */
+
+int ctl_kube_step(struct n4j_controller *c, const struct n4j_cluster *cl, const struct n4j_step *s,
+		  const struct ctl_pods *p, struct n4j_kube_error *e);
+
+#endif

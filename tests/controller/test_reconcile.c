@@ -1,0 +1,774 @@
+/*
+ * The whole reconcile against in-memory fakes: the apiserver requests (a store of objects
+ * that counts writes), the informer caches (views of the same store) and the neo4j layer
+ * (a plan the test sets). The point is the contract of DESIGN §3: a converged cluster makes
+ * ZERO writes; an invalid spec makes one status write and one Event; an operator upgrade
+ * does not touch the StatefulSet until the user asks.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "controller/internal.h"
+
+/* ---- the fake apiserver --------------------------------------------------------- */
+
+const struct n4j_kube_resource N4J_RES_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap", true},
+			       N4J_RES_SECRETS = {"", "v1", "secrets", "Secret", true},
+			       N4J_RES_SERVICES = {"", "v1", "services", "Service", true},
+			       N4J_RES_SERVICEACCOUNTS = {"", "v1", "serviceaccounts",
+							  "ServiceAccount", true},
+			       N4J_RES_PODS = {"", "v1", "pods", "Pod", true},
+			       N4J_RES_PVCS = {"", "v1", "persistentvolumeclaims",
+					       "PersistentVolumeClaim", true},
+			       N4J_RES_STATEFULSETS = {"apps", "v1", "statefulsets", "StatefulSet",
+						       true},
+			       N4J_RES_PDBS = {"policy", "v1", "poddisruptionbudgets",
+					       "PodDisruptionBudget", true},
+			       N4J_RES_NETWORKPOLICIES = {"networking.k8s.io", "v1",
+							  "networkpolicies", "NetworkPolicy", true},
+			       N4J_RES_NEO4JCLUSTERS = {"neo4j.graphops.io", "v1alpha1",
+							"neo4jclusters", "Neo4jCluster", true};
+
+static cJSON *store; /* {plural: [objects]} */
+static int writes, gate_patches, applies_sts, events_warning, events_total;
+static char last_event_reason[128];
+static char last_apply_kinds[512];
+
+static cJSON *list_of(const char *plural)
+{
+	cJSON *l = cJSON_GetObjectItemCaseSensitive(store, plural);
+	if (!l)
+		l = cJSON_AddArrayToObject(store, plural);
+	return l;
+}
+
+static const char *mstr(const cJSON *o, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), k));
+}
+
+static cJSON *find(const char *plural, const char *ns, const char *name, int *index)
+{
+	cJSON *o;
+	int i = 0;
+	cJSON_ArrayForEach(o, list_of(plural))
+	{
+		if (check_streq(mstr(o, "namespace"), ns) && check_streq(mstr(o, "name"), name)) {
+			if (index)
+				*index = i;
+			return o;
+		}
+		i++;
+	}
+	return NULL;
+}
+
+static int fail(struct n4j_kube_error *e, enum n4j_kube_reason r, int http, const char *what)
+{
+	e->reason = r;
+	e->http_status = http;
+	return n4j_err(&e->base, r == N4J_KUBE_NOT_FOUND ? N4J_ENOTFOUND : N4J_EINVAL, "%s", what);
+}
+
+int n4j_kube_get(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		 const char *name, cJSON **out, struct n4j_kube_error *e)
+{
+	cJSON *o = find(r->plural, ns, name, NULL);
+	if (!o)
+		return fail(e, N4J_KUBE_NOT_FOUND, 404, "not found");
+	*out = cJSON_Duplicate(o, true);
+	return 0;
+}
+
+static void merge(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach(p, patch)
+	{
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+		} else if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
+			merge(t, p);
+		} else {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			cJSON_AddItemToObject(target, p->string, cJSON_Duplicate(p, true));
+		}
+	}
+}
+
+int n4j_kube_create(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		    const cJSON *obj, cJSON **out, struct n4j_kube_error *e)
+{
+	writes++;
+	if (find(r->plural, ns, mstr(obj, "name"), NULL))
+		return fail(e, N4J_KUBE_ALREADY_EXISTS, 409, "exists");
+	cJSON_AddItemToArray(list_of(r->plural), cJSON_Duplicate(obj, true));
+	*out = cJSON_Duplicate(obj, true);
+	return 0;
+}
+
+int n4j_kube_apply(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		   const char *name, const cJSON *obj, bool force, cJSON **out,
+		   struct n4j_kube_error *e)
+{
+	writes++;
+	int idx = -1;
+	cJSON *old = find(r->plural, ns, name, &idx);
+	double gen = old ? cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(old, "metadata"), "generation"))
+			 : 0;
+	cJSON *n = cJSON_Duplicate(obj, true);
+	cJSON *nm = cJSON_GetObjectItemCaseSensitive(n, "metadata");
+	const char *ouid = old ? mstr(old, "uid") : NULL;
+	char uid[160];
+	snprintf(uid, sizeof(uid), "uid-%s-%s", r->plural, name);
+	cJSON_AddStringToObject(nm, "uid", ouid ? ouid : uid);
+	if (r == &N4J_RES_STATEFULSETS) {
+		/* The StatefulSet controller, at once: a generation and an observed status. */
+		applies_sts++;
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(n, "metadata");
+		cJSON_AddNumberToObject(m, "generation", (gen != gen ? 0 : gen) + 1);
+		cJSON *st = cJSON_AddObjectToObject(n, "status");
+		cJSON_AddNumberToObject(st, "observedGeneration", (gen != gen ? 0 : gen) + 1);
+		cJSON_AddNumberToObject(
+			st, "replicas",
+			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(n, "spec"), "replicas")));
+		cJSON_AddStringToObject(st, "updateRevision", "rev1");
+	}
+	size_t len = strlen(last_apply_kinds);
+	snprintf(last_apply_kinds + len, sizeof(last_apply_kinds) - len, "%s,", r->kind);
+	if (old)
+		cJSON_ReplaceItemInArray(list_of(r->plural), idx, n);
+	else
+		cJSON_AddItemToArray(list_of(r->plural), n);
+	*out = cJSON_Duplicate(n, true);
+	return 0;
+}
+
+int n4j_kube_merge_patch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
+			 const char *ns, const char *name, const char *subresource,
+			 const cJSON *patch, cJSON **out, struct n4j_kube_error *e)
+{
+	writes++;
+	cJSON *o = find(r->plural, ns, name, NULL);
+	if (!o)
+		return fail(e, N4J_KUBE_NOT_FOUND, 404, "not found");
+	if (subresource && strcmp(subresource, "status") == 0) {
+		cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+		if (!st)
+			st = cJSON_AddObjectToObject(o, "status");
+		merge(st, cJSON_GetObjectItemCaseSensitive(patch, "status"));
+	} else {
+		merge(o, patch);
+	}
+	*out = cJSON_Duplicate(o, true);
+	return 0;
+}
+
+int n4j_kube_delete(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
+		    const char *name, const struct n4j_kube_delete_opts *o,
+		    struct n4j_kube_error *e)
+{
+	writes++;
+	int idx;
+	if (find(r->plural, ns, name, &idx))
+		cJSON_DeleteItemFromArray(list_of(r->plural), idx);
+	return 0;
+}
+
+int n4j_kube_path(const struct n4j_kube_resource *r, const char *ns, const char *name,
+		  const char *subresource, struct n4j_buf *out)
+{
+	n4j_buf_printf(out, "/api/v1/namespaces/%s/%s/%s%s%s", ns, r->plural, name,
+		       subresource ? "/" : "", subresource ? subresource : "");
+	return out->oom ? N4J_ENOMEM : 0;
+}
+
+/* Only the gate patch uses a raw request: a strategic merge of one pod condition. */
+int n4j_kube_request(struct n4j_kube_client *c, const char *method, const char *path,
+		     const char *content_type, const char *body, size_t body_len, cJSON **out,
+		     struct n4j_kube_error *e)
+{
+	writes++;
+	gate_patches++;
+	CHECK_STR(method, "PATCH");
+	CHECK_STR(content_type, "application/strategic-merge-patch+json");
+	char name[64] = "";
+	const char *p = strstr(path, "/pods/");
+	if (p)
+		sscanf(p + 6, "%63[^/]", name);
+	cJSON *pod = find("pods", "db", name, NULL);
+	cJSON *patch = cJSON_Parse(body);
+	cJSON *nc = cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(patch, "status"), "conditions"), 0);
+	cJSON *conds = cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "status"), "conditions");
+	CHECK(pod && nc && conds);
+	int i = 0, found = -1;
+	cJSON *x;
+	cJSON_ArrayForEach(x, conds)
+	{
+		if (check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(x, "type")),
+				N4J_READINESS_GATE))
+			found = i;
+		i++;
+	}
+	if (conds && nc) {
+		if (found >= 0)
+			cJSON_ReplaceItemInArray(conds, found, cJSON_Duplicate(nc, true));
+		else
+			cJSON_AddItemToArray(conds, cJSON_Duplicate(nc, true));
+	}
+	cJSON_Delete(patch);
+	*out = NULL;
+	return 0;
+}
+
+/* ---- the fake caches: views of the store -------------------------------------------- */
+
+static struct n4j_cached *cached_of(const cJSON *o)
+{
+	struct n4j_cached *c = calloc(1, sizeof(*c));
+	char *j = cJSON_PrintUnformatted(o);
+	c->json = j;
+	c->json_len = strlen(j);
+	c->key = "";
+	c->resource_version = "";
+	c->refs = 1;
+	return c;
+}
+
+cJSON *n4j_cached_parse(const struct n4j_cached *o)
+{
+	return o ? cJSON_Parse(o->json) : NULL;
+}
+
+void n4j_cached_unref(struct n4j_cached *o)
+{
+	if (o && --o->refs == 0) {
+		free((char *)o->json);
+		free(o);
+	}
+}
+
+static struct n4j_cached *cache_get(void *ud, const struct n4j_kube_resource *r, const char *key)
+{
+	char ns[64], name[128];
+	if (sscanf(key, "%63[^/]/%127s", ns, name) != 2)
+		return NULL;
+	cJSON *o = find(r->plural, ns, name, NULL);
+	return o ? cached_of(o) : NULL;
+}
+
+static void cache_each(void *ud, const struct n4j_kube_resource *r, const char *ns,
+		       const char *instance, void (*fn)(void *fud, struct n4j_cached *o), void *fud)
+{
+	cJSON *o;
+	cJSON_ArrayForEach(o, list_of(r->plural))
+	{
+		const char *inst = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "labels"),
+			N4J_LABEL_INSTANCE));
+		if (!check_streq(mstr(o, "namespace"), ns) || !check_streq(inst, instance))
+			continue;
+		struct n4j_cached *c = cached_of(o);
+		fn(fud, c);
+		n4j_cached_unref(c);
+	}
+}
+
+void n4j_recorder_event(struct n4j_recorder *r, const cJSON *involved, const char *type,
+			const char *reason, const char *fmt, ...)
+{
+	events_total++;
+	events_warning += strcmp(type, "Warning") == 0;
+	snprintf(last_event_reason, sizeof(last_event_reason), "%s", reason);
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* The password never appears in an Event. */
+	const cJSON *sec = find("secrets", "db", "graph-admin", NULL);
+	char *pw = sec ? ctl_secret_value(sec, "password") : NULL;
+	CHECK(!pw || !strstr(msg, pw));
+	n4j_wipe_free(pw);
+}
+
+bool n4j_leader_fresh(const struct n4j_leader *l)
+{
+	return true;
+}
+
+/* ---- the fake neo4j layer --------------------------------------------------------- */
+
+static struct n4j_world last_world;
+static int steps_run;
+static enum n4j_step_kind next_step = N4J_STEP_NONE;
+
+const char *n4j_server_state_name(enum n4j_server_state s)
+{
+	return "Enabled";
+}
+const char *n4j_server_health_name(enum n4j_server_health h)
+{
+	return "Available";
+}
+const char *n4j_step_kind_name(enum n4j_step_kind k)
+{
+	return k == N4J_STEP_ENABLE_SERVER ? "EnableServer" : "Other";
+}
+bool n4j_step_is_kube(enum n4j_step_kind k)
+{
+	return k >= N4J_STEP_SET_REPLICAS && k <= N4J_STEP_DELETE_CLAIM;
+}
+const char *n4j_phase_name(enum n4j_phase p)
+{
+	return p == N4J_PHASE_READY ? "Ready" : "Forming";
+}
+
+/* Ready when every pod exists; each pod's gate is true. */
+int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_plan *out,
+		  struct n4j_error *err)
+{
+	last_world = *w;
+	memset(out, 0, sizeof(*out));
+	out->replicas = w->cluster->spec.servers;
+	out->gates = n4j_arena_calloc(a, w->n_pods + 1, sizeof(*out->gates));
+	for (size_t i = 0; i < w->n_pods; i++)
+		out->gates[out->n_gates++] = (struct n4j_gate){w->pods[i].name, true};
+	bool all = (int)w->n_pods == w->cluster->spec.servers;
+	out->ready = out->available = all;
+	out->phase = all ? N4J_PHASE_READY : N4J_PHASE_FORMING;
+	out->progressing = !all;
+	out->step.kind = all ? next_step : N4J_STEP_WAIT;
+	out->step.reason = all ? NULL : "WaitingForPods";
+	if (w->sts_replicas < w->cluster->spec.servers) {
+		/* As the real planner: raise the replicas first, with op FORM from 0. */
+		out->step.kind = N4J_STEP_SET_REPLICAS;
+		out->step.reason = "Forming";
+		out->step.replicas = w->cluster->spec.servers;
+		out->op = (struct n4j_operation){N4J_OP_FORM, "3", w->now_ms};
+		return 0;
+	}
+	if (next_step == N4J_STEP_REFUSE) {
+		out->step.reason = "ScaleInRefused";
+		out->step.field = "spec.servers";
+		out->step.message = "spec.servers: database sales needs 3 primaries";
+		out->progressing = false;
+	}
+	if (next_step == N4J_STEP_ENABLE_SERVER) {
+		out->step.server_id = "id-2";
+		out->op = (struct n4j_operation){N4J_OP_FORM, "3", 1796205600000LL};
+	}
+	return 0;
+}
+
+struct n4j_neo4j {
+	int x;
+};
+static struct n4j_neo4j the_handle;
+static char last_login[64];
+int n4j_neo4j_open(const struct n4j_neo4j_opts *o, struct n4j_neo4j **out, struct n4j_error *err)
+{
+	CHECK(o->password && strlen(o->password) > 0);
+	snprintf(last_login, sizeof(last_login), "%s", o->password ? o->password : "");
+	CHECK(o->seeds && o->seeds[0] &&
+	      strstr(o->seeds[0], "-headless.db.svc.cluster.local:7687"));
+	char ip[64];
+	CHECK(o->resolve && o->resolve(o->resolve_ctx, o->seeds[0], ip, sizeof(ip)) == 0 &&
+	      strncmp(ip, "127.1.0.", 8) == 0 && strstr(ip, ":7687"));
+	*out = &the_handle;
+	return 0;
+}
+void n4j_neo4j_close(struct n4j_neo4j *n)
+{
+}
+bool n4j_neo4j_matches(const struct n4j_neo4j *n, const struct n4j_neo4j_opts *o)
+{
+	return true;
+}
+int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_cluster *cluster,
+		struct n4j_observed *out, struct n4j_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->reachable = true;
+	out->enterprise = true;
+	out->version = "5.26.12";
+	out->system_leader = "graph-1.graph-headless.db.svc.cluster.local:7687";
+	return 0;
+}
+int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
+		 struct n4j_error *err)
+{
+	steps_run++;
+	return 0;
+}
+
+/* ---- the tests ---------------------------------------------------------------------- */
+
+static void put_cr(const char *yaml)
+{
+	cJSON *docs = NULL;
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_yaml_parse(yaml, strlen(yaml), &docs, &err), 0);
+	cJSON *cr = cJSON_DetachItemFromArray(docs, 0);
+	cJSON_Delete(docs);
+	int idx;
+	if (find("neo4jclusters", "db", mstr(cr, "name"), &idx))
+		cJSON_DeleteItemFromArray(list_of("neo4jclusters"), idx);
+	cJSON_AddItemToArray(list_of("neo4jclusters"), cr);
+}
+
+static void add_pod(int k, bool gate)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"graph-%d\","
+		 "\"namespace\":\"db\",\"uid\":\"pod-uid-%d\",\"labels\":{"
+		 "\"app.kubernetes.io/instance\":\"graph\",\"app.kubernetes.io/component\":"
+		 "\"server\",\"controller-revision-hash\":\"rev1\"}},\"status\":{\"podIP\":"
+		 "\"127.1.0.%d\",\"conditions\":[{\"type\":\"ContainersReady\",\"status\":"
+		 "\"True\"},{\"type\":\"" N4J_READINESS_GATE "\",\"status\":\"%s\"}]}}",
+		 k, k, k + 10, gate ? "True" : "False");
+	cJSON_AddItemToArray(list_of("pods"), cJSON_Parse(buf));
+}
+
+static const cJSON *cond(const char *name, const char *type)
+{
+	const cJSON *cr = find("neo4jclusters", "db", name, NULL);
+	const cJSON *c;
+	cJSON_ArrayForEach(
+		c,
+		cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cr, "status"),
+			"condition"
+			"s")) if (check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "type")),
+					      type)) return c;
+	return NULL;
+}
+
+static const char *cond_field(const char *name, const char *type, const char *field)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(cond(name, type), field));
+}
+
+/* Moves every lastTransitionTime of the stored status into the past, so that a reconcile
+ * that stamps "now" on an unchanged condition shows up as a write. */
+static void age_status(const char *name)
+{
+	const cJSON *cr = find("neo4jclusters", "db", name, NULL);
+	cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(cr, "status"), "conditions"))
+	{
+		cJSON_DeleteItemFromObject(c, "lastTransitionTime");
+		cJSON_AddStringToObject(c, "lastTransitionTime", "2020-01-01T00:00:00Z");
+	}
+}
+
+#define CR_HEAD                                                                                    \
+	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"                             \
+	"metadata: {name: graph, namespace: db, uid: cr-uid-1, generation: %d, "                   \
+	"resourceVersion: \"7\", creationTimestamp: \"2026-12-01T10:00:00Z\"%s}\n"
+
+static void put_graph(int generation, const char *annotations, const char *spec)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), CR_HEAD "spec: %s\n", generation, annotations, spec);
+	/* Keep the status the fake apiserver holds. */
+	cJSON *old = find("neo4jclusters", "db", "graph", NULL);
+	cJSON *st = old ? cJSON_Duplicate(cJSON_GetObjectItem(old, "status"), true) : NULL;
+	put_cr(buf);
+	if (st)
+		cJSON_AddItemToObject(find("neo4jclusters", "db", "graph", NULL), "status", st);
+}
+
+#define SPEC3 "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3}"
+
+static struct n4j_schemas *schemas;
+static int fake_client_handle;
+
+static struct n4j_controller *new_controller(const char *render_version)
+{
+	struct n4j_controller_config cfg = {
+		.kube = (struct n4j_kube_client *)&fake_client_handle,
+		.recorder = (struct n4j_recorder *)&fake_client_handle,
+		.schemas = schemas,
+		.caches = {.get = cache_get, .each = cache_each},
+		.render_version = render_version,
+	};
+	n4j_render_facts_default(&cfg.facts);
+	cfg.facts.has_cert_manager = cfg.facts.has_service_monitor = false;
+	struct n4j_controller *c = NULL;
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_controller_new(&cfg, &c, &err), 0);
+	return c;
+}
+
+/* Runs one reconcile; returns the writes it made. */
+static int reconcile(struct n4j_controller *c, const char *key, long *ret)
+{
+	int before = writes;
+	last_apply_kinds[0] = '\0';
+	long r = n4j_reconcile_cluster(c, key);
+	if (ret)
+		*ret = r;
+	return writes - before;
+}
+
+static void test_converge_then_zero_writes(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_graph(1, "", SPEC3);
+	long ret = 0;
+	int w = reconcile(c, "db/graph", &ret);
+	/* Secret created, objects applied, status written. */
+	const cJSON *sec = find("secrets", "db", "graph-admin", NULL);
+	CHECK(sec != NULL);
+	char *pw = sec ? ctl_secret_value(sec, "password") : NULL;
+	CHECK_INT(pw ? strlen(pw) : 0, 24);
+	CHECK_STR(ctl_annotation(sec, N4J_ANN_GENERATED_PW), "true");
+	CHECK_HAS(last_apply_kinds, "StatefulSet");
+	CHECK_HAS(last_apply_kinds, "ConfigMap");
+	CHECK(!strstr(last_apply_kinds, "Secret"));
+	CHECK(w >= 7);
+	CHECK_INT(ret, 2000); /* waiting for pods: soon */
+	CHECK_STR(cond_field("graph", CT_READY, "status"), "False");
+	CHECK_STR(cond_field("graph", CT_RECONCILING, "status"), "True");
+	/* A new StatefulSet starts at 0 replicas; the planner's step raises them (op FORM). */
+	CHECK_INT(last_world.sts_replicas, 0);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(find("statefulsets", "db", "graph", NULL), "spec"),
+			  "replicas")),
+		  3);
+	CHECK_STR(cond_field("graph", CT_RECONCILING, "reason"), "Forming");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(
+				  cJSON_GetObjectItem(find("neo4jclusters", "db", "graph", NULL),
+						      "status"),
+				  "operation"),
+			  "kind")),
+		  "Form");
+
+	/* Pods come; their gates are set (3 patches) and status changes. */
+	for (int k = 0; k < 3; k++)
+		add_pod(k, false);
+	gate_patches = 0;
+	w = reconcile(c, "db/graph", &ret);
+	CHECK_INT(gate_patches, 3);
+	CHECK_INT(w, 4);
+	CHECK_STR(cond_field("graph", CT_READY, "status"), "True");
+	CHECK_INT(last_world.sts_replicas, 3);
+	CHECK(last_world.sts_current);
+	CHECK_INT(last_world.n_pods, 3);
+	CHECK(last_world.roll_allowed);
+	CHECK_INT(last_world.progress_deadline_ms, 600000);
+
+	/* Converged: nothing at all is written, however often it runs. */
+	age_status("graph");
+	for (int i = 0; i < 3; i++) {
+		w = reconcile(c, "db/graph", &ret);
+		CHECK_MSG(w == 0, "converged reconcile %d made %d writes (applied: %s)", i, w,
+			  last_apply_kinds);
+		CHECK_INT(ret, 60000);
+	}
+	/* The password was not rewritten. */
+	char *pw2 = ctl_secret_value(find("secrets", "db", "graph-admin", NULL), "password");
+	CHECK_STR(pw2, pw);
+	n4j_wipe_free(pw);
+	n4j_wipe_free(pw2);
+	const cJSON *st = cJSON_GetObjectItem(find("neo4jclusters", "db", "graph", NULL), "status");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(st, "readyServers")), "3/3");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(st, "systemLeader")), "graph-1");
+	CHECK_STR(cJSON_GetStringValue(
+			  cJSON_GetObjectItem(cJSON_GetObjectItem(st, "endpoints"), "bolt")),
+		  "neo4j://graph.db.svc:7687");
+
+	/* A step: run once, an Event, the operation persisted; then it is cleared. */
+	next_step = N4J_STEP_ENABLE_SERVER;
+	int ev = events_total;
+	w = reconcile(c, "db/graph", &ret);
+	CHECK_INT(steps_run, 1);
+	CHECK(events_total > ev);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(
+				  cJSON_GetObjectItem(find("neo4jclusters", "db", "graph", NULL),
+						      "status"),
+				  "operation"),
+			  "kind")),
+		  "Form");
+	CHECK_INT(ret, 2000);
+	next_step = N4J_STEP_NONE;
+	w = reconcile(c, "db/graph", &ret);
+	CHECK(!cJSON_GetObjectItem(
+		cJSON_GetObjectItem(find("neo4jclusters", "db", "graph", NULL), "status"),
+		"operation"));
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+
+	/* A refusal: Stalled with the field path, one Warning, nothing else written. */
+	next_step = N4J_STEP_REFUSE;
+	int warn = events_warning;
+	w = reconcile(c, "db/graph", &ret);
+	CHECK_INT(w, 1);
+	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "True");
+	CHECK_STR(cond_field("graph", CT_STALLED, "reason"), "ScaleInRefused");
+	CHECK_STR(cond_field("graph", CT_STALLED, "message"),
+		  "spec.servers: database sales needs 3 primaries");
+	CHECK_STR(cond_field("graph", CT_READY, "status"), "True"); /* Ready keeps its truth */
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+	CHECK_INT(events_warning, warn + 1); /* on transitions only */
+	next_step = N4J_STEP_NONE;
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "False");
+	n4j_controller_free(c);
+}
+
+static void test_update_pending(void)
+{
+	/* The next operator release renders another version: the StatefulSet waits. */
+	struct n4j_controller *next = new_controller("2-test");
+	/* As if the old operator had rendered another neo4j.conf: held back as well. */
+	cJSON *cm = find("configmaps", "db", "graph-config", NULL);
+	cJSON *cm_ann = cJSON_GetObjectItem(cJSON_GetObjectItem(cm, "metadata"), "annotations");
+	cJSON_DeleteItemFromObject(cm_ann, N4J_ANN_SPEC_HASH);
+	cJSON_AddStringToObject(cm_ann, N4J_ANN_SPEC_HASH, "old");
+	applies_sts = 0;
+	long ret;
+	int w = reconcile(next, "db/graph", &ret);
+	CHECK_STR(last_apply_kinds, "");
+	CHECK_INT(applies_sts, 0);
+	CHECK_INT(w, 1); /* the status */
+	CHECK_STR(cond_field("graph", CT_UPDATE_PENDING, "status"), "True");
+	CHECK_STR(cond_field("graph", CT_UPDATE_PENDING, "reason"), "RenderVersionChanged");
+	CHECK_HAS(cond_field("graph", CT_UPDATE_PENDING, "message"), N4J_ANN_ROLLOUT);
+	CHECK(!last_world.roll_allowed);
+	age_status("graph");
+	CHECK_INT(reconcile(next, "db/graph", NULL), 0);
+
+	/* The user asks for the roll: the StatefulSet is applied with the new version. */
+	put_graph(1, ", annotations: {neo4j.graphops.io/rollout: \"1\"}", SPEC3);
+	w = reconcile(next, "db/graph", &ret);
+	CHECK_INT(applies_sts, 1);
+	CHECK_HAS(last_apply_kinds, "ConfigMap");
+	const cJSON *sts = find("statefulsets", "db", "graph", NULL);
+	CHECK_STR(ctl_annotation(sts, N4J_ANN_RENDER_VERSION), "2-test");
+	CHECK_STR(ctl_annotation(sts, N4J_ANN_ROLLOUT), "1");
+	CHECK_STR(cond_field("graph", CT_UPDATE_PENDING, "status"), "False");
+	CHECK(last_world.roll_allowed);
+	/* Its live replicas were kept. */
+	CHECK_INT(cJSON_GetNumberValue(
+			  cJSON_GetObjectItem(cJSON_GetObjectItem(sts, "spec"), "replicas")),
+		  3);
+	CHECK_INT(reconcile(next, "db/graph", NULL), 0);
+
+	/* A spec change also rolls: new generation, applied by the old operator too. */
+	struct n4j_controller *c = new_controller(NULL);
+	put_graph(2, ", annotations: {neo4j.graphops.io/rollout: \"1\"}",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "config: {db.transaction.timeout: 30s}}");
+	applies_sts = 0;
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(applies_sts, 1);
+	CHECK_STR(ctl_annotation(find("statefulsets", "db", "graph", NULL), N4J_ANN_GENERATION),
+		  "2");
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+
+	/* A NetworkPolicy no longer asked for is deleted (it would keep filtering). */
+	CHECK(find("networkpolicies", "db", "graph", NULL) != NULL);
+	put_graph(3, ", annotations: {neo4j.graphops.io/rollout: \"1\"}",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "config: {db.transaction.timeout: 30s}, networkPolicy: {enabled: false}}");
+	reconcile(c, "db/graph", NULL);
+	CHECK(find("networkpolicies", "db", "graph", NULL) == NULL);
+	CHECK(find("poddisruptionbudgets", "db", "graph", NULL) != NULL);
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+	n4j_controller_free(next);
+	n4j_controller_free(c);
+}
+
+static void test_invalid_spec(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_graph(4, "", "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 0}");
+	int warn = events_warning;
+	applies_sts = 0;
+	long ret = -5;
+	int w = reconcile(c, "db/graph", &ret);
+	CHECK_INT(w, 1); /* the status, nothing else */
+	CHECK_INT(ret, 0);
+	CHECK_INT(applies_sts, 0);
+	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "True");
+	CHECK_STR(cond_field("graph", CT_STALLED, "reason"), "InvalidSpec");
+	CHECK_HAS(cond_field("graph", CT_STALLED, "message"), "spec.servers: must be at least 1");
+	CHECK_STR(cond_field("graph", CT_READY, "status"), "False");
+	CHECK_STR(cond_field("graph", CT_RECONCILING, "status"), "False");
+	CHECK_INT(cJSON_GetNumberValue(
+			  cJSON_GetObjectItem(cond("graph", CT_STALLED), "observedGeneration")),
+		  4);
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "InvalidSpec");
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0);
+	CHECK_INT(events_warning, warn + 1);
+
+	/* Gone: nothing to do, nothing written. */
+	int idx;
+	find("neo4jclusters", "db", "graph", &idx);
+	cJSON_DeleteItemFromArray(list_of("neo4jclusters"), idx);
+	CHECK_INT(reconcile(c, "db/graph", &ret), 0);
+	CHECK_INT(ret, 0);
+	n4j_controller_free(c);
+}
+
+static void test_user_secret_missing(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_cr("apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
+	       "metadata: {name: other, namespace: db, uid: cr-uid-2, generation: 1}\n"
+	       "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\", "
+	       "auth: {adminSecretRef: {name: mine}}}\n");
+	applies_sts = 0;
+	long ret;
+	int w = reconcile(c, "db/other", &ret);
+	CHECK_INT(w, 1);
+	CHECK(ret > 0);
+	CHECK_INT(applies_sts, 0);
+	CHECK(find("secrets", "db", "mine", NULL) == NULL); /* a user Secret is never made */
+	CHECK_STR(cond_field("other", CT_STALLED, "reason"), "AdminSecretMissing");
+	CHECK_HAS(cond_field("other", CT_STALLED, "message"), "spec.auth.adminSecretRef");
+	CHECK_INT(reconcile(c, "db/other", NULL), 0);
+
+	/* The user creates it, with the trailing newline an edited Secret often has: the
+	 * pod drops it ($(cat …)), so the login does too. */
+	cJSON_AddItemToArray(list_of("secrets"),
+			     cJSON_Parse("{\"metadata\":{\"name\":\"mine\",\"namespace\":\"db\"},"
+					 "\"data\":{\"password\":\"czNjcjN0Cg==\"}}"));
+	add_pod(0, true);
+	cJSON *pod = cJSON_GetArrayItem(list_of("pods"), cJSON_GetArraySize(list_of("pods")) - 1);
+	cJSON *pm = cJSON_GetObjectItem(pod, "metadata");
+	cJSON_ReplaceItemInObject(pm, "name", cJSON_CreateString("other-0"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(pm, "labels"), N4J_LABEL_INSTANCE,
+				  cJSON_CreateString("other"));
+	reconcile(c, "db/other", &ret);
+	CHECK_STR(cond_field("other", CT_STALLED, "status"), "False");
+	CHECK_STR(last_login, "s3cr3t");
+	n4j_controller_free(c);
+}
+
+int main(void)
+{
+	store = cJSON_CreateObject();
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_schemas_load(&schemas, &err), 0);
+	test_converge_then_zero_writes();
+	test_update_pending();
+	test_invalid_spec();
+	test_user_secret_missing();
+	n4j_schemas_free(schemas);
+	cJSON_Delete(store);
+	return check_summary();
+}
