@@ -49,18 +49,22 @@ CLUSTERS = int(os.environ.get("CLUSTERS", "10"))
 SERVERS_EACH = int(os.environ.get("SERVERS_EACH", "1"))
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+ANON = []  # RssAnon samples (MB): the process's own heap and stacks, without library pages
 
 
 def sample_rss(pid):
     out = []
     for _ in range(SAMPLES):
         out.append(rss_kb(pid) / 1024.0)
+        ANON.append(rss_kb(pid, "RssAnon") / 1024.0)
         time.sleep(0.5)
     return out
 
@@ -193,6 +197,7 @@ def run_once(i, results):
               f"the last pod ContainersReady at {t_pods - t_sim:+.2f} s", flush=True)
         rss = sample_rss(op.pid)
         results["rss_1cluster_mb"] += rss
+        results["rss_anon_1cluster_mb"] += ANON[-SAMPLES:]
         print(f"run {i}: RSS with 1 cluster: {min(rss):.1f}/{statistics.median(rss):.1f}/{max(rss):.1f} MB",
               flush=True)
 
@@ -246,6 +251,7 @@ def run_once(i, results):
         time.sleep(2)
         rss = sample_rss(op.pid)
         results[f"rss_{CLUSTERS}clusters_mb"] += rss
+        results[f"rss_anon_{CLUSTERS}clusters_mb"] += ANON[-SAMPLES:]
         print(f"run {i}: RSS with {CLUSTERS} clusters x {SERVERS_EACH}: "
               f"{min(rss):.1f}/{statistics.median(rss):.1f}/{max(rss):.1f} MB", flush=True)
     finally:
@@ -255,10 +261,11 @@ def run_once(i, results):
 def main():
     load_env()
     envlib._done = True  # a benchmark, not a test: no check counting at exit
-    results = {k: [] for k in ("rss_start_mb", "rss_1cluster_mb", "formation_delay_s", "formation_ready_vs_pods_s",
+    results = {k: [] for k in ("rss_start_mb", "rss_1cluster_mb", "rss_anon_1cluster_mb", "formation_delay_s", "formation_ready_vs_pods_s",
                                "roll_first_delete_s",
                                "roll_step_delay_s", "roll_ready_delay_s", "rss_after_roll_mb",
-                               f"rss_{CLUSTERS}clusters_mb", "many_all_ready_s")}
+                               f"rss_{CLUSTERS}clusters_mb", f"rss_anon_{CLUSTERS}clusters_mb",
+                               "many_all_ready_s")}
     for i in range(RUNS):
         run_once(i, results)
     print(f"\n{RUNS} runs; RSS: {SAMPLES} samples 0.5 s apart per run; {CLUSTERS} clusters x "
