@@ -41,8 +41,6 @@ ALLOWED_UNUSED = {
         "when the operator sets blockOwnerDeletion on its children's ownerReferences",
     ("", "secrets", "patch"): "the admin Secret is created once and never rewritten "
         "(test_delete_and_secrets); patch is for a generated Secret that lost its key",
-    ("networking.k8s.io", "networkpolicies", "delete"): "pruning when spec.networkPolicy.enabled "
-        "turns false: not implemented yet (this test's NetworkPolicy check fails until it is)",
     ("policy", "poddisruptionbudgets", "delete"): "pruning when servers drop below 3 (no PDB for "
         "a single server): a scale this scenario does not do",
 }
