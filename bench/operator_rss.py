@@ -213,8 +213,6 @@ def run_once(i, results):
             # ContainersReady of the pods created by the roll (not of the old ones).
             new_ready = sorted((t, n) for u, (n, t) in w.cready.items()
                                if w.first_seen.get(u, 0) >= t_patch)
-            gen = get_cr(ns, "graph")["metadata"]["generation"]
-            t_rdy = w.ready.get(("graph", gen), (None,))[0]
         steps = []
         for k in range(1, len(dels)):
             # The re-created pod of the previous step: its ContainersReady (the kubelet's
@@ -224,8 +222,6 @@ def run_once(i, results):
                 steps.append(dels[k][0] - prev_ready[0])
         if dels:
             results["roll_first_delete_s"].append(dels[0][0] - t_patch)
-        if new_ready and t_rdy:
-            results["roll_ready_delay_s"].append(t_rdy - new_ready[-1][0])
         results["roll_step_delay_s"] += steps
         print(f"run {i}: roll: deletions {[(n, round(t - t_patch, 1)) for t, n in dels]}, "
               f"step delays {[round(s, 2) for s in steps]} s", flush=True)
@@ -263,7 +259,7 @@ def main():
     envlib._done = True  # a benchmark, not a test: no check counting at exit
     results = {k: [] for k in ("rss_start_mb", "rss_1cluster_mb", "rss_anon_1cluster_mb", "formation_delay_s", "formation_ready_vs_pods_s",
                                "roll_first_delete_s",
-                               "roll_step_delay_s", "roll_ready_delay_s", "rss_after_roll_mb",
+                               "roll_step_delay_s", "rss_after_roll_mb",
                                f"rss_{CLUSTERS}clusters_mb", f"rss_anon_{CLUSTERS}clusters_mb",
                                "many_all_ready_s")}
     for i in range(RUNS):
@@ -277,7 +273,9 @@ def main():
     with open(os.environ.get("BENCH_OUT", "/tmp/operator_rss.json"), "w") as f:
         json.dump(results, f)
     rss1 = statistics.median(results["rss_1cluster_mb"])
-    d = results["formation_delay_s"] + results["roll_step_delay_s"]
+    # The operator's own delays: from the last event it waits for (the pod's ContainersReady,
+    # which trails the simulator's Available by up to one readiness-probe period) to its act.
+    d = results["formation_ready_vs_pods_s"] + results["roll_step_delay_s"]
     print(f"\ngoals: RSS with 1 cluster {rss1:.1f} MB (<= 10: {'met' if rss1 <= 10 else 'NOT met'}); "
           f"operator delays max {max(d) if d else float('nan'):.2f} s (<= 2: "
           f"{'met' if d and max(d) <= 2 else 'NOT met'})")
