@@ -723,6 +723,25 @@ static bool scale_in_refused(struct pl *x, const struct n4j_obs_server *target)
 	return false;
 }
 
+/* A database step that takes no copy away: a new database or alias, a retargeted alias,
+ * or a topology that does not shrink. */
+static bool only_adds(const struct pl *x, const struct n4j_step *s)
+{
+	switch (s->kind) {
+	case N4J_STEP_CREATE_DATABASE:
+	case N4J_STEP_CREATE_ALIAS:
+	case N4J_STEP_ALTER_ALIAS:
+		return true;
+	case N4J_STEP_ALTER_TOPOLOGY: {
+		const struct n4j_obs_database *d = n4j_observed_database(x->o, s->database);
+		return d && s->primaries >= d->requested_primaries &&
+		       s->secondaries >= d->requested_secondaries;
+	}
+	default:
+		return false;
+	}
+}
+
 /* The health gate of reference §4: before any step that takes something away. */
 static const char *health_gate(struct pl *x, bool hosting)
 {
@@ -956,8 +975,13 @@ static bool roll(struct pl *x)
 			blocked = fmt(x, "pod %s does not exist", pod_name(x, k));
 	for (size_t i = 0; !community(x) && !blocked && i < x->w->n_pods; i++) {
 		const struct n4j_obs_pod *pod = &x->w->pods[i];
+		/* The gate too: the pod restarted last counts as back only once it serves
+		 * again (Ready), else the next deletion leaves two pods out of the Services. */
 		if (!pod->containers_ready || pod->deleting)
 			blocked = fmt(x, "pod %s is not ready", pod->name);
+		else if (!pod->gate)
+			blocked = fmt(x, "pod %s does not serve yet (readiness gate unset)",
+				      pod->name);
 	}
 	for (size_t i = 0; !community(x) && !blocked && i < x->o->n_servers; i++) {
 		const struct n4j_obs_server *s = &x->o->servers[i];
@@ -1142,8 +1166,18 @@ static void plan_enterprise(struct pl *x)
 		roll_wait(x);
 		return;
 	}
-	if (scale_in_refusal(x))
+	if (scale_in_refusal(x)) {
+		/*
+		 * A refused scale-in changes nothing it would need, but the fix the refusal
+		 * asks for (raise a 1-primary database's primaries, declare a database) must
+		 * still go through: a database step that only adds is taken instead.
+		 */
+		struct n4j_step refused = x->p->step;
+		if (databases(x) && only_adds(x, &x->p->step))
+			return;
+		x->p->step = refused;
 		return;
+	}
 	if (databases(x))
 		return;
 	if (scale_in(x))

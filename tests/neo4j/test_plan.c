@@ -111,6 +111,7 @@ static struct n4j_obs_pod *pod_add(int k)
 	p->uid = S("uid-%d", k);
 	p->ip = S("127.1.0.%d", k + 10);
 	p->containers_ready = true;
+	p->gate = true;
 	return p;
 }
 
@@ -373,6 +374,11 @@ static void apply(void)
 {
 	const struct n4j_step *s = &T.p.step;
 	T.w.op = T.p.op;
+	/* the controller sets the planned gates in the same reconcile as the step */
+	for (size_t g = 0; g < T.p.n_gates; g++)
+		for (size_t i = 0; i < T.w.n_pods; i++)
+			if (strcmp(T.pods[i].name, T.p.gates[g].pod) == 0)
+				T.pods[i].gate = T.p.gates[g].ready;
 	switch (s->kind) {
 	case N4J_STEP_SET_REPLICAS:
 		T.w.sts_replicas = s->replicas;
@@ -793,6 +799,19 @@ static void test_refusals(void)
 	CHECK_STR(p->step.field, "spec.servers");
 	CHECK_HAS(p->step.message, "only primary of database solo");
 	CHECK_INT(p->op.kind, N4J_OP_NONE);
+	/* The fix the refusal asks for goes through: raising solo's primaries (declared). */
+	spec_db("solo", 3, 0);
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_ALTER_TOPOLOGY);
+	CHECK_STR(p->step.database, "solo");
+	CHECK_INT(p->step.primaries, 3);
+	/* ... but not a change that takes copies away while the scale-in is refused. */
+	db("neo4j")->requested_secondaries = 1;
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_REFUSE);
+	CHECK_HAS(p->step.message, "only primary of database solo");
+	db("neo4j")->requested_secondaries = 0;
+	T.c.spec.n_databases = 0;
 	/* Anywhere else it is no obstacle. */
 	copies_remove("solo", NULL);
 	place("solo", srv("id-1"), "primary", true);
@@ -876,6 +895,7 @@ static void test_roll(void)
 		/* Recreated, not ready, its server Unavailable meanwhile: still waiting, and
 		 * this restart does not count as a lost server. */
 		pod_add(k)->containers_ready = false;
+		pod(k)->gate = false;
 		srv(S("id-%d", k))->health = N4J_HEALTH_UNAVAILABLE;
 		EXPECT(N4J_STEP_WAIT, reason, "WaitingForRestartedPod");
 		CHECK(!T.p.degraded);
@@ -887,6 +907,14 @@ static void test_roll(void)
 			copy("neo4j", "id-4")->current_status = "store copying";
 			EXPECT(N4J_STEP_WAIT, reason, "WaitingForRestartedPod");
 			copy("neo4j", "id-4")->current_status = "online";
+		}
+		if (i < 4) {
+			/* Back, but its gate is not set yet: it does not serve, so the next pod
+			 * waits (two pods out of the Services otherwise). */
+			EXPECT(N4J_STEP_WAIT, reason, "WaitingForHealthyCluster");
+			CHECK_HAS(T.p.step.message, "readiness gate unset");
+			CHECK(gate(S("graph-%d", k)));
+			apply(); /* the controller sets it */
 		}
 		T.w.now_ms += 1000;
 	}
@@ -1123,6 +1151,8 @@ static void test_gates(void)
 	CHECK_STR(p->step.reason, "WaitingForNeo4j");
 	CHECK(p->degraded && !p->available);
 	CHECK_INT(p->replicas, 5);
+	pod(0)->gate = pod(1)->gate = false;
+	p = run();
 	CHECK(!gate("graph-0") && !gate("graph-1")); /* never gated before */
 	pod(0)->gate = true;
 	p = run();
