@@ -174,6 +174,34 @@ static int databases_of(struct n4j_arena *a, const struct n4j_observed *o,
 	return 0;
 }
 
+/*
+ * Community has no SHOW SERVERS and answers addresses as it binds them (an IP): the one
+ * server is pod 0, listed like an Enterprise server (Enabled: it serves; hosting every
+ * database), leading everything it hosts, so that status reads the same for both editions.
+ */
+static int standalone_of(struct n4j_arena *a, const struct n4j_cluster *cl,
+			 struct n4j_cluster_status *out)
+{
+	const char *pod = n4j_arena_printf(a, "%s-0", cl->meta.name);
+	struct n4j_server_status *sv = n4j_arena_calloc(a, 1, sizeof(*sv));
+	const char **hosting = n4j_arena_calloc(a, out->n_databases + 1, sizeof(*hosting));
+	if (!pod || !sv || !hosting)
+		return N4J_ENOMEM;
+	for (size_t i = 0; i < out->n_databases; i++) {
+		hosting[i] = out->databases[i].name;
+		out->databases[i].writer = pod;
+	}
+	sv->pod = pod;
+	sv->state = n4j_server_state_name(N4J_SERVER_ENABLED);
+	sv->health = n4j_server_health_name(N4J_HEALTH_AVAILABLE);
+	sv->n_hosting = out->n_databases;
+	sv->hosting = hosting;
+	out->servers = sv;
+	out->n_servers = 1;
+	out->system_leader = pod;
+	return 0;
+}
+
 int ctl_status_build(struct n4j_arena *a, const struct ctl_status_in *in,
 		     struct n4j_cluster_status *out)
 {
@@ -200,6 +228,8 @@ int ctl_status_build(struct n4j_arena *a, const struct ctl_status_in *in,
 			qsort(out->servers, out->n_servers, sizeof(*out->servers), by_pod);
 		if (out->n_databases > 1)
 			qsort(out->databases, out->n_databases, sizeof(*out->databases), by_name);
+		if (cl->spec.edition == N4J_COMMUNITY && standalone_of(a, cl, out))
+			return N4J_ENOMEM;
 	} else if (prev) {
 		/* Unreachable: the last observation stays; the conditions say it is stale. */
 		out->version = prev->version;

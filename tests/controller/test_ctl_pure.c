@@ -262,6 +262,39 @@ static void test_status_build(void)
 	CHECK_STR(st.operation.started_at, "1970-01-01T00:00:01Z");
 	CHECK_INT(ctl_parse_time_ms(st.operation.started_at), 1000); /* round-trips */
 
+	/* Community: no SHOW SERVERS, addresses are IPs; the one server is pod 0. */
+	struct n4j_cluster ce = cl;
+	ce.spec.edition = N4J_COMMUNITY;
+	ce.spec.servers = 1;
+	struct n4j_obs_database ce_dbs[] = {
+		{.name = "system",
+		 .requested_status = "online",
+		 .settled = true,
+		 .writer_address = "127.1.128.7:7687"},
+		{.name = "neo4j",
+		 .requested_status = "online",
+		 .settled = true,
+		 .writer_address = "127.1.128.7:7687"},
+	};
+	struct n4j_observed ce_neo = {.reachable = true,
+				      .version = "5.26.12",
+				      .system_leader = "127.1.128.7:7687",
+				      .n_databases = 2,
+				      .databases = ce_dbs};
+	struct n4j_gate ce_gate[] = {{"graph-0", true}};
+	struct n4j_plan ce_plan = {.n_gates = 1, .gates = ce_gate, .phase = N4J_PHASE_READY};
+	struct ctl_status_in ce_in = {.cluster = &ce, .neo = &ce_neo, .plan = &ce_plan};
+	CHECK_INT(ctl_status_build(a, &ce_in, &st), 0);
+	CHECK_STR(st.ready_servers, "1/1");
+	CHECK_STR(st.system_leader, "graph-0");
+	CHECK_INT(st.n_servers, 1);
+	CHECK_STR(st.servers[0].pod, "graph-0");
+	CHECK_STR(st.servers[0].state, "Enabled");
+	CHECK_STR(st.servers[0].health, "Available");
+	CHECK_INT(st.servers[0].n_hosting, 2);
+	CHECK_STR(st.servers[0].hosting[0], "neo4j");
+	CHECK_STR(st.databases[0].writer, "graph-0");
+
 	/* Unreachable: the last observation stays. */
 	struct n4j_server_status prev_sv[] = {{.pod = "graph-0", .server_id = "a"}};
 	struct n4j_cluster_status prev = {.version = "5.26.11", .n_servers = 1, .servers = prev_sv};
