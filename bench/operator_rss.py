@@ -39,9 +39,9 @@ import urllib.parse
 from datetime import datetime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-from e2eb_util import (Operator, apply_cr, cleanup, cluster_doc, get_cr, kubectl, load_env,  # noqa: E402
-                       patch_cr, restricted_namespace, sim_dump, unique_name, wait_for, wait_ready)
-import envlib  # noqa: E402  (on the path through e2eb_util)
+from e2elib import (Test, get_cr, kubectl, load_env, patch_cr, plain, sim_try_dump,  # noqa: E402
+                    wait_for, wait_ready)
+import envlib  # noqa: E402  (on the path through e2elib)
 
 RUNS = int(os.environ.get("RUNS", "5"))
 SAMPLES = int(os.environ.get("SAMPLES", "10"))
@@ -92,7 +92,7 @@ class Watch(threading.Thread):
     def poll_sim(self):
         now = time.time()
         for s in self.sts:
-            d = sim_dump(self.ns, s)
+            d = sim_try_dump(self.ns, s)
             if not d or not d.get("formed"):
                 self.sim_avail.pop(s, None)
                 continue
@@ -173,16 +173,16 @@ def rolled(ns, n, image_suffix):
 
 
 def run_once(i, results):
-    ns = unique_name(f"bench-rss{i}")
-    restricted_namespace(ns)
-    op = Operator(ns)
+    t = Test(f"bench-rss{i}")
+    ns = t.namespace(f"bench-rss{i}")
+    op = t.operator([ns])
     w = Watch(ns, ["graph"])
     try:
         op.start()
         results["rss_start_mb"].append(rss_kb(op.pid) / 1024.0)
         w.start()
-        apply_cr(cluster_doc(ns, "graph", servers=3))
-        wait_ready(ns, "graph", 3, timeout=300, op=op)
+        t.cluster("cluster-3.yaml", ns, "graph", edits=plain(servers=3))
+        wait_ready(ns, "graph", 3, timeout=300)
         time.sleep(1)
         gen = get_cr(ns, "graph")["metadata"]["generation"]
         with w.lock:
@@ -203,10 +203,10 @@ def run_once(i, results):
 
         # The roll: per step, the re-created pod's ContainersReady -> the next deletion.
         t_patch = time.time()
-        patch_cr(ns, "graph", {"version": "5.26.13"})
+        patch_cr(ns, "graph", {"spec": {"version": "5.26.13"}})
         # Ready may stay True during a roll: done = every pod on the new image and Ready.
         wait_for("the roll done", lambda: rolled(ns, 3, ":5.26.13-enterprise"), timeout=300)
-        wait_ready(ns, "graph", 3, timeout=60, op=op)
+        wait_ready(ns, "graph", 3, timeout=60)
         time.sleep(1)
         with w.lock:
             dels = sorted((t, n) for u, (n, t) in w.deleted.items() if t >= t_patch)
@@ -228,21 +228,21 @@ def run_once(i, results):
         results["rss_after_roll_mb"].append(rss_kb(op.pid) / 1024.0)
     finally:
         w.stop.set()
-        cleanup(ns, op)
+        t.teardown()
 
     # B: many small clusters in one namespace, one operator.
-    ns = unique_name(f"bench-rssm{i}")
-    restricted_namespace(ns)
-    op = Operator(ns)
+    t = Test(f"bench-rssm{i}")
+    ns = t.namespace(f"bench-rssm{i}")
+    op = t.operator([ns])
     try:
         op.start()
         for k in range(CLUSTERS):
             # 2Gi: the smallest limit that holds the derived heap + page cache + 1Gi.
-            apply_cr(cluster_doc(ns, f"g{k}", servers=SERVERS_EACH, resources={
+            t.cluster("cluster-3.yaml", ns, f"g{k}", edits=plain(servers=SERVERS_EACH, resources={
                 "requests": {"cpu": "50m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}))
         t0 = time.monotonic()
         for k in range(CLUSTERS):
-            wait_ready(ns, f"g{k}", SERVERS_EACH, timeout=600, op=op)
+            wait_ready(ns, f"g{k}", SERVERS_EACH, timeout=600)
         results["many_all_ready_s"].append(time.monotonic() - t0)
         time.sleep(2)
         rss = sample_rss(op.pid)
@@ -251,7 +251,7 @@ def run_once(i, results):
         print(f"run {i}: RSS with {CLUSTERS} clusters x {SERVERS_EACH}: "
               f"{min(rss):.1f}/{statistics.median(rss):.1f}/{max(rss):.1f} MB", flush=True)
     finally:
-        cleanup(ns, op)
+        t.teardown()
 
 
 def main():

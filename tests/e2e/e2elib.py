@@ -83,10 +83,11 @@ class Operator:
     """One `neo4j-operator run` process in its own process group; stdout and stderr go to
     `log_path` (appended across restarts, each start marked). Stopped by its PID only."""
 
-    def __init__(self, tmp, namespaces, binary=None, lease_id=None, tag="operator"):
+    def __init__(self, tmp, namespaces, binary=None, lease_id=None, tag="operator", extra_args=()):
         self.namespaces = list(namespaces)
         self.binary = binary or operator_bin()
         self.lease_id = lease_id or unique_name("e2e-le")
+        self.extra = list(extra_args)
         self.log_path = os.path.join(tmp, f"{tag}.log")
         self.proc = None
         self.starts = 0
@@ -95,13 +96,17 @@ class Operator:
         return [self.binary, "run", "--kubeconfig", os.environ["TESTENV_OPERATOR_KUBECONFIG"],
                 "--namespaces", ",".join(self.namespaces),
                 "--leader-election-namespace", LEADER_NS, "--leader-election-id", self.lease_id,
-                "--log-format", "json"]
+                "--log-format", "json", *self.extra]
 
     def start(self, binary=None):
         if binary:
             self.binary = binary
-        # No KUBECONFIG in its environment: the admin's must not leak into the operator.
-        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+        # A minimal environment: no KUBECONFIG (the admin's) nor anything else of the test's;
+        # the operator gets its own kubeconfig on the command line only.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+        for k in ("N4J_CHILD_WRAPPER", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TMPDIR"):
+            if k in os.environ:
+                env[k] = os.environ[k]
         with open(self.log_path, "ab") as f:
             f.write(f"--- e2e: start #{self.starts} of {self.binary} at {now()}\n".encode())
             self.proc = subprocess.Popen(self.argv(), stdout=f, stderr=subprocess.STDOUT,
@@ -110,6 +115,10 @@ class Operator:
         _running.append(self)
         say(f"operator started: pid {self.proc.pid}, {os.path.basename(self.binary)}, log {self.log_path}")
         return self.proc.pid
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -122,7 +131,8 @@ class Operator:
             pass
 
     def stop(self, grace=20):
-        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit code."""
+        """SIGTERM (graceful: finishes its step, releases the Lease), then SIGKILL after
+        `grace` seconds; returns the exit code."""
         if self in _running:
             _running.remove(self)
         if self.proc is None:
@@ -139,12 +149,23 @@ class Operator:
         say(f"operator {self.proc.pid} stopped: exit {rc}")
         return rc
 
+    def restart(self, binary=None):
+        self.stop()
+        return self.start(binary)
+
     def kill9(self):
+        """SIGKILL and reap; the Lease it held is then deleted by the admin, as its expiry
+        would let the next process take it over (leaseDuration later): a test that kills
+        the operator looks at the reconciler, not at waiting for leases."""
         if self in _running:
             _running.remove(self)
         if self.proc is not None and self.proc.poll() is None:
             self._signal_group(signal.SIGKILL)
             self.proc.wait(10)
+        self.drop_lease()
+
+    def drop_lease(self):
+        kubectl("-n", LEADER_NS, "delete", "lease", self.lease_id, "--ignore-not-found", "--wait=false")
 
     def log_text(self):
         try:
@@ -183,8 +204,10 @@ def audit_mark():
 
 
 def audit_since(mark, user=OPERATOR_USER):
-    """The audit events logged after `mark` by `user` (None: everyone), oldest first."""
-    out = []
+    """The audit events logged after `mark` by `user` (None: everyone), one per request in
+    the order first logged: its last stage (ResponseComplete, Panic), or ResponseStarted
+    for a watch still open."""
+    out = {}
     with open(audit_path(), "rb") as f:
         f.seek(mark)
         data = f.read()
@@ -194,44 +217,94 @@ def audit_since(mark, user=OPERATOR_USER):
         try:
             ev = json.loads(ln)
         except json.JSONDecodeError:
-            continue  # a line still being written at the end
-        if user is None or (ev.get("user") or {}).get("username") == user:
-            out.append(ev)
-    return out
+            continue  # a line cut at the mark or still being written at the end
+        if user is not None and (ev.get("user") or {}).get("username") != user:
+            continue
+        key = ev.get("auditID")
+        if key not in out or ev.get("stage") != "ResponseStarted":
+            out[key] = ev
+    return list(out.values())
 
 
-def scoped(events, namespaces, lease_ids=()):
+def scoped(events, namespaces, lease_ids=(), cluster=False):
     """The events about the test's namespaces or its leader-election Leases: other
-    operators (other tests, other worktrees) may share the apiserver and the identity."""
+    operators (other tests, other worktrees) may share the apiserver and the identity.
+    With cluster=True also the requests that name no namespace (cluster-scoped
+    resources, lists across namespaces, discovery) and the Lease requests that name no
+    Lease: they cannot be told apart by operator, so only a test that must see them
+    (RBAC) takes them."""
     out = []
     for e in events:
         r = e.get("objectRef") or {}
-        if r.get("namespace") in namespaces or (r.get("resource") == "leases" and r.get("name") in lease_ids):
+        if r.get("namespace") in namespaces or (is_lease(e) and r.get("name") in lease_ids) \
+                or (cluster and (not r.get("namespace") or (is_lease(e) and not r.get("name")))):
             out.append(e)
     return out
 
 
 def is_lease(ev):
-    return (ev.get("objectRef") or {}).get("resource") == "leases"
+    r = ev.get("objectRef") or {}
+    return r.get("apiGroup") == "coordination.k8s.io" and r.get("resource") == "leases"
 
 
 def is_event(ev):
     return (ev.get("objectRef") or {}).get("resource") == "events"
 
 
-def writes(events):
-    return [e for e in events if e.get("verb") in WRITE_VERBS]
+# Requests with a create verb that store nothing: access and token reviews.
+REVIEW_GROUPS = ("authorization.k8s.io", "authentication.k8s.io")
+
+
+def writes(events, leases=False):
+    """The requests that change stored state (Leases only with leases=True)."""
+    return [e for e in events if e.get("verb") in WRITE_VERBS and (leases or not is_lease(e))
+            and (e.get("objectRef") or {}).get("apiGroup") not in REVIEW_GROUPS]
 
 
 def denied(events):
     return [e for e in events if (e.get("responseStatus") or {}).get("code") == 403]
 
 
-def brief(ev):
+def triple(ev):
+    """(apiGroup, resource[/subresource], verb) of an audit event, as RBAC rules name it."""
     r = ev.get("objectRef") or {}
     res = r.get("resource", "") + ("/" + r["subresource"] if r.get("subresource") else "")
-    return (f"{ev.get('verb')} {res} {r.get('namespace', '')}/{r.get('name', '')} "
-            f"-> {(ev.get('responseStatus') or {}).get('code')}")
+    return (r.get("apiGroup", ""), res, ev.get("verb", ""))
+
+
+def brief(ev):
+    r = ev.get("objectRef") or {}
+    g, res, verb = triple(ev)
+    return (f"{ev.get('stageTimestamp', '')} {verb} {g or 'core'}/{res} {r.get('namespace', '')}/"
+            f"{r.get('name', '')} -> {(ev.get('responseStatus') or {}).get('code')}")
+
+
+def lease_taken_after(mark, lease_id):
+    """True once the operator wrote its Lease (create/update) after mark: it leads."""
+    return any(is_lease(e) and (e.get("objectRef") or {}).get("name") == lease_id
+               and e.get("verb") in ("create", "update")
+               and (e.get("responseStatus") or {}).get("code", 0) < 300
+               for e in audit_since(mark))
+
+
+def wait_quiet(op, quiet_s=5.0, timeout=60):
+    """Waits until op has made no write (Leases aside) in its namespaces for quiet_s;
+    returns the audit mark taken then. Raises when it never stops writing: a hot loop."""
+    def mine(m):
+        return writes(scoped(audit_since(m), op.namespaces, (op.lease_id,)))
+    deadline = time.monotonic() + timeout
+    mark = audit_mark()
+    last_write = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        w = mine(mark)
+        end = audit_mark()
+        if w:
+            last_write = time.monotonic()
+            mark = end
+        elif time.monotonic() - last_write >= quiet_s:
+            return end
+    raise RuntimeError(f"the operator kept writing for {timeout}s: " + "; ".join(brief(e) for e in mine(mark))[:2000])
 
 
 # ---- Neo4jCluster CRs ----------------------------------------------------------------------
@@ -255,6 +328,16 @@ def cluster_doc(example, ns, name=None, edits=None):
     if edits:
         edits(cr)
     return cr
+
+
+def plain(**spec):
+    """edits for cluster_doc: the example without its declared databases, aliases and
+    topology (the CRD's defaults apply), then spec's fields set (servers=4, ...)."""
+    def edit(cr):
+        for k in ("databases", "aliases", "topology"):
+            cr["spec"].pop(k, None)
+        cr["spec"].update(spec)
+    return edit
 
 
 def apply_cr(cr):
@@ -305,6 +388,23 @@ def wait_cond(ns, name, ctype, status="True", timeout=180, generation=None, extr
             return None
         return cr
     return wait_for(f"{ns}/{name} {ctype}={status}", ok, timeout=timeout, interval=0.5)
+
+
+def servers_ready(cr, n):
+    """status.servers lists n servers Enabled and Available (Dropped ones aside: SHOW
+    SERVERS lists a Dropped server forever); Community, which has no server states,
+    counts readyServers n/n."""
+    st = cr.get("status") or {}
+    servers = [s for s in st.get("servers") or [] if s.get("state") != "Dropped"]
+    if any("state" in s for s in servers):
+        return len(servers) == n and all(s.get("state") == "Enabled" and s.get("health") == "Available"
+                                         for s in servers)
+    return st.get("readyServers") == f"{n}/{n}"
+
+
+def wait_ready(ns, name, n, timeout=300):
+    """Waits until the CR is Ready for its current generation with n servers (servers_ready)."""
+    return wait_cond(ns, name, "Ready", "True", timeout=timeout, extra=lambda cr: servers_ready(cr, n))
 
 
 def kubectl_wait_ready(ns, name, timeout=240):
@@ -398,6 +498,15 @@ def sim_dump(ns, sts_name):
     return json.loads(reply)
 
 
+def sim_try_dump(ns, sts_name):
+    """sim_dump, or None while the StatefulSet has no simulator daemon (or it cannot answer):
+    for pollers, to which a failed poll proves nothing."""
+    try:
+        return sim_dump(ns, sts_name)
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
 def dump_servers(d):
     """{server name (= pod name): server} of a dump."""
     return {s["name"]: s for s in d.get("servers") or []}
@@ -465,8 +574,9 @@ class Test:
         self.namespaces.append(ns)
         return ns
 
-    def operator(self, namespaces, binary=None, tag=None):
-        op = Operator(self.tmp, namespaces, binary=binary, tag=tag or f"operator{len(self.operators)}")
+    def operator(self, namespaces, binary=None, tag=None, extra_args=()):
+        op = Operator(self.tmp, namespaces, binary=binary, tag=tag or f"operator{len(self.operators)}",
+                      extra_args=extra_args)
         self.operators.append(op)
         return op
 
@@ -512,6 +622,7 @@ class Test:
         for op in self.operators:
             if op.alive():
                 op.stop()
+            op.drop_lease()
         for ns, name in self.clusters:
             cr = get_cr(ns, name)
             if cr and cr["metadata"].get("finalizers"):
@@ -690,10 +801,7 @@ def gate_sample(ns, name):
     """Pods first, then the simulator: a gate True read before a dump that shows the server
     not Enabled was True while the server was not Enabled (Free never follows Enabled)."""
     ps = pods(ns, name)
-    try:
-        d = sim_dump(ns, name)
-    except (OSError, RuntimeError, ValueError):
-        d = {}
+    d = sim_try_dump(ns, name) or {}
     ds = dump_servers(d)
     # Before `system` bootstraps members show as Free and the simulator enables them itself
     # at formation (as Neo4j does): only a Free server of a formed cluster needs ENABLE.
@@ -712,10 +820,7 @@ def gate_violations(samples):
 def roll_sample(ns, name):
     """{"pods": {pod: (uid, ready, deleting, image)}, "leader": the simulator's leader}."""
     ps = pods(ns, name)
-    try:
-        leader = sim_dump(ns, name).get("leader")
-    except (OSError, RuntimeError, ValueError):
-        leader = None
+    leader = (sim_try_dump(ns, name) or {}).get("leader")
     return {"pods": {pn: (p["metadata"]["uid"], is_ready(p), bool(p["metadata"].get("deletionTimestamp")),
                           p["spec"]["containers"][0].get("image"))
                      for pn, p in ps.items()},

@@ -24,18 +24,10 @@ import random
 import threading
 import time
 
-from e2eb_util import (Operator, apply_cr, check, cleanup, cluster_doc, kjson, load_env, patch_cr,
-                       restricted_namespace, sim_dump, unique_name, wait_for, wait_ready)
-from envlib import done
+from e2elib import check, kjson, patch_cr, plain, run, say, sim_try_dump, wait_for, wait_ready
 
-load_env()
 SEED = int(os.environ.get("E2E_CHAOS_SEED") or random.SystemRandom().randrange(1 << 30))
-print(f"chaos seed: {SEED} (E2E_CHAOS_SEED={SEED} replays these kill moments)", flush=True)
-rng = random.Random(SEED)
-NS = unique_name("e2eb-chaos")
 NAME = "graph"
-restricted_namespace(NS)
-op = Operator(NS)
 
 # phase: (kills, window in s over which they are spread: about the phase's length)
 PHASES = [("formation", 6, 25.0), ("scale 3->4", 4, 15.0), ("scale 4->3", 5, 20.0), ("roll", 5, 40.0)]
@@ -43,8 +35,9 @@ assert sum(p[1] for p in PHASES) == 20
 
 
 class Monitor(threading.Thread):
-    def __init__(self):
+    def __init__(self, ns):
         super().__init__(daemon=True)
+        self.ns = ns
         self.stop = threading.Event()
         self.roll = threading.Event()
         self.violations = []
@@ -86,8 +79,8 @@ class Monitor(threading.Thread):
         return sum(1 for s in live if s.get("stopped"))
 
     def pods_down(self):
-        pods = {p["metadata"]["name"]: p for p in kjson("-n", NS, "get", "pods")["items"]}
-        sts = kjson("-n", NS, "get", "statefulset", NAME)
+        pods = {p["metadata"]["name"]: p for p in kjson("-n", self.ns, "get", "pods")["items"]}
+        sts = kjson("-n", self.ns, "get", "statefulset", NAME)
         n = sts["spec"]["replicas"]
         down = []
         for k in range(n):
@@ -102,7 +95,7 @@ class Monitor(threading.Thread):
     def run(self):
         while not self.stop.is_set():
             try:
-                d = sim_dump(NS, NAME)
+                d = sim_try_dump(self.ns, NAME)
                 stopped = self.check_dump(d) if d else 0
                 if self.roll.is_set():
                     down = self.pods_down()
@@ -116,83 +109,87 @@ class Monitor(threading.Thread):
             time.sleep(0.25)
 
 
-def chaos_phase(name, kills, window, expect, timeout):
-    """Kills the operator `kills` times at sorted random moments within `window` seconds of
-    the phase's start, restarting it each time (after 0-1 s), then waits for convergence."""
-    t0 = time.monotonic()
-    moments = sorted(rng.uniform(0.5, window) for _ in range(kills))
-    print(f"{name}: kill at {', '.join(f'{m:.1f}' for m in moments)} s", flush=True)
-    for m in moments:
-        delay = t0 + m - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        op.kill9()
-        time.sleep(rng.uniform(0, 1.0))
+def body(t):
+    say(f"chaos seed: {SEED} (E2E_CHAOS_SEED={SEED} replays these kill moments)")
+    rng = random.Random(SEED)
+    ns = t.namespace("e2e-chaos")
+    op = t.operator([ns])
+
+    def chaos_phase(name, kills, window, expect, timeout):
+        """Kills the operator `kills` times at sorted random moments within `window` seconds of
+        the phase's start, restarting it each time (after 0-1 s), then waits for convergence."""
+        t0 = time.monotonic()
+        moments = sorted(rng.uniform(0.5, window) for _ in range(kills))
+        print(f"{name}: kill at {', '.join(f'{m:.1f}' for m in moments)} s", flush=True)
+        for m in moments:
+            delay = t0 + m - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            op.kill9()
+            time.sleep(rng.uniform(0, 1.0))
+            op.start()
+        t1 = time.monotonic()
+        wait_ready(ns, NAME, expect, timeout=timeout)
+        print(f"{name}: converged {time.monotonic() - t1:.1f} s after the last restart "
+              f"({time.monotonic() - t0:.1f} s in all)", flush=True)
+        return True
+
+    def rolled(image_suffix):
+        pods = kjson("-n", ns, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
+        return len(pods) == 3 and all(
+            p["spec"]["containers"][0]["image"].endswith(image_suffix) and not p["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+            for p in pods)
+
+    def server_ids():
+        """pod -> serverId of the cluster's servers in the status (Dropped ones aside)."""
+        return {s["pod"]: s.get("serverId") for s in kjson("-n", ns, "get", "neo4jcluster", NAME)["status"]["servers"]
+                if s.get("state") != "Dropped"}
+
+    mon = Monitor(ns)
+    t_start = time.monotonic()
+    try:
         op.start()
-    t1 = time.monotonic()
-    wait_ready(NS, NAME, expect, timeout=timeout, op=op)
-    print(f"{name}: converged {time.monotonic() - t1:.1f} s after the last restart "
-          f"({time.monotonic() - t0:.1f} s in all)", flush=True)
-    return True
+        mon.start()
+        t.cluster("cluster-3.yaml", ns, NAME, edits=plain(servers=3))
+        check(chaos_phase("formation", PHASES[0][1], PHASES[0][2], 3, 240), "formation converges through 6 kills")
+        ids0 = server_ids()
+
+        patch_cr(ns, NAME, {"spec": {"servers": 4}})
+        check(chaos_phase("scale 3->4", PHASES[1][1], PHASES[1][2], 4, 180), "scale 3->4 converges through 4 kills")
+
+        patch_cr(ns, NAME, {"spec": {"servers": 3}})
+        check(chaos_phase("scale 4->3", PHASES[2][1], PHASES[2][2], 3, 180), "scale 4->3 converges through 5 kills")
+        sts = kjson("-n", ns, "get", "statefulset", NAME)
+        check(sts["spec"]["replicas"] == 3, f"the StatefulSet is back to 3 replicas ({sts['spec']['replicas']})")
+        d = sim_try_dump(ns, NAME) or {}
+        dropped = [s["name"] for s in d.get("servers", []) if s["state"] == "Dropped"]
+        check(dropped == [f"{NAME}-3"], f"exactly the 4th server was dropped: {dropped}")
+
+        mon.roll.set()
+        patch_cr(ns, NAME, {"spec": {"version": "5.26.13"}})
+        check(chaos_phase("roll", PHASES[3][1], PHASES[3][2], 3, 300), "the roll converges through 5 kills")
+        # Ready may stay True while a roll goes on: the roll is done when every pod runs the
+        # new image and is Ready again.
+        wait_for("every pod on 5.26.13 and Ready", lambda: rolled(":5.26.13-enterprise"), timeout=240)
+        wait_ready(ns, NAME, 3, timeout=60)
+        mon.roll.clear()
+        pods = kjson("-n", ns, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
+        images = sorted({p["spec"]["containers"][0]["image"] for p in pods})
+        check(len(pods) == 3 and all(i.endswith(":5.26.13-enterprise") for i in images),
+              f"every pod runs the new image: {images}")
+        ids1 = server_ids()
+        check(ids1 == ids0, f"the roll kept every server id: {ids0} -> {ids1}")
+        mon.stop.set()
+        mon.join(5)
+        print(f"monitor: {mon.polls} polls, at most {mon.max_down} server(s) down at once in the roll", flush=True)
+        check(mon.polls > 50, f"the monitor really polled ({mon.polls})")
+        check(not mon.violations, f"no unsafe step: {mon.violations}")
+        total = time.monotonic() - t_start
+        print(f"chaos run: {total:.0f} s, {op.starts} operator starts", flush=True)
+        check(op.starts == 21, f"20 kills, 21 starts ({op.starts})")
+    finally:
+        mon.stop.set()
 
 
-def rolled(image_suffix):
-    pods = kjson("-n", NS, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
-    return len(pods) == 3 and all(
-        p["spec"]["containers"][0]["image"].endswith(image_suffix) and not p["metadata"].get("deletionTimestamp")
-        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
-        for p in pods)
-
-
-def server_ids():
-    """pod -> serverId of the cluster's servers in the status (Dropped ones aside)."""
-    return {s["pod"]: s.get("serverId") for s in kjson("-n", NS, "get", "neo4jcluster", NAME)["status"]["servers"]
-            if s.get("state") != "Dropped"}
-
-
-mon = Monitor()
-t_start = time.monotonic()
-try:
-    op.start()
-    mon.start()
-    apply_cr(cluster_doc(NS, NAME, servers=3))
-    check(chaos_phase("formation", PHASES[0][1], PHASES[0][2], 3, 240), "formation converges through 6 kills")
-    ids0 = server_ids()
-
-    patch_cr(NS, NAME, {"servers": 4})
-    check(chaos_phase("scale 3->4", PHASES[1][1], PHASES[1][2], 4, 180), "scale 3->4 converges through 4 kills")
-
-    patch_cr(NS, NAME, {"servers": 3})
-    check(chaos_phase("scale 4->3", PHASES[2][1], PHASES[2][2], 3, 180), "scale 4->3 converges through 5 kills")
-    sts = kjson("-n", NS, "get", "statefulset", NAME)
-    check(sts["spec"]["replicas"] == 3, f"the StatefulSet is back to 3 replicas ({sts['spec']['replicas']})")
-    d = sim_dump(NS, NAME) or {}
-    dropped = [s["name"] for s in d.get("servers", []) if s["state"] == "Dropped"]
-    check(dropped == [f"{NAME}-3"], f"exactly the 4th server was dropped: {dropped}")
-
-    mon.roll.set()
-    patch_cr(NS, NAME, {"version": "5.26.13"})
-    check(chaos_phase("roll", PHASES[3][1], PHASES[3][2], 3, 300), "the roll converges through 5 kills")
-    # Ready may stay True while a roll goes on: the roll is done when every pod runs the
-    # new image and is Ready again.
-    wait_for("every pod on 5.26.13 and Ready", lambda: rolled(":5.26.13-enterprise"), timeout=240)
-    wait_ready(NS, NAME, 3, timeout=60, op=op)
-    mon.roll.clear()
-    pods = kjson("-n", NS, "get", "pods", "-l", f"app.kubernetes.io/instance={NAME}")["items"]
-    images = sorted({p["spec"]["containers"][0]["image"] for p in pods})
-    check(len(pods) == 3 and all(i.endswith(":5.26.13-enterprise") for i in images),
-          f"every pod runs the new image: {images}")
-    ids1 = server_ids()
-    check(ids1 == ids0, f"the roll kept every server id: {ids0} -> {ids1}")
-    mon.stop.set()
-    mon.join(5)
-    print(f"monitor: {mon.polls} polls, at most {mon.max_down} server(s) down at once in the roll", flush=True)
-    check(mon.polls > 50, f"the monitor really polled ({mon.polls})")
-    check(not mon.violations, f"no unsafe step: {mon.violations}")
-    total = time.monotonic() - t_start
-    print(f"chaos run: {total:.0f} s, {op.starts} operator starts", flush=True)
-    check(op.starts == 21, f"20 kills, 21 starts ({op.starts})")
-finally:
-    mon.stop.set()
-    cleanup(NS, op)
-done()
+run("chaos", body)

@@ -17,29 +17,26 @@ import base64
 import json
 import time
 
-from e2eb_util import (Operator, apply_cr, audit_mark, check, cleanup, cluster_doc, get_cr, kjson, kubectl,
-                       lease_taken_after, load_env, restricted_namespace, unique_name, wait_for, wait_ready)
-from envlib import done
+from e2elib import (audit_mark, check, get_cr, kjson, kubectl, lease_taken_after, plain, run, wait_for,
+                    wait_ready)
 
-load_env()
-NS = unique_name("e2eb-del")
 NAME = "graph"
 N = 3
-restricted_namespace(NS)
-op = Operator(NS)
 
 
-def leads_again():
-    m = audit_mark()
-    return lambda: lease_taken_after(m, op.lease_id)
+def body(t):
+    ns = t.namespace("e2e-del")
+    op = t.operator([ns])
 
+    def leads_again():
+        m = audit_mark()
+        return lambda: lease_taken_after(m, op.lease_id)
 
-try:
     op.start()
-    apply_cr(cluster_doc(NS, NAME, servers=N, networkPolicy={"enabled": True}))
-    wait_ready(NS, NAME, N, timeout=300, op=op)
+    t.cluster("cluster-3.yaml", ns, NAME, edits=plain(servers=N, networkPolicy={"enabled": True}))
+    wait_ready(ns, NAME, N, timeout=300)
 
-    sec = kjson("-n", NS, "get", "secret", f"{NAME}-admin")
+    sec = kjson("-n", ns, "get", "secret", f"{NAME}-admin")
     pw = base64.b64decode(sec["data"]["password"]).decode()
     rv0 = sec["metadata"]["resourceVersion"]
     check(len(pw) == 24 and "/" not in pw and "\n" not in pw,
@@ -63,26 +60,26 @@ try:
     lead = leads_again()
     op.restart()
     wait_for("the restarted operator leads", lead, timeout=60)
-    wait_ready(NS, NAME, N, timeout=120, op=op)
+    wait_ready(ns, NAME, N, timeout=120)
     time.sleep(8)
     lead = leads_again()
     op.kill9()
     op.start()
     wait_for("the operator started after kill -9 leads", lead, timeout=60)
     time.sleep(8)
-    wait_ready(NS, NAME, N, timeout=120, op=op)
+    wait_ready(ns, NAME, N, timeout=120)
     pc = proc_clean(op.pid)
     check(not pc["cmdline"] and not pc["environ"], f"nor in the new process's cmdline/environ: {pc}")
-    sec2 = kjson("-n", NS, "get", "secret", f"{NAME}-admin")
+    sec2 = kjson("-n", ns, "get", "secret", f"{NAME}-admin")
     check(sec2["metadata"]["resourceVersion"] == rv0,
           f"the admin Secret was never rewritten (resourceVersion {rv0} -> {sec2['metadata']['resourceVersion']})")
     check(base64.b64decode(sec2["data"]["password"]).decode() == pw, "the password is the same")
 
-    cr = get_cr(NS, NAME)
+    cr = get_cr(ns, NAME)
     check(not leaks(json.dumps(cr)), "the password is not in the CR (spec, annotations, status)")
-    events = kjson("-n", NS, "get", "events")["items"]
+    events = kjson("-n", ns, "get", "events")["items"]
     check(not any(leaks(json.dumps(e)) for e in events), f"the password is in none of the {len(events)} Events")
-    ev2 = kubectl("-n", NS, "get", "events.events.k8s.io", "-o", "json")
+    ev2 = kubectl("-n", ns, "get", "events.events.k8s.io", "-o", "json")
     if ev2.returncode == 0:
         check(not leaks(ev2.stdout), "nor in events.k8s.io Events")
     log = op.log_text()
@@ -91,16 +88,16 @@ try:
     check(not bad, f"the password is in no operator log line ({len(bad)} lines have it)")
 
     # Deletion: the garbage collector takes the children, the claims stay.
-    pvcs = {p["metadata"]["name"]: p["spec"]["volumeName"] for p in kjson("-n", NS, "get", "pvc")["items"]}
+    pvcs = {p["metadata"]["name"]: p["spec"]["volumeName"] for p in kjson("-n", ns, "get", "pvc")["items"]}
     want = {f"data-{NAME}-{k}" for k in range(N)}
     check(set(pvcs) == want, f"one claim per server before the deletion: {sorted(pvcs)}")
-    kubectl("-n", NS, "delete", "neo4jcluster", NAME, "--wait=true", "--timeout=120s", check=True, timeout=150)
+    kubectl("-n", ns, "delete", "neo4jcluster", NAME, "--wait=true", "--timeout=120s", check=True, timeout=150)
     kinds = ["statefulset", "service", "configmap", "serviceaccount", "poddisruptionbudget", "networkpolicy"]
 
     def gone():
         left = []
         for k in kinds:
-            for o in kjson("-n", NS, "get", k, "-l", f"app.kubernetes.io/instance={NAME}")["items"]:
+            for o in kjson("-n", ns, "get", k, "-l", f"app.kubernetes.io/instance={NAME}")["items"]:
                 left.append(f"{k}/{o['metadata']['name']}")
         return True if not left else None
     try:
@@ -108,15 +105,15 @@ try:
         check(True, "StatefulSet, Services, ConfigMap, ServiceAccount, PDB, NetworkPolicy garbage-collected")
     except RuntimeError as e:
         check(False, str(e))
-    wait_for("the pods gone", lambda: not kjson("-n", NS, "get", "pods")["items"], timeout=120)
+    wait_for("the pods gone", lambda: not kjson("-n", ns, "get", "pods")["items"], timeout=120)
     after = {p["metadata"]["name"]: (p["spec"]["volumeName"], p["status"].get("phase"))
-             for p in kjson("-n", NS, "get", "pvc")["items"]}
+             for p in kjson("-n", ns, "get", "pvc")["items"]}
     check(set(after) >= want and all(after[c] == (pvcs[c], "Bound") for c in want),
           f"the claims data-{NAME}-k stay Bound to the same volumes after the CR is gone: {after}")
-    s = kubectl("-n", NS, "get", "secret", f"{NAME}-admin", "-o", "name")
+    s = kubectl("-n", ns, "get", "secret", f"{NAME}-admin", "-o", "name")
     print(f"admin Secret after the deletion: {'kept' if s.returncode == 0 else 'deleted'}")
     log = op.log_text()
     check(not any(leaks(ln) for ln in log.splitlines()), "no log line has the password, to the end")
-finally:
-    cleanup(NS, op)
-done()
+
+
+run("delete_and_secrets", body)

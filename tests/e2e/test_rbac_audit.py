@@ -11,17 +11,14 @@ verb) triple):
   granted anyway (one reason per entry);
 - Secrets are never listed nor watched (the operator gets the few it needs by name).
 
-The test applies the repository's rbac.yaml first (as `hack/test-env up` does), so it judges
-the file in this tree. It prints the unused and the denied triples.
+The harness applies the repository's rbac.yaml first (as `hack/test-env up` does), so the
+test judges the file in this tree. It prints the unused and the denied triples.
 """
 import json
 import os
-import sys
 
-from e2eb_util import (ROOT, Operator, apply_cr, audit_mark, audit_since, check, cleanup, cluster_doc,
-                       describe, kjson, kubectl, load_env, patch_cr, restricted_namespace, triple,
-                       unique_name, wait_for, wait_ready)
-from envlib import done
+from e2elib import (ROOT, audit_mark, audit_since, brief, check, kjson, kubectl, patch_cr, plain, run, scoped,
+                    triple, wait_for, wait_ready)
 
 # Granted but not exercised by this scenario, each with its reason. Keys are
 # (apiGroup, resource, verb); "" is the core group.
@@ -73,50 +70,44 @@ def granted_triples(docs):
     return out
 
 
-def main():
-    load_env()
+def body(test):
     rbac = os.path.join(ROOT, "manifests", "base", "rbac.yaml")
-    kubectl("apply", "--server-side", "--field-manager=testenv", "--force-conflicts", "-f", rbac, check=True)
     granted = granted_triples(load_yaml_docs(rbac))
     check(len(granted) > 20, f"rbac.yaml parsed into triples ({len(granted)})")
     stale = sorted(k for k in ALLOWED_UNUSED if k not in granted)
     check(not stale, f"every allow-list entry is still granted (else drop it): {stale}")
 
-    ns = unique_name("e2eb-rbac")
-    restricted_namespace(ns)
-    op = Operator(ns)
+    ns = test.namespace("e2e-rbac")
+    op = test.operator([ns])
     mark = audit_mark()
-    try:
-        op.start()
-        name = "graph"
-        apply_cr(cluster_doc(ns, name, servers=3, networkPolicy={"enabled": True}))
-        wait_ready(ns, name, 3, timeout=300, op=op)
-        patch_cr(ns, name, {"servers": 4})
-        wait_ready(ns, name, 4, timeout=180, op=op)
-        patch_cr(ns, name, {"servers": 3})
-        wait_ready(ns, name, 3, timeout=180, op=op)
-        patch_cr(ns, name, {"version": "5.26.13"})
-        wait_for("the roll done: every pod on 5.26.13 and Ready", lambda: all(
-            p["spec"]["containers"][0]["image"].endswith(":5.26.13-enterprise")
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
-            for p in kjson("-n", ns, "get", "pods", "-l", f"app.kubernetes.io/instance={name}")["items"]),
-            timeout=300)
-        wait_ready(ns, name, 3, timeout=300, op=op)
-        patch_cr(ns, name, {"networkPolicy": {"enabled": False}})
-        try:  # a feature check of its own: the scenario goes on either way
-            wait_for("the NetworkPolicy deleted once switched off",
-                     lambda: not kjson("-n", ns, "get", "networkpolicy")["items"], timeout=60)
-            check(True, "the NetworkPolicy is deleted once spec.networkPolicy.enabled is false")
-        except RuntimeError as e:
-            check(False, f"the NetworkPolicy is deleted once spec.networkPolicy.enabled is false: {e}")
-        apply_cr(cluster_doc(ns, "solo", servers=1, edition="community"))
-        wait_ready(ns, "solo", 1, timeout=300, op=op)
-        op.restart()  # a second process: start-up paths (Lease takeover, initial lists)
-        wait_ready(ns, name, 3, timeout=60, op=op)
-    finally:
-        events = audit_since(mark, op=op)
-        cleanup(ns, op)
-
+    op.start()
+    name = "graph"
+    test.cluster("cluster-3.yaml", ns, name, edits=plain(servers=3, networkPolicy={"enabled": True}))
+    wait_ready(ns, name, 3, timeout=300)
+    patch_cr(ns, name, {"spec": {"servers": 4}})
+    wait_ready(ns, name, 4, timeout=180)
+    patch_cr(ns, name, {"spec": {"servers": 3}})
+    wait_ready(ns, name, 3, timeout=180)
+    patch_cr(ns, name, {"spec": {"version": "5.26.13"}})
+    wait_for("the roll done: every pod on 5.26.13 and Ready", lambda: all(
+        p["spec"]["containers"][0]["image"].endswith(":5.26.13-enterprise")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+        for p in kjson("-n", ns, "get", "pods", "-l", f"app.kubernetes.io/instance={name}")["items"]),
+        timeout=300)
+    wait_ready(ns, name, 3, timeout=300)
+    patch_cr(ns, name, {"spec": {"networkPolicy": {"enabled": False}}})
+    try:  # a feature check of its own: the scenario goes on either way
+        wait_for("the NetworkPolicy deleted once switched off",
+                 lambda: not kjson("-n", ns, "get", "networkpolicy")["items"], timeout=60)
+        check(True, "the NetworkPolicy is deleted once spec.networkPolicy.enabled is false")
+    except RuntimeError as e:
+        check(False, f"the NetworkPolicy is deleted once spec.networkPolicy.enabled is false: {e}")
+    test.cluster("standalone-community.yaml", ns, "solo", edits=plain(servers=1))
+    wait_ready(ns, "solo", 1, timeout=300)
+    op.restart()  # a second process: start-up paths (Lease takeover, initial lists)
+    wait_ready(ns, name, 3, timeout=60)
+    # Cluster-scoped requests and discovery count too: RBAC grants them.
+    events = scoped(audit_since(mark), (ns,), (op.lease_id,), cluster=True)
     used, denied, nonres = {}, {}, {}
     for e in events:
         if not (e.get("objectRef") or {}).get("resource"):
@@ -124,12 +115,12 @@ def main():
             u = f"{e.get('verb')} {e.get('requestURI', '').split('?')[0]}"
             nonres[u] = (e.get("responseStatus") or {}).get("code")
             if nonres[u] == 403:
-                denied.setdefault(("non-resource", u, e.get("verb")), describe(e))
+                denied.setdefault(("non-resource", u, e.get("verb")), brief(e))
             continue
         t = triple(e)
         code = (e.get("responseStatus") or {}).get("code", 0)
         if code == 403:
-            denied.setdefault(t, describe(e))
+            denied.setdefault(t, brief(e))
         else:
             used[t] = used.get(t, 0) + 1
         if t[2] == "patch" and code == 201:
@@ -156,13 +147,11 @@ def main():
     check(not denied, f"no request refused with 403: {sorted(denied)}")
     check(not unused, f"every granted rule is used or allow-listed with a reason: unused {unused}")
     check(not now_used, f"no allow-listed rule is actually used: {now_used}")
-    sec = [describe(e) for e in events
+    sec = [brief(e) for e in events
            if (e.get("objectRef") or {}).get("resource") == "secrets" and e.get("verb") in ("list", "watch")]
     check(not sec, f"no list/watch of Secrets: {sec}")
     check(not any(t[1] == "secrets" and t[2] in ("list", "watch") for t in granted),
           "rbac.yaml grants no list/watch on Secrets")
-    done()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+run("rbac_audit", body)
