@@ -106,8 +106,10 @@ struct n4j_observed {
 };
 
 /* Lookups on a snapshot (NULL when absent). */
-const struct n4j_obs_server *n4j_observed_server_by_id(const struct n4j_observed *o, const char *id);
-const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *o, const char *name);
+const struct n4j_obs_server *n4j_observed_server_by_id(const struct n4j_observed *o,
+						       const char *id);
+const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *o,
+						     const char *name);
 
 /* ---- the Kubernetes side, as the controller reads it from its caches ---------------- */
 
@@ -162,19 +164,19 @@ struct n4j_world {
 /* ---- the plan ------------------------------------------------------------------ */
 
 enum n4j_step_kind {
-	N4J_STEP_NONE = 0,  /* converged: nothing to do */
-	N4J_STEP_WAIT,      /* something is in progress (reason says what); requeue soon */
-	N4J_STEP_REFUSE,    /* the spec asks for an unsafe change: nothing is done */
-	N4J_STEP_HALT,      /* degraded or paused: no disruptive step until it changes */
+	N4J_STEP_NONE = 0, /* converged: nothing to do */
+	N4J_STEP_WAIT,     /* something is in progress (reason says what); requeue soon */
+	N4J_STEP_REFUSE,   /* the spec asks for an unsafe change: nothing is done */
+	N4J_STEP_HALT,     /* degraded or paused: no disruptive step until it changes */
 	/* Kubernetes steps, run by the controller */
 	N4J_STEP_SET_REPLICAS, /* replicas */
 	N4J_STEP_DELETE_POD,   /* pod, pod_uid: one pod of a rolling change */
 	N4J_STEP_DELETE_CLAIM, /* claim: the dropped ordinal's PVC */
 	/* Neo4j steps, run by n4j_step_run */
-	N4J_STEP_ENABLE_SERVER, /* server_id, mode */
-	N4J_STEP_CORDON_SERVER, /* server_id */
-	N4J_STEP_DEALLOCATE,    /* server_id: DRYRUN first, every row must have a target */
-	N4J_STEP_DROP_SERVER,   /* server_id: only Deallocated */
+	N4J_STEP_ENABLE_SERVER,   /* server_id, mode */
+	N4J_STEP_CORDON_SERVER,   /* server_id */
+	N4J_STEP_DEALLOCATE,      /* server_id: DRYRUN first, every row must have a target */
+	N4J_STEP_DROP_SERVER,     /* server_id: only Deallocated */
 	N4J_STEP_CREATE_DATABASE, /* database, primaries, secondaries */
 	N4J_STEP_ALTER_TOPOLOGY,  /* database, primaries, secondaries */
 	N4J_STEP_CREATE_ALIAS,    /* alias, database */
