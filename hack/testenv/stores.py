@@ -52,7 +52,9 @@ def s3_setup(endpoint, keyfile):
     with os.fdopen(fd, "w") as f:
         f.write(f"{kid}\n{sec}\n")
     os.replace(keyfile + ".tmp", keyfile)
-    req = urllib.request.Request(endpoint.rstrip("/") + "/moto-api/reset-auth", data=b"0", method="POST")
+    # A form content type would make moto read an empty body.
+    req = urllib.request.Request(endpoint.rstrip("/") + "/moto-api/reset-auth", data=b"0", method="POST",
+                                 headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(req, timeout=10).read()
 
 

@@ -126,7 +126,8 @@ def run_all(check):
         wrong_key = base64.b64encode(b"not the account key, 64 bytes long ......................").decode()
         p = admin("database", "backup", f"--from={srv.addr}", f"--to-path=azb://{acct}/{cont}/backups", "neo4j",
                   env=dict(az, AZURE_STORAGE_ACCOUNT_KEY=wrong_key), now="2026-05-03T02:00:00Z")
-        check(p.returncode == 1 and "AuthenticationFailed" in p.stderr and no_secret(p, wrong_key)
+        check(p.returncode == 1 and ("AuthenticationFailed" in p.stderr or "AuthorizationFailure" in p.stderr)
+              and no_secret(p, wrong_key)
               and no_secret(p, key), f"azure: a wrong key is refused by the store: {p.stderr[-300:]!r}")
 
         # ---- GCS (fake-gcs-server; the key file must be there and be a service-account key).

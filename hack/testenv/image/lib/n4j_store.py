@@ -258,6 +258,8 @@ class S3Store:
         if query:
             url += "?" + urllib.parse.urlencode(sorted(query.items()), quote_via=urllib.parse.quote)
         hdrs = sigv4_headers(method, url, self.region, "s3", self.creds, data or b"")
+        if method == "PUT":  # else urllib sends a form type, and a server may parse the body away
+            hdrs["Content-Type"] = "application/octet-stream"
         st, _, body = _http(method, url, hdrs, data if method in ("PUT", "POST") else None)
         if st not in ok:
             code, msg = _xml_error(body)
@@ -329,15 +331,16 @@ class AzureStore:
         h = {"x-ms-date": date, "x-ms-version": AZURE_VERSION}
         h.update(extra or {})
         length = str(len(data)) if data else ""
-        ctype = "application/octet-stream" if data else ""
+        # urllib gives a PUT without a type a form type of its own: name one, and sign it.
+        ctype = "application/octet-stream" if method == "PUT" else ""
         canon_h = "".join(f"{k}:{h[k]}\n" for k in sorted(h) if k.startswith("x-ms-"))
         canon_r = "/" + self.account + path + "".join(f"\n{k.lower()}:{q[k]}" for k in sorted(q))
         sts = "\n".join([method, "", "", length, "", ctype, "", "", "", "", "", ""]) + "\n" + canon_h + canon_r
         sig = base64.b64encode(hmac.new(self.key, sts.encode(), hashlib.sha256).digest()).decode()
         h["Authorization"] = f"SharedKey {self.account}:{sig}"
-        if data:
+        if ctype:
             h["Content-Type"] = ctype
-        st, _, body = _http(method, url, h, data if method == "PUT" else None)
+        st, _, body = _http(method, url, h, (data or b"") if method == "PUT" else None)
         if st not in ok:
             code, msg = _xml_error(body)
             raise StoreError(f"Azure {method} azb://{self.account}/{self.container}/{blob}: "
