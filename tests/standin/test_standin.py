@@ -176,8 +176,35 @@ def inspect_and_check(tmp, d):
           and h.get("lowestTx") == 1 and h.get("highestTx") == 30, f"aggregate: {left} {h} {p.stderr}")
 
 
+def empty_backups(tmp):
+    """No new transactions: an empty artifact (0..0), as Neo4j; inspect shows it only with
+    --empty; the next DIFF continues from the last non-empty link."""
+    d = f"{tmp}/empty"
+    srv = BackupServer({"neo4j": ["id-n", 5]})
+    try:
+        admin("database", "backup", f"--from={srv.addr}", f"--to-path={d}", "neo4j", now=T0)
+        p = admin("database", "backup", f"--from={srv.addr}", f"--to-path={d}", "neo4j", now=T1)
+        h = header(f"{d}/neo4j-2026-03-01T11-00-00.backup") if p.returncode == 0 else {}
+        check(h.get("full") is False and h.get("lowestTx") == 0 and h.get("highestTx") == 0,
+              f"no new transactions: an empty artifact: {h} {p.stderr}")
+        p = admin("backup", "inspect", d, "--format=json", version="2025.10.1")
+        names = [r["name"] for r in json.loads(p.stdout or "[]")]
+        check(names == ["neo4j-2026-03-01T10-00-00.backup"], f"inspect without --empty hides it: {names}")
+        rows, _ = inspect(d)
+        check(len(rows or []) == 2, f"inspect --empty lists it: {rows}")
+        srv.dbs["neo4j"][1] = 9
+        admin("database", "backup", f"--from={srv.addr}", f"--to-path={d}", "neo4j", now=T2)
+        h = header(f"{d}/neo4j-2026-03-01T12-00-00.backup") if os.path.exists(f"{d}/neo4j-2026-03-01T12-00-00.backup") else {}
+        check(h.get("lowestTx") == 6 and h.get("highestTx") == 9, f"the next DIFF follows the last non-empty link: {h}")
+        p = admin("database", "check", f"--from-path={d}", f"--report-path={tmp}/r4", "neo4j")
+        check(p.returncode == 0, f"a chain with an empty link checks: {p.stderr}")
+    finally:
+        srv.close()
+
+
 with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
     flags(tmp)
+    empty_backups(tmp)
     d = backup_chain(tmp)
     inspect_and_check(tmp, d)
 done()
