@@ -133,7 +133,7 @@ static inline int bk_once(const char *addr, const char *req, char *out, size_t c
 	return rc;
 }
 
-/* A fake seed tool (README.md "Seeding") at path that logs its argv to log: a URI with
+/* A fake seed tool (README.md "Seeding") at path that logs "PARENT-PID ARGS" to log: a URI with
  * "good" succeeds (lastTx=42), "slow" after 1 s (lastTx=7), anything else fails. */
 static inline int write_seed_tool(const char *path, const char *log)
 {
@@ -141,7 +141,7 @@ static inline int write_seed_tool(const char *path, const char *log)
 	if (!f)
 		return -1;
 	fprintf(f,
-		"#!/bin/sh\necho \"$*\" >> '%s'\ncase \"$1\" in\n"
+		"#!/bin/sh\necho \"$PPID $*\" >> '%s'\ncase \"$1\" in\n"
 		"*good*) echo 'copying'; echo 'lastTx=42'; exit 0 ;;\n"
 		"*slow*) sleep 1; echo 'lastTx=7'; exit 0 ;;\n"
 		"*) echo \"no seed at $1\" >&2; exit 1 ;;\nesac\n",
