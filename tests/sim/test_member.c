@@ -379,8 +379,8 @@ static char sd1_id[64], sd1_msg[160];
 static void test_seed_and_backup(void)
 {
 	struct n4j_bolt_result r;
-	char code[128], line[256], id[64];
-	long tx;
+	char code[128], line[256], id[64] = "";
+	long tx = -1;
 	int l = http_leader();
 	CHECK(l >= 0);
 	if (l < 0)
