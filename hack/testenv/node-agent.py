@@ -21,9 +21,15 @@ ContainersReady and every readiness gate (gates are never written here). Deletio
 SIGKILL after the grace period, then the final delete. A node that loses its `type=kwok`
 label (hack/test-env node down) or is not Ready loses its processes at once.
 
+A Job's pod whose containers and init containers are all of Neo4j images or the operator
+image (the backup Job) runs too, as a kubelet runs a restartPolicy Never pod: init containers
+in order, then the containers, each once (the operator image runs --operator-bin at
+/startup/bin/neo4j-operator), termination messages, phase Succeeded/Failed for the Job
+controller, activeDeadlineSeconds.
+
 Pods it manages are left alone by kwok's stages (kwok.yaml selects on the same images).
 
-  node-agent.py run --run DIR --apiserver URL [--sim BIN] [--testserver DIR]
+  node-agent.py run --run DIR --apiserver URL [--sim BIN] [--testserver DIR] [--operator-bin BIN]
   node-agent.py ctl SOCK COMMAND...       (pod kill|hang|resume|partition|heal NS/NAME, status)
   node-agent.py reap RUN_DIR              (kill container processes a dead agent left behind)
   node-agent.py exec SPEC                  (internal: the container's chroot and exec)
