@@ -4,7 +4,8 @@ kube-controller-manager's Job controller reads the result from the pod status it
 
 - ok: an init container of the Neo4j image writes /scratch/x (emptyDir) and resolves a pod's
   DNS name (`peer.peers.<ns>.svc.cluster.local`, the agent's hosts file, no cluster DNS)
-  into /scratch/peer; then containers of the operator image: `neo4j-operator version` (the
+  into /scratch/peer, and the automounted token volume's namespace file (a projected
+  service-account token from the TokenRequest API) into a claim's PV; then containers of the operator image: `neo4j-operator version` (the
   build's binary: its log equals the host binary's output), one writing both files to
   /dev/termination-log, one writing 5003 bytes to a custom terminationMessagePath. The Job
   completes; the pod is Succeeded with kubelet-shaped statuses and conditions; the messages
@@ -20,7 +21,7 @@ import json
 import os
 import subprocess
 
-from agentlib import agent_pod, cleanup, cond
+from agentlib import agent_pod, cleanup, cond, pv_path_of
 from envlib import check, done, kjson, kubectl, load_env, restricted_namespace, unique_name, wait_for
 
 load_env()
@@ -80,11 +81,22 @@ peer = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "peer", "namespa
 kubectl("apply", "-f", "-", input=json.dumps(peer), check=True)
 peer_ip = wait_for("peer pod IP", lambda: kjson("-n", NS, "get", "pod", "peer").get("status", {}).get("podIP"))
 
+# The backup volume: a claim bound to one of the test bed's hostPath PVs.
+pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "backups", "namespace": NS},
+       "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "testenv",
+                "resources": {"requests": {"storage": "1Gi"}}}}
+kubectl("apply", "-f", "-", input=json.dumps(pvc), check=True)
+BK = {"name": "backups", "mountPath": "/backups"}
+SCRATCH = {"name": "scratch", "mountPath": "/scratch"}
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 job("ok", [ctr("version", OP, command=["neo4j-operator", "version"]),
            ctr("report", OP, "cat /scratch/x /scratch/peer > /dev/termination-log"),
            ctr("long", NEO, "head -c 5000 /dev/zero | tr '\\0' a > /scratch/m; printf END >> /scratch/m;"
                             "cat /scratch/m > /tmp/msg/long", terminationMessagePath="/tmp/msg/long")],
-    [ctr("backup", NEO, f"echo hi > /scratch/x && getent hosts {PEER} > /scratch/peer")])
+    [ctr("backup", NEO, f"echo hi > /scratch/x && getent hosts {PEER} > /scratch/peer && "
+                        f"test -s {SA_DIR}/token && cat {SA_DIR}/namespace > /backups/artifact",
+         volumeMounts=[SCRATCH, BK])],
+    volumes=[{"name": "scratch", "emptyDir": {}}, {"name": "backups", "persistentVolumeClaim": {"claimName": "backups"}}])
 job("fail", [ctr("retention", OP, command=["neo4j-operator", "version"])],
     [ctr("backup", NEO, "for i in $(seq 1 100); do echo line$i; done; echo boom >&2; exit 3",
          terminationMessagePolicy="FallbackToLogsOnError")])
@@ -115,6 +127,9 @@ long = mains.get("long", {}).get("state", {}).get("terminated", {}).get("message
 check(len(long) == 4096 and long.endswith("aaaEND"), f"ok: a custom path's 5003 bytes end as the last 4096: {len(long)}")
 check(not mains.get("version", {}).get("state", {}).get("terminated", {}).get("message"),
       "ok: an empty termination file, exit 0: no message")
+art = os.path.join(pv_path_of(NS, "backups"), "artifact")
+check(os.path.exists(art) and open(art).read() == NS,
+      "ok: the init container wrote the claim's PV (its hostPath), from the automounted token volume's namespace file")
 check(not os.path.exists("/dev/termination-log"), "ok: the termination file was bound in the pod's own /dev, "
       "not created in the host's")
 c = {x["type"]: x for x in st.get("conditions") or []}
