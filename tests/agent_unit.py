@@ -143,5 +143,16 @@ with tempfile.TemporaryDirectory() as tmp:
           f"the hosts file maps each pod's DNS names: {lines}")
     check(os.listdir(tmp) == ["hosts"], f"no temporary file left behind: {os.listdir(tmp)}")
 
+# Events name the container by its place in the spec: spec.initContainers{backup} for an
+# init container of a Job pod (kubectl describe groups them so).
+sent = []
+fake = types.SimpleNamespace(kube=types.SimpleNamespace(request=lambda m, path, body: sent.append(body)))
+jp = {"metadata": {"name": "b-x", "namespace": "ns", "uid": "u"},
+      "spec": {"nodeName": "n", "initContainers": [{"name": "backup"}], "containers": [{"name": "retention"}]}}
+agent.Agent.event(fake, jp, "Normal", "Started", "Started container backup", "backup")
+agent.Agent.event(fake, jp, "Normal", "Started", "Started container retention", "retention")
+paths = [b["involvedObject"].get("fieldPath") for b in sent]
+check(paths == ["spec.initContainers{backup}", "spec.containers{retention}"], f"event fieldPaths: {paths}")
+
 print(f"{count - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

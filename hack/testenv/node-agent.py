@@ -392,8 +392,9 @@ class Agent:
         t = now_rfc3339()
         ref = {"kind": "Pod", "apiVersion": "v1", "namespace": md["namespace"],
                "name": md["name"], "uid": md["uid"]}
-        if container:
-            ref["fieldPath"] = f"spec.containers{{{container}}}"
+        if container:  # names are unique across a pod's init containers and containers
+            init = any(c.get("name") == container for c in pod["spec"].get("initContainers") or [])
+            ref["fieldPath"] = f"spec.{'initContainers' if init else 'containers'}{{{container}}}"
         node = pod["spec"].get("nodeName", "")
         ev = {"apiVersion": "v1", "kind": "Event",
               "metadata": {"generateName": md["name"] + ".", "namespace": md["namespace"]},
@@ -1545,7 +1546,12 @@ def reap_leftovers(base):
         try:
             pid = int(open(f).read().strip())
             cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
-            if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd:
+            try:  # a container (a Job pod's bash, ...) is chrooted into its pod's directory
+                pods_dir = os.path.join(os.path.realpath(base), "pods") + os.sep
+                in_pod = os.readlink(f"/proc/{pid}/root").startswith(pods_dir)
+            except OSError:
+                in_pod = False
+            if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd or in_pod:
                 os.kill(pid, signal.SIGKILL)
                 log("killed a leftover container process", pid=pid)
         except (OSError, ValueError):
