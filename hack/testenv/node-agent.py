@@ -1286,13 +1286,10 @@ class PodRuntime(threading.Thread):
         prev = self.cond_times.get(ctype)
         if prev is None or prev[0] != status:
             self.cond_times[ctype] = (status, now_rfc3339())
-        c = {"type": ctype, "status": status, "lastTransitionTime": self.cond_times[ctype][1],
-             "lastProbeTime": None}
-        if reason:
-            c["reason"] = reason
-        if message:
-            c["message"] = message
-        return c
+        # null, not absent: the status patch is a strategic merge, which would otherwise keep
+        # the reason and message of the condition's previous state (False -> True).
+        return {"type": ctype, "status": status, "lastTransitionTime": self.cond_times[ctype][1],
+                "lastProbeTime": None, "reason": reason or None, "message": message or None}
 
     def _report(self):
         if self.node_lost or not self.ip:

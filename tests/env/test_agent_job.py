@@ -173,6 +173,9 @@ check(st.get("phase") == "Failed" and st.get("reason") == "DeadlineExceeded",
 s = statuses(p, "containerStatuses").get("slow", {}).get("state", {}).get("terminated", {})
 check(s.get("exitCode") in (137, 143) and s.get("reason") == "Error", f"deadline: the container was killed: {s}")
 check(jd.get("reason") == "BackoffLimitExceeded", f"deadline: the Job fails: {jd}")
+ini = cond(p, "Initialized")
+check(ini.get("status") == "True" and "reason" not in ini and "message" not in ini,
+      f"deadline: Initialized True, without the reason and message it had while False: {ini}")
 
 # ---- a Job pod the agent cannot run stays kwok's
 wait_job("kwoks", "Complete")
