@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""The backup Job's object-store clients (src/backup/store_s3.c, store_azure.c,
+store_gcs.c) against real emulators: moto (S3), Azurite (Azure Blob) and
+fake-gcs-server (GCS) started by hack/test-env.
+
+Objects are uploaded with a plain HTTP client (signed here, independently of the
+C code); the C clients then list and delete through tests/backup/store_tool. For
+each store:
+  - list returns exactly the objects directly under the prefix, with sizes (not the
+    prefix's "folders", not a sibling prefix that shares its first letters, not
+    other prefixes), across several pages (N4J_STORE_PAGE_SIZE=2);
+  - delete removes exactly the named object (checked with the plain client);
+  - a wrong key (S3, Azure) fails with the store's error code and no secret, no
+    signature in the message; missing credentials fail with a clear message.
+
+Usage: test_stores.py STORE_TOOL. Endpoints and credentials from TESTENV_S3_ENDPOINT,
+TESTENV_S3_KEY_ID, TESTENV_S3_SECRET, TESTENV_AZURE_ENDPOINT (the blob service,
+http://127.0.0.1:PORT; the account is Azurite's devstoreaccount1 unless
+TESTENV_AZURE_ACCOUNT/TESTENV_AZURE_KEY say otherwise), TESTENV_GCS_ENDPOINT.
+A missing one FAILS the test: the environment is incomplete.
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+TOOL = sys.argv[1] if len(sys.argv) > 1 else ""
+# Azurite's well-known development account (public, documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+               "KBHBeksoGMGw==")
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def need(name):
+    v = os.environ.get(name, "")
+    if not v:
+        print(f"FAIL {name} is not set: start the test environment (hack/test-env up) and "
+              f"export its env (hack/test-env env)", flush=True)
+        sys.exit(1)
+    return v
+
+
+def http(method, url, headers=None, body=b""):
+    req = urllib.request.Request(url, data=body if method in ("PUT", "POST") else None,
+                                 method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def tool(args, env):
+    full = {k: v for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "AZURE_", "GOOGLE_", "STORAGE_EMULATOR"))}
+    full.update(env)
+    p = subprocess.run([TOOL] + args, env=full, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def listing(out):
+    got = {}
+    for line in out.splitlines():
+        name, size = line.split("\t")
+        got[name] = int(size)
+    return got
+
+
+# The layout every store gets: `p/` is the target's prefix.
+def layout(run):
+    return {
+        f"{run}/p/neo4j-2026-01-01T02-00-00.backup": b"a" * 11,
+        f"{run}/p/neo4j-2026-01-02T02-00-00.backup": b"b" * 22,
+        f"{run}/p/system-2026-01-02T02-00-00.backup": b"c" * 33,
+        f"{run}/p/notes & more.txt": b"user's file",
+        f"{run}/p/sub/neo4j-2026-01-03T02-00-00.backup": b"deeper",
+        f"{run}/px/neo4j-2026-01-04T02-00-00.backup": b"sibling prefix",
+        f"{run}/other.backup": b"outside",
+    }
+
+
+def expect_direct(objs, run):
+    pre = f"{run}/p/"
+    return {k[len(pre):]: len(v) for k, v in objs.items()
+            if k.startswith(pre) and "/" not in k[len(pre):]}
+
+
+def exercise(kind, target, env, objs, run, exists, bad_env, bad_secret, bad_code):
+    """list / page / delete / wrong key for one store."""
+    want = expect_direct(objs, run)
+    rc, out, err = tool(["list", target], env)
+    if check(rc == 0, f"{kind}: list exits 0 ({err.strip()[:300]})"):
+        check(listing(out) == want, f"{kind}: list = the objects directly under the prefix "
+              f"with sizes (got {listing(out)}, want {want})")
+    rc, out, err = tool(["list", target], dict(env, N4J_STORE_PAGE_SIZE="2"))
+    if check(rc == 0, f"{kind}: paged list exits 0 ({err.strip()[:300]})"):
+        check(listing(out) == want, f"{kind}: paged list (2 a page) = the same objects")
+    # The empty prefix (the bucket/container's top): only top-level objects.
+    top = target[:target.rindex(f"{run}/p")] if kind != "azure" else None
+    if top is not None:
+        rc, out, err = tool(["list", top + run], env)
+        check(rc == 0 and listing(out) == {"other.backup": len(b"outside")},
+              f"{kind}: a one-segment prefix lists its own level only ({out!r} {err[:200]})")
+
+    victim = "neo4j-2026-01-01T02-00-00.backup"
+    rc, out, err = tool(["delete", target, victim], env)
+    check(rc == 0, f"{kind}: delete exits 0 ({err.strip()[:300]})")
+    check(not exists(f"{run}/p/{victim}"), f"{kind}: the deleted object is gone")
+    for k in objs:
+        if not k.endswith("/p/" + victim):
+            check(exists(k), f"{kind}: {k} is untouched")
+    rc, out, err = tool(["list", target], env)
+    want.pop(victim)
+    check(rc == 0 and listing(out) == want, f"{kind}: list after delete lacks only it")
+    # Deleting again: idempotent (the object may have been pruned by an earlier run).
+    rc, out, err = tool(["delete", target, victim], env)
+    check(rc == 0, f"{kind}: deleting a missing object succeeds ({err.strip()[:300]})")
+
+    if bad_env is not None:
+        for op in (["list", target], ["delete", target, "neo4j-2026-01-02T02-00-00.backup"]):
+            rc, out, err = tool(op, bad_env)
+            check(rc == 1, f"{kind}: {op[0]} with a wrong key exits 1")
+            check(bad_code in err, f"{kind}: {op[0]} names the store's error {bad_code}: "
+                  f"{err.strip()[:300]}")
+            check(bad_secret not in err and "Signature=" not in err
+                  and "SharedKey " not in err and "AWS4-HMAC-SHA256 " not in err
+                  and not re.search(r"\?[A-Za-z-]+=", err),
+                  f"{kind}: {op[0]}'s error has no secret, signature or URL query")
+        check(exists(f"{run}/p/neo4j-2026-01-02T02-00-00.backup"),
+              f"{kind}: nothing deleted with a wrong key")
+
+
+# ---- S3 ---------------------------------------------------------------------------
+
+def s3_sign(method, url, key_id, secret, region="us-east-1", body=b""):
+    u = urllib.parse.urlsplit(url)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    ph = hashlib.sha256(body).hexdigest()
+    q = "&".join(sorted(
+        f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+        for k, v in urllib.parse.parse_qsl(u.query, keep_blank_values=True)))
+    creq = (f"{method}\n{u.path}\n{q}\nhost:{u.netloc}\nx-amz-content-sha256:{ph}\n"
+            f"x-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{ph}")
+    scope = f"{day}/{region}/s3/aws4_request"
+    sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    return {"x-amz-date": amz, "x-amz-content-sha256": ph,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, "
+                             f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+                             f"Signature={sig}"}
+
+
+def test_s3():
+    ep = need("TESTENV_S3_ENDPOINT").rstrip("/")
+    kid, sec = need("TESTENV_S3_KEY_ID"), need("TESTENV_S3_SECRET")
+    run = "r" + uuid.uuid4().hex[:8]
+    bucket = "n4j-stores-" + run
+
+    def s3(method, key="", body=b""):
+        url = f"{ep}/{bucket}" + ("/" + urllib.parse.quote(key, safe="/-_.~") if key else "")
+        h = s3_sign(method, url, kid, sec, body=body)
+        h["Content-Type"] = "application/octet-stream"  # urllib's default is a form
+        return http(method, url, h, body)
+
+    st, b = s3("PUT")
+    if not check(st == 200, f"s3: create bucket ({st} {b[:200]!r})"):
+        return
+    objs = layout(run)
+    for k, v in objs.items():
+        st, b = s3("PUT", k, v)
+        check(st == 200, f"s3: put {k} ({st})")
+    env = {"AWS_ACCESS_KEY_ID": kid, "AWS_SECRET_ACCESS_KEY": sec, "AWS_ENDPOINT_URL_S3": ep,
+           "AWS_REGION": "us-east-1"}
+    bad_secret = "WrongSecret" + uuid.uuid4().hex
+    bad = dict(env, AWS_SECRET_ACCESS_KEY=bad_secret)
+    exercise("s3", f"s3://{bucket}/{run}/p", env, objs, run,
+             lambda k: s3("HEAD", k)[0] == 200, bad, bad_secret, "SignatureDoesNotMatch")
+
+    rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
+                        {"AWS_ENDPOINT_URL_S3": ep})
+    check(rc == 1 and "no credentials" in err and "AWS_ACCESS_KEY_ID" in err,
+          f"s3: no credentials → a clear error ({err.strip()[:300]})")
+    rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
+                        {"AWS_ENDPOINT_URL_S3": ep, "AWS_ACCESS_KEY_ID": kid})
+    check(rc == 1 and "AWS_SECRET_ACCESS_KEY" in err,
+          f"s3: a key id without its secret → a clear error ({err.strip()[:300]})")
+    rc, out, err = tool(["list", f"s3://no-such-bucket-{run}/p"], env)
+    check(rc == 1 and "NoSuchBucket" in err,
+          f"s3: a missing bucket names NoSuchBucket ({err.strip()[:300]})")
+
+
+# ---- Azure ------------------------------------------------------------------------
+
+def az_sign(method, url, account, key, headers, length=0):
+    u = urllib.parse.urlsplit(url)
+    xms = "".join(f"{k}:{v}\n" for k, v in sorted(headers.items()) if k.startswith("x-ms-"))
+    res = f"/{account}{u.path}"
+    for k, v in sorted(urllib.parse.parse_qsl(u.query, keep_blank_values=True)):
+        res += f"\n{k.lower()}:{v}"
+    ctype = headers.get("Content-Type", "")
+    sts = (f"{method}\n\n\n{length if length else ''}\n\n{ctype}\n\n\n\n\n\n\n" + xms + res)
+    mac = hmac.new(base64.b64decode(key), sts.encode(), hashlib.sha256).digest()
+    return f"SharedKey {account}:{base64.b64encode(mac).decode()}"
+
+
+def test_azure():
+    ep = need("TESTENV_AZURE_ENDPOINT").rstrip("/")
+    account = os.environ.get("TESTENV_AZURE_ACCOUNT") or AZURITE_ACCOUNT
+    key = os.environ.get("TESTENV_AZURE_KEY") or AZURITE_KEY
+    # Azurite serves the account under a path; a real endpoint would already end with it.
+    blob_ep = ep if ep.endswith("/" + account) else f"{ep}/{account}"
+    run = "r" + uuid.uuid4().hex[:8]
+    container = "n4j-stores-" + run
+
+    def az(method, path, query="", body=b"", extra=None):
+        url = f"{blob_ep}/{container}" + (
+            "/" + urllib.parse.quote(path, safe="/-_.~") if path else "") + (
+            "?" + query if query else "")
+        h = {"x-ms-date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%a, %d %b %Y %H:%M:%S GMT"), "x-ms-version": "2021-08-06"}
+        h.update(extra or {})
+        if body:
+            h["Content-Type"] = "application/octet-stream"  # urllib's default is a form
+        h["Authorization"] = az_sign(method, url, account, key, h, len(body))
+        return http(method, url, h, body)
+
+    st, b = az("PUT", "", "restype=container")
+    if not check(st == 201, f"azure: create container ({st} {b[:200]!r})"):
+        return
+    objs = layout(run)
+    for k, v in objs.items():
+        st, b = az("PUT", k, body=v, extra={"x-ms-blob-type": "BlockBlob"})
+        check(st == 201, f"azure: put {k} ({st} {b[:200]!r})")
+    env = {"AZURE_STORAGE_ACCOUNT_NAME": account, "AZURE_STORAGE_ACCOUNT_KEY": key,
+           "AZURE_STORAGE_BLOB_ENDPOINT": blob_ep}
+    wrong = base64.b64encode(hashlib.sha512(run.encode()).digest()).decode()
+    bad = dict(env, AZURE_STORAGE_ACCOUNT_KEY=wrong)
+    target = f"azb://{account}/{container}/{run}/p"
+    exercise("azure", target, env, objs, run, lambda k: az("HEAD", k)[0] == 200, bad, wrong,
+             "AuthenticationFailed")
+    rc, out, err = tool(["list", f"azb://{account}/{container}/{run}"], env)
+    check(rc == 0 and listing(out) == {"other.backup": len(b"outside")},
+          f"azure: a one-segment prefix lists its own level only ({out!r} {err[:200]})")
+    rc, out, err = tool(["list", f"azb://{account}/{container}"], env)
+    check(rc == 0 and listing(out) == {},
+          f"azure: the container's top (no prefix) lists nothing here ({out!r} {err[:200]})")
+
+    rc, out, err = tool(["list", target], dict(env, AZURE_STORAGE_ACCOUNT_KEY="not base64!"))
+    check(rc == 1 and "not base64" in err and "not base64!" not in err,
+          f"azure: a malformed key → a clear error without the value ({err.strip()[:300]})")
+    rc, out, err = tool(["list", target], {"AZURE_STORAGE_BLOB_ENDPOINT": blob_ep})
+    check(rc == 1 and "no credentials" in err,
+          f"azure: no credentials → a clear error ({err.strip()[:300]})")
+    rc, out, err = tool(["list", f"azb://{account}/no-such-{run}/p"], env)
+    check(rc == 1 and "ContainerNotFound" in err,
+          f"azure: a missing container names ContainerNotFound ({err.strip()[:300]})")
+
+
+# ---- GCS --------------------------------------------------------------------------
+
+def test_gcs():
+    ep = need("TESTENV_GCS_ENDPOINT").rstrip("/")
+    run = "r" + uuid.uuid4().hex[:8]
+    bucket = "n4j-stores-" + run
+    st, b = http("POST", f"{ep}/storage/v1/b", {"Content-Type": "application/json"},
+                 json.dumps({"name": bucket}).encode())
+    if not check(st == 200, f"gcs: create bucket ({st} {b[:200]!r})"):
+        return
+    objs = layout(run)
+    for k, v in objs.items():
+        st, b = http("POST", f"{ep}/upload/storage/v1/b/{bucket}/o?uploadType=media&name="
+                     + urllib.parse.quote(k, safe=""),
+                     {"Content-Type": "application/octet-stream"}, v)
+        check(st == 200, f"gcs: put {k} ({st} {b[:200]!r})")
+
+    def exists(k):
+        return http("GET", f"{ep}/storage/v1/b/{bucket}/o/"
+                    + urllib.parse.quote(k, safe=""))[0] == 200
+
+    # STORAGE_EMULATOR_HOST as Google's clients take it (host:port or a URL).
+    host = ep.split("://", 1)[1] if ep.startswith("http://") else ep
+    env = {"STORAGE_EMULATOR_HOST": host}
+    exercise("gcs", f"gs://{bucket}/{run}/p", env, objs, run, exists, None, None, None)
+    rc, out, err = tool(["list", f"gs://no-such-{run}/p"], env)
+    check(rc == 1 and "404" in err,
+          f"gcs: a missing bucket fails with the store's 404 ({err.strip()[:300]})")
+    # Without an emulator: the service-account key file is required and read carefully.
+    rc, out, err = tool(["list", f"gs://{bucket}/p"], {})
+    check(rc == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in err,
+          f"gcs: no credentials → a clear error ({err.strip()[:300]})")
+    secret_pem = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n"
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"n4j-gcs-{run}.json")
+    with open(path, "w") as f:
+        json.dump({"type": "service_account", "client_email": "x@y.iam.gserviceaccount.com",
+                   "private_key": secret_pem, "token_uri": "http://127.0.0.1:9/token"}, f)
+    try:
+        rc, out, err = tool(["list", f"gs://{bucket}/p"],
+                            {"GOOGLE_APPLICATION_CREDENTIALS": path})
+        check(rc == 1 and "private_key" in err and "TOPSECRET" not in err,
+              f"gcs: a broken key file → a clear error without the key ({err.strip()[:300]})")
+    finally:
+        os.unlink(path)
+
+
+def main():
+    if not TOOL or not os.access(TOOL, os.X_OK):
+        print("usage: test_stores.py STORE_TOOL")
+        return 2
+    only = os.environ.get("N4J_STORES_ONLY", "")  # development: e.g. "s3,azure"
+    for name, fn in (("s3", test_s3), ("azure", test_azure), ("gcs", test_gcs)):
+        if not only or name in only.split(","):
+            fn()
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
