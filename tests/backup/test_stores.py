@@ -23,11 +23,16 @@ import base64
 import datetime
 import hashlib
 import hmac
+from http import server as httpserver
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -312,6 +317,7 @@ def test_gcs():
     rc, out, err = tool(["list", f"gs://{bucket}/p"], {})
     check(rc == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in err,
           f"gcs: no credentials → a clear error ({err.strip()[:300]})")
+    gcs_oauth(ep, bucket, run, objs)
     secret_pem = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n"
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"n4j-gcs-{run}.json")
     with open(path, "w") as f:
@@ -324,6 +330,122 @@ def test_gcs():
               f"gcs: a broken key file → a clear error without the key ({err.strip()[:300]})")
     finally:
         os.unlink(path)
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def gcs_oauth(ep, bucket, run, objs):
+    """The service-account path: a key made here, a token endpoint that verifies the
+    JWT (openssl), and a proxy in front of the emulator that lets only that token
+    through (fake-gcs-server itself checks no credentials)."""
+    tmp = tempfile.mkdtemp(prefix="n4j-gcs-")
+    keyf, pubf = os.path.join(tmp, "key.pem"), os.path.join(tmp, "pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", keyf], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", keyf, "-pubout", "-out", pubf], check=True,
+                   capture_output=True)
+    pem = open(keyf).read()
+    token = "tok-" + uuid.uuid4().hex
+    seen = {"jwt_ok": 0, "bearer_ok": 0, "bearer_bad": 0}
+
+    class H(httpserver.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def reply(self, code, body, ctype="application/json"):
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(n).decode()))
+            jwt = form.get("assertion", "")
+            parts = jwt.split(".")
+            ok = (self.path == "/token" and len(parts) == 3 and form.get("grant_type") ==
+                  "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            if ok:
+                with open(os.path.join(tmp, "in"), "wb") as f:
+                    f.write((parts[0] + "." + parts[1]).encode())
+                with open(os.path.join(tmp, "sig"), "wb") as f:
+                    f.write(b64url_decode(parts[2]))
+                v = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pubf,
+                                    "-signature", os.path.join(tmp, "sig"),
+                                    os.path.join(tmp, "in")], capture_output=True)
+                claims = json.loads(b64url_decode(parts[1]))
+                hdr = json.loads(b64url_decode(parts[0]))
+                ok = (v.returncode == 0 and hdr.get("alg") == "RS256"
+                      and claims.get("iss") == "backup@p.iam.gserviceaccount.com"
+                      and claims.get("aud") == token_uri
+                      and "devstorage" in claims.get("scope", "")
+                      and claims.get("exp", 0) > time.time())
+            if not ok:
+                return self.reply(400, json.dumps({
+                    "error": "invalid_grant",
+                    "error_description": "Invalid JWT Signature."}).encode())
+            seen["jwt_ok"] += 1
+            self.reply(200, json.dumps({"access_token": token, "expires_in": 3600,
+                                        "token_type": "Bearer"}).encode())
+
+        def proxy(self, method):
+            if self.headers.get("Authorization") != "Bearer " + token:
+                seen["bearer_bad"] += 1
+                return self.reply(401, json.dumps({"error": {
+                    "code": 401, "message": "Invalid Credentials"}}).encode())
+            seen["bearer_ok"] += 1
+            st, b = http(method, ep + self.path)
+            self.reply(st, b)
+
+        def do_GET(self):
+            self.proxy("GET")
+
+        def do_DELETE(self):
+            self.proxy("DELETE")
+
+    srv = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    token_uri = base + "/token"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    keyfile = os.path.join(tmp, "sa.json")
+    try:
+        def write_key(p):
+            with open(keyfile, "w") as f:
+                json.dump({"type": "service_account", "project_id": "p",
+                           "client_email": "backup@p.iam.gserviceaccount.com",
+                           "private_key": p, "token_uri": token_uri}, f)
+
+        write_key(pem)
+        env = {"GOOGLE_APPLICATION_CREDENTIALS": keyfile, "GCS_ENDPOINT_URL": base}
+        want = expect_direct(objs, run)
+        want.pop("neo4j-2026-01-01T02-00-00.backup")  # deleted above
+        rc, out, err = tool(["list", f"gs://{bucket}/{run}/p"], env)
+        check(rc == 0 and listing(out) == want and seen["jwt_ok"] == 1
+              and seen["bearer_ok"] >= 1 and seen["bearer_bad"] == 0,
+              f"gcs: a service-account key → a verified RS256 JWT → a bearer token on every "
+              f"request ({seen} {err.strip()[:300]})")
+        rc, out, err = tool(["delete", f"gs://{bucket}/{run}/p", "notes & more.txt"], env)
+        check(rc == 0 and not http("GET", f"{ep}/storage/v1/b/{bucket}/o/"
+                                   + urllib.parse.quote(f"{run}/p/notes & more.txt", safe=""))
+              [0] == 200, f"gcs: delete with the token ({err.strip()[:300]})")
+        # Another key than the one the token endpoint knows: the grant is refused.
+        other = os.path.join(tmp, "other.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", other], check=True, capture_output=True)
+        other_pem = open(other).read()
+        write_key(other_pem)
+        rc, out, err = tool(["list", f"gs://{bucket}/{run}/p"], env)
+        body = other_pem.split("\n")[1]
+        check(rc == 1 and "invalid_grant" in err and "Invalid JWT Signature" in err
+              and body not in err and "eyJ" not in err,
+              f"gcs: a wrong key fails with the token endpoint's error, no key, no JWT "
+              f"({err.strip()[:300]})")
+    finally:
+        srv.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
