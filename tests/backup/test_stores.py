@@ -156,7 +156,8 @@ def exercise(kind, target, env, objs, run, exists, bad_env, bad_secret, bad_code
 
 # ---- S3 ---------------------------------------------------------------------------
 
-def s3_sign(method, url, key_id, secret, region="us-east-1", body=b""):
+def s3_sign(method, url, key_id, secret, region="us-east-1", body=b"", service="s3",
+            ctype=None):
     u = urllib.parse.urlsplit(url)
     now = datetime.datetime.now(datetime.timezone.utc)
     amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
@@ -164,18 +165,22 @@ def s3_sign(method, url, key_id, secret, region="us-east-1", body=b""):
     q = "&".join(sorted(
         f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
         for k, v in urllib.parse.parse_qsl(u.query, keep_blank_values=True)))
-    creq = (f"{method}\n{u.path}\n{q}\nhost:{u.netloc}\nx-amz-content-sha256:{ph}\n"
-            f"x-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{ph}")
-    scope = f"{day}/{region}/s3/aws4_request"
+    ct, sh = (f"content-type:{ctype}\n", "content-type;") if ctype else ("", "")
+    creq = (f"{method}\n{u.path}\n{q}\n{ct}host:{u.netloc}\nx-amz-content-sha256:{ph}\n"
+            f"x-amz-date:{amz}\n\n{sh}host;x-amz-content-sha256;x-amz-date\n{ph}")
+    scope = f"{day}/{region}/{service}/aws4_request"
     sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
     k = ("AWS4" + secret).encode()
-    for part in (day, region, "s3", "aws4_request"):
+    for part in (day, region, service, "aws4_request"):
         k = hmac.new(k, part.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    return {"x-amz-date": amz, "x-amz-content-sha256": ph,
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, "
-                             f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
-                             f"Signature={sig}"}
+    h = {"x-amz-date": amz, "x-amz-content-sha256": ph,
+         "Authorization": f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, "
+                          f"SignedHeaders={sh}host;x-amz-content-sha256;x-amz-date, "
+                          f"Signature={sig}"}
+    if ctype:
+        h["Content-Type"] = ctype
+    return h
 
 
 def test_s3():
@@ -204,6 +209,7 @@ def test_s3():
     exercise("s3", f"s3://{bucket}/{run}/p", env, objs, run,
              lambda k: s3("HEAD", k)[0] == 200, bad, bad_secret, ("SignatureDoesNotMatch",))
 
+    s3_irsa(ep, bucket, run, kid, sec, objs)
     rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
                         {"AWS_ENDPOINT_URL_S3": ep})
     check(rc == 1 and "no credentials" in err and "AWS_ACCESS_KEY_ID" in err,
@@ -215,6 +221,103 @@ def test_s3():
     rc, out, err = tool(["list", f"s3://no-such-bucket-{run}/p"], env)
     check(rc == 1 and "NoSuchBucket" in err,
           f"s3: a missing bucket names NoSuchBucket ({err.strip()[:300]})")
+
+
+def s3_irsa(ep, bucket, run, kid, sec, objs):
+    """IRSA: the projected token and role go to STS AssumeRoleWithWebIdentity (an STS
+    stand-in here: moto with authentication on cannot serve that unsigned call); the
+    credentials it returns (the test's key, plus a session token) must then sign the
+    S3 requests that moto verifies."""
+    # Real temporary credentials from the emulator (a role allowed everything, assumed
+    # with the test's key): what STS hands out for the IRSA role.
+    def aws(service, params):
+        form = urllib.parse.urlencode(params).encode()
+        ctype = "application/x-www-form-urlencoded"
+        return http("POST", ep + "/", s3_sign("POST", ep + "/", kid, sec, body=form,
+                                              service=service, ctype=ctype), form)
+
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+    allow = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    rname = "n4j-irsa-" + run
+    st1, _ = aws("iam", {"Action": "CreateRole", "RoleName": rname, "Version": "2010-05-08",
+                         "AssumeRolePolicyDocument": trust})
+    st2, _ = aws("iam", {"Action": "PutRolePolicy", "RoleName": rname, "PolicyName": "all",
+                         "PolicyDocument": allow, "Version": "2010-05-08"})
+    st, b = aws("sts", {"Action": "AssumeRole", "Version": "2011-06-15", "RoleSessionName": "t",
+                        "RoleArn": f"arn:aws:iam::123456789012:role/{rname}"})
+    got = {t: re.search(f"<{t}>(.*?)</{t}>", b.decode()) for t in
+           ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+    if not check(st1 == 200 and st2 == 200 and st == 200 and all(got.values()),
+                 f"s3: a role's temporary credentials from the emulator ({st1} {st2} {st} "
+                 f"{b[:200]!r})"):
+        return
+    kid, sec, session = (got[t].group(1) for t in ("AccessKeyId", "SecretAccessKey",
+                                                    "SessionToken"))
+    tmp = tempfile.mkdtemp(prefix="n4j-irsa-")
+    jwt = "eyJhbGciOiJSUzI1NiJ9.e30." + uuid.uuid4().hex
+    role = "arn:aws:iam::123456789012:role/neo4j-backup"
+    calls = []
+
+    class H(httpserver.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(n).decode()))
+            calls.append(form)
+            ok = (form.get("Action") == "AssumeRoleWithWebIdentity"
+                  and form.get("RoleArn") == role and form.get("WebIdentityToken") == jwt
+                  and "Authorization" not in self.headers)
+            if ok:
+                body = (f"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                        f"<Credentials><AccessKeyId>{kid}</AccessKeyId><SecretAccessKey>{sec}"
+                        f"</SecretAccessKey><SessionToken>{session}</SessionToken>"
+                        f"<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
+                        f"</AssumeRoleWithWebIdentityResult>"
+                        f"</AssumeRoleWithWebIdentityResponse>").encode()
+                code = 200
+            else:
+                body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken"
+                        b"</Code><Message>Couldn't retrieve verification key from your "
+                        b"identity provider</Message></Error></ErrorResponse>")
+                code = 400
+            self.send_response(code)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        tokf = os.path.join(tmp, "token")
+        with open(tokf, "w") as f:
+            f.write(jwt + "\n")
+        env = {"AWS_ENDPOINT_URL_S3": ep, "AWS_REGION": "us-east-1",
+               "AWS_ENDPOINT_URL_STS": f"http://127.0.0.1:{srv.server_address[1]}/",
+               "AWS_WEB_IDENTITY_TOKEN_FILE": tokf, "AWS_ROLE_ARN": role}
+        want = expect_direct(objs, run)
+        want.pop("neo4j-2026-01-01T02-00-00.backup")  # deleted before
+        rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"], env)
+        check(rc == 0 and listing(out) == want and len(calls) == 1,
+              f"s3: IRSA: the web identity token → STS → signed S3 requests "
+              f"({len(calls)} STS call(s), {err.strip()[:300]})")
+        with open(tokf, "w") as f:
+            f.write("not-the-token")
+        rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"], env)
+        check(rc == 1 and "InvalidIdentityToken" in err and "not-the-token" not in err,
+              f"s3: IRSA: a refused token fails with STS's error, not the token "
+              f"({err.strip()[:300]})")
+        rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
+                            {k: v for k, v in env.items() if k != "AWS_ROLE_ARN"})
+        check(rc == 1 and "AWS_ROLE_ARN" in err,
+              f"s3: IRSA without AWS_ROLE_ARN → a clear error ({err.strip()[:300]})")
+    finally:
+        srv.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- Azure ------------------------------------------------------------------------
