@@ -20,6 +20,8 @@ struct curl_slist;
 /* Bounds on one exchange: connecting, and the whole request. */
 #define N4J_STORE_CONNECT_TIMEOUT_MS 10000
 #define N4J_STORE_TIMEOUT_MS         60000
+/* Tries per request when the failure looks transient (network, 429, 5xx). */
+#define N4J_STORE_ATTEMPTS 4
 /* At most this many pages per listing (1000 keys a page): a server that never
  * stops paging cannot keep the Job forever. */
 #define N4J_STORE_MAX_PAGES 10000
@@ -34,8 +36,10 @@ struct n4j_http_resp {
  * One request. `headers` are sent as given (the caller's signed set; curl adds
  * nothing that is signed). `what` names the operation in messages ("s3: list
  * s3://b/p"); the URL never appears in them. A transport failure or an oversized
- * body is N4J_EIO with a message; any HTTP status is returned in resp (the caller
- * judges it). resp->body is always freed by the caller (n4j_http_resp_free).
+ * body is N4J_EIO/N4J_ELIMIT with a message; any HTTP status is returned in resp (the
+ * caller judges it). Network failures, 429 and 5xx are retried (N4J_STORE_ATTEMPTS, with
+ * backoff): only idempotent requests come here. resp->body is always freed by the caller
+ * (n4j_http_resp_free).
  */
 int n4j_http_do(const char *what, const char *method, const char *url,
 		const struct curl_slist *headers, const void *body, size_t body_len,
