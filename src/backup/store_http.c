@@ -69,9 +69,9 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 	return len;
 }
 
-int n4j_http_do(const char *what, const char *method, const char *url,
-		const struct curl_slist *headers, const void *body, size_t body_len,
-		struct n4j_http_resp *resp, struct n4j_error *err)
+static int http_once(const char *what, const char *method, const char *url,
+		     const struct curl_slist *headers, const void *body, size_t body_len,
+		     struct n4j_http_resp *resp, struct n4j_error *err)
 {
 	memset(resp, 0, sizeof(*resp));
 	n4j_buf_init(&resp->body);
@@ -126,6 +126,33 @@ int n4j_http_do(const char *what, const char *method, const char *url,
 	}
 	n4j_buf_cstr(&resp->body);
 	return 0;
+}
+
+/* Worth another try: the store said so (429, 5xx but 501), or the network failed. */
+static bool transient(int rc, const struct n4j_http_resp *r)
+{
+	if (rc)
+		return rc == N4J_EIO;
+	return r->status == 429 || r->status == 500 || r->status == 502 || r->status == 503 ||
+	       r->status == 504;
+}
+
+int n4j_http_do(const char *what, const char *method, const char *url,
+		const struct curl_slist *headers, const void *body, size_t body_len,
+		struct n4j_http_resp *resp, struct n4j_error *err)
+{
+	/* Every request here is idempotent (list, delete, token exchange) and its
+	 * signature stays valid for minutes, so the same request is simply sent again. */
+	static const struct n4j_backoff bo = {250, 4000, 0, 0.5};
+	struct n4j_rng rng;
+	n4j_rng_seed(&rng, (uint64_t)n4j_now_ns());
+	for (int attempt = 0;; attempt++) {
+		int rc = http_once(what, method, url, headers, body, body_len, resp, err);
+		if (attempt + 1 >= N4J_STORE_ATTEMPTS || !transient(rc, resp))
+			return rc;
+		n4j_http_resp_free(resp);
+		n4j_sleep_ms(n4j_backoff_ms(&bo, attempt, n4j_rng_01(&rng)));
+	}
 }
 
 void n4j_http_resp_free(struct n4j_http_resp *resp)
