@@ -13,7 +13,8 @@ each store:
   - a wrong key (S3, Azure) fails with the store's error code and no secret, no
     signature in the message; missing credentials fail with a clear message.
 
-Usage: test_stores.py STORE_TOOL. Endpoints and credentials from TESTENV_S3_ENDPOINT,
+Usage: test_stores.py STORE_TOOL [NEO4J_OPERATOR] (with the operator: also
+`backup-retention` pruning each store for real). Endpoints and credentials from TESTENV_S3_ENDPOINT,
 TESTENV_S3_KEY_ID, TESTENV_S3_SECRET, TESTENV_AZURE_ENDPOINT (the blob service,
 http://127.0.0.1:PORT; the account is Azurite's devstoreaccount1 unless
 TESTENV_AZURE_ACCOUNT/TESTENV_AZURE_KEY say otherwise), TESTENV_GCS_ENDPOINT.
@@ -39,6 +40,8 @@ import urllib.request
 import uuid
 
 TOOL = sys.argv[1] if len(sys.argv) > 1 else ""
+# The operator binary, for `backup-retention` against each store (optional argument).
+OPERATOR = sys.argv[2] if len(sys.argv) > 2 else ""
 # Azurite's well-known development account (public, documented by Microsoft).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
@@ -106,6 +109,50 @@ def expect_direct(objs, run):
     pre = f"{run}/p/"
     return {k[len(pre):]: len(v) for k, v in objs.items()
             if k.startswith(pre) and "/" not in k[len(pre):]}
+
+
+def retention(kind, target, env, put, exists, run):
+    """`neo4j-operator backup-retention` on the cloud target (when the build has it): five
+    daily fulls of neo4j, keepLast 2 → the three oldest go; an uninspected artifact, another
+    database's and a user's file stay."""
+    if not OPERATOR:
+        return
+    days = [f"neo4j-2026-11-0{d}T02-00-00.backup" for d in range(1, 6)]
+    keep = days[3:] + ["neo4j-2026-10-01T02-00-00.backup",  # not in inspect: never pruned
+                       "system-2026-11-01T02-00-00.backup",  # not a --database
+                       "README.txt"]
+    for n in days + keep:
+        put(f"{run}/ret/{n}", n.encode())
+    tmp = tempfile.mkdtemp(prefix="n4j-ret-")
+    try:
+        insp = os.path.join(tmp, "inspect.json")
+        with open(insp, "w") as f:
+            json.dump([{"name": n, "database": "neo4j", "time": n[6:25], "full": True,
+                        "lowestTx": 1, "highestTx": 10 + i} for i, n in enumerate(days)]
+                      + [{"name": "system-2026-11-01T02-00-00.backup", "database": "system",
+                          "full": True}], f)
+        rep = os.path.join(tmp, "report")
+        full = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "AZURE_", "GOOGLE_", "STORAGE_EMULATOR"))}
+        full.update(env)
+        p = subprocess.run([OPERATOR, "backup-retention", f"--target={target}",
+                            f"--inspect={insp}", "--keep-last=2", "--database=neo4j",
+                            f"--report={rep}", "--now=2026-11-06T00:00:00Z"],
+                           env=full, capture_output=True, text=True, timeout=300)
+        report = {}
+        try:
+            report = json.loads(open(rep).read())
+        except (OSError, ValueError):
+            pass
+        check(p.returncode == 0 and report.get("prunedCount") == 3,
+              f"{kind}: backup-retention keepLast 2 prunes 3 ({p.returncode} {report} "
+              f"{p.stderr.strip()[:300]})")
+        for n in days[:3]:
+            check(not exists(f"{run}/ret/{n}"), f"{kind}: retention deleted {n}")
+        for n in keep:
+            check(exists(f"{run}/ret/{n}"), f"{kind}: retention kept {n}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def exercise(kind, target, env, objs, run, exists, bad_env, bad_secret, bad_code):
@@ -211,6 +258,8 @@ def test_s3():
     exercise("s3", f"s3://{bucket}/{run}/p", env, objs, run,
              lambda k: s3("HEAD", k)[0] == 200, bad, bad_secret, ("SignatureDoesNotMatch",))
 
+    retention("s3", f"s3://{bucket}/{run}/ret", env, lambda k, v: s3("PUT", k, v),
+              lambda k: s3("HEAD", k)[0] == 200, run)
     s3_irsa(ep, bucket, run, kid, sec, objs)
     s3_error_body(run)
     rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
@@ -418,6 +467,9 @@ def test_azure():
     # Azure answers a bad signature with AuthenticationFailed, Azurite with AuthorizationFailure.
     exercise("azure", target, env, objs, run, lambda k: az("HEAD", k)[0] == 200, bad, wrong,
              ("AuthenticationFailed", "AuthorizationFailure"))
+    retention("azure", f"azb://{account}/{container}/{run}/ret", env,
+              lambda k, v: az("PUT", k, body=v, extra={"x-ms-blob-type": "BlockBlob"}),
+              lambda k: az("HEAD", k)[0] == 200, run)
     rc, out, err = tool(["list", f"azb://{account}/{container}/{run}"], env)
     check(rc == 0 and listing(out) == {"other.backup": len(b"outside")},
           f"azure: a one-segment prefix lists its own level only ({out!r} {err[:200]})")
@@ -461,6 +513,13 @@ def test_gcs():
     host = ep.split("://", 1)[1] if ep.startswith("http://") else ep
     env = {"STORAGE_EMULATOR_HOST": host}
     exercise("gcs", f"gs://{bucket}/{run}/p", env, objs, run, exists, None, None, None)
+
+    def put(k, v):
+        return http("POST", f"{ep}/upload/storage/v1/b/{bucket}/o?uploadType=media&name="
+                    + urllib.parse.quote(k, safe=""),
+                    {"Content-Type": "application/octet-stream"}, v)
+
+    retention("gcs", f"gs://{bucket}/{run}/ret", env, put, exists, run)
     rc, out, err = tool(["list", f"gs://no-such-{run}/p"], env)
     check(rc == 1 and "404" in err,
           f"gcs: a missing bucket fails with the store's 404 ({err.strip()[:300]})")
