@@ -373,7 +373,17 @@ int n4j_store_open_azure(const char *account, const char *rest, struct n4j_store
 	s->base.ops = &az_ops;
 	s->base.kind = "azb";
 	char *container = NULL, *prefix = NULL;
-	int rc = n4j_target_split(s->arena, rest, &container, &prefix);
+	int rc = 0;
+	/* The account becomes part of a host name: Azure's characters only. */
+	size_t al = strlen(account);
+	if (al == 0 || al > 63 || strspn(account, "abcdefghijklmnopqrstuvwxyz0123456789") != al) {
+		rc = n4j_err(err, N4J_EINVAL,
+			     "azure: '%.64s' is not a storage account name (lowercase letters and "
+			     "digits)",
+			     account);
+		goto fail;
+	}
+	rc = n4j_target_split(s->arena, rest, &container, &prefix);
 	if (rc) {
 		rc = rc == N4J_ENOMEM ? n4j_err(err, rc, "azure: out of memory")
 				      : n4j_err(err, N4J_EINVAL,
@@ -400,10 +410,11 @@ int n4j_store_open_azure(const char *account, const char *rest, struct n4j_store
 	const char *ep = n4j_env("AZURE_STORAGE_BLOB_ENDPOINT");
 	if (ep) {
 		if (n4j_endpoint_parse(ep, &s->ep)) {
-			rc = n4j_err(err, N4J_EINVAL,
-				     "azure: the endpoint '%.200s' is not an http(s) URL without "
-				     "query or credentials",
-				     ep);
+			rc = n4j_err(
+				err, N4J_EINVAL,
+				"azure: AZURE_STORAGE_BLOB_ENDPOINT is not an http(s) URL without "
+				"user info, query or fragment (its value is not repeated here: it "
+				"could carry a credential)");
 			goto fail;
 		}
 	} else {

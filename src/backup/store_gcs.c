@@ -436,9 +436,10 @@ int n4j_store_open_gcs(const char *bucket, const char *rest, struct n4j_store **
 	}
 	if (n4j_endpoint_parse(epurl, &ep)) {
 		rc = n4j_err(err, N4J_EINVAL,
-			     "gcs: %s '%.200s' is not a host:port or an http(s) URL without query "
-			     "or credentials",
-			     emu ? "STORAGE_EMULATOR_HOST" : "GCS_ENDPOINT_URL", epv);
+			     "gcs: %s is not a host:port or an http(s) URL without user info, "
+			     "query or fragment (its value is not repeated here: it could carry a "
+			     "credential)",
+			     emu ? "STORAGE_EMULATOR_HOST" : "GCS_ENDPOINT_URL");
 		goto fail;
 	}
 	struct n4j_buf api;

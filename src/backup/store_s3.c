@@ -405,6 +405,16 @@ int n4j_store_open_s3(const char *bucket, const char *rest, struct n4j_store **o
 	s->base.ops = &s3_ops;
 	s->base.kind = "s3";
 	int rc = 0;
+	/* The bucket becomes part of a host name (virtual-host style): S3's characters only. */
+	size_t bl = strlen(bucket);
+	if (bl == 0 || bl > 255 ||
+	    strspn(bucket, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789.-_") != bl) {
+		rc = n4j_err(err, N4J_EINVAL,
+			     "s3: '%.64s' is not a bucket name (letters, digits, '.', '-', '_')",
+			     bucket);
+		goto fail;
+	}
 	s->bucket = n4j_arena_strdup(s->arena, bucket);
 	s->prefix = rest[0] ? n4j_arena_printf(s->arena, "%s/", rest) : "";
 	s->target = n4j_arena_printf(s->arena, "s3://%s/%s", bucket, s->prefix);
@@ -422,9 +432,11 @@ int n4j_store_open_s3(const char *bucket, const char *rest, struct n4j_store **o
 	if (ep) {
 		if (n4j_endpoint_parse(ep, &s->ep)) {
 			rc = n4j_err(err, N4J_EINVAL,
-				     "s3: the endpoint '%.200s' is not an http(s) URL without "
-				     "query or credentials",
-				     ep);
+				     "s3: %s is not an http(s) URL without user info, query or "
+				     "fragment (its value is not repeated here: it could carry a "
+				     "credential)",
+				     n4j_env("AWS_ENDPOINT_URL_S3") ? "AWS_ENDPOINT_URL_S3"
+								    : "AWS_ENDPOINT_URL");
 			goto fail;
 		}
 		struct n4j_buf pb;

@@ -270,6 +270,13 @@ def test_s3():
                         {"AWS_ENDPOINT_URL_S3": ep, "AWS_ACCESS_KEY_ID": kid})
     check(rc == 1 and "AWS_SECRET_ACCESS_KEY" in err,
           f"s3: a key id without its secret → a clear error ({err.strip()[:300]})")
+    rc, out, err = tool(["list", f"s3://{bucket}/p"],
+                        dict(env, AWS_ENDPOINT_URL_S3="http://user:TOPSECRET@127.0.0.1:9/"))
+    check(rc == 1 and "AWS_ENDPOINT_URL_S3" in err and "TOPSECRET" not in err,
+          f"s3: an endpoint with user info is refused without repeating it ({err.strip()[:300]})")
+    rc, out, err = tool(["list", "s3://evil.com#@x/p"], env)
+    check(rc == 1 and "not a bucket name" in err,
+          f"s3: a bucket that would change the host is refused ({err.strip()[:300]})")
     rc, out, err = tool(["list", f"s3://no-such-bucket-{run}/p"], env)
     check(rc == 1 and "NoSuchBucket" in err,
           f"s3: a missing bucket names NoSuchBucket ({err.strip()[:300]})")
