@@ -154,6 +154,11 @@ static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *di
 		else if (FLAG("--database")) {
 			if (!db_ok(v))
 				return fail(diag, "--database: '%.64s' is not a database name", v);
+			bool dup = false;
+			for (size_t k = 0; k < o->n_dbs; k++)
+				dup = dup || strcmp(o->dbs[k], v) == 0;
+			if (dup) /* named twice (e.g. "*" expanded next to a name): once */
+				continue;
 			if (o->n_dbs == MAX_DATABASES)
 				return fail(diag, "--database: more than %d", MAX_DATABASES);
 			o->dbs[o->n_dbs++] = v;

@@ -120,7 +120,7 @@ try:
     # W49 = Nov 30, W48 (23..29) = Nov 29, W47 (16..22) = Nov 22. 28 is a diff: its chain
     # from 22 stays. Kept 22..30; pruned 1..21 except Nov 2 (not inspected) = 20.
     # system (fulls): 28 29 30 + 22 kept; 26 pruned.
-    p = run(*base, "--keep-last=3", "--weekly=3")
+    p = run(*base, "--keep-last=3", "--weekly=3", "--database=neo4j")  # neo4j twice: once
     check(p.returncode == 0, f"exits 0 ({p.returncode}: {p.stderr})")
     left = set(os.listdir(root))
     want_neo = {name("neo4j", d, 2) for d in [2] + list(range(22, 31))}

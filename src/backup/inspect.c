@@ -70,7 +70,10 @@ int n4j_inspect_merge(const char *json, size_t len, struct n4j_artifact *arts, s
 				     i);
 			goto out;
 		}
-		rows[i].name = nm->valuestring;
+		/* Some neo4j-admin versions print paths or URIs: the artifact is the last
+		 * segment (inspect runs on the very target retention lists). */
+		const char *slash = strrchr(nm->valuestring, '/');
+		rows[i].name = slash ? slash + 1 : nm->valuestring;
 		rows[i].full = cJSON_IsTrue(full);
 		if (!opt_int(e, "lowestTx", &rows[i].lowest) ||
 		    !opt_int(e, "highestTx", &rows[i].highest) ||

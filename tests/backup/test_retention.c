@@ -251,6 +251,11 @@ static void test_inspect(void)
 		CHECK_MSG(!s.a[2].inspected, "malformed input %zu touched the listing", i);
 	}
 	CHECK_INT(n4j_inspect_merge(NULL, 0, s.a, s.n, &err), N4J_EPARSE);
+	/* a path or URI in front of the name: the last segment is the artifact */
+	const char *uri = "[{\"name\":\"s3://b/p/neo4j-2026-12-03T02-00-00.backup\",\"full\":true},"
+			  "{\"name\":\"/backups/\",\"full\":true}]";
+	CHECK_INT(n4j_inspect_merge(uri, strlen(uri), s.a, s.n, &err), 0);
+	CHECK(s.a[2].inspected && s.a[2].full);
 }
 
 /* ---- the planner on small chains, by hand -------------------------------------------- */
