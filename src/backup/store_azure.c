@@ -145,8 +145,7 @@ static int az_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 	snprintf(what, sizeof(what), "azure: list %s", s->target);
 	*out = NULL;
 	*n = 0;
-	struct n4j_artifact *arts = NULL;
-	size_t count = 0, cap = 0;
+	struct n4j_listing l = {0};
 	char *marker = NULL;
 	size_t pl = strlen(s->prefix);
 	char page_size[16];
@@ -202,34 +201,10 @@ static int az_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 				if (strncmp(name, s->prefix, pl) != 0 || !name[pl] ||
 				    strchr(name + pl, '/'))
 					continue;
-				int64_t size = -1;
-				if (n4j_xml_find(cs, ce, "Content-Length", &zs, &ze, &nx)) {
-					char tmp[24];
-					size_t zl = (size_t)(ze - zs);
-					if (zl > 0 && zl < sizeof(tmp)) {
-						memcpy(tmp, zs, zl);
-						tmp[zl] = '\0';
-						char *e;
-						long long v = strtoll(tmp, &e, 10);
-						if (*e == '\0' && v >= 0)
-							size = v;
-					}
-				}
-				if (count == cap) {
-					size_t nc = cap ? cap * 2 : 64;
-					struct n4j_artifact *t = realloc(arts, nc * sizeof(*t));
-					if (!t) {
-						rc = n4j_err(err, N4J_ENOMEM, "%s: out of memory",
-							     what);
-						break;
-					}
-					arts = t;
-					cap = nc;
-				}
-				memset(&arts[count], 0, sizeof(arts[count]));
-				arts[count].name = name + pl;
-				arts[count].size_bytes = size;
-				count++;
+				int64_t size = n4j_xml_find(cs, ce, "Content-Length", &zs, &ze, &nx)
+						       ? n4j_parse_size(zs, ze)
+						       : -1;
+				rc = n4j_listing_add(&l, name + pl, size, what, err);
 			}
 		}
 		marker = NULL;
@@ -244,11 +219,11 @@ static int az_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 			break;
 	}
 	if (rc) {
-		free(arts);
+		free(l.arts);
 		return rc;
 	}
-	*out = arts;
-	*n = count;
+	*out = l.arts;
+	*n = l.n;
 	return 0;
 }
 

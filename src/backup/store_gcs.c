@@ -96,8 +96,7 @@ static int gcs_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 	snprintf(what, sizeof(what), "gcs: list %s", s->target);
 	*out = NULL;
 	*n = 0;
-	struct n4j_artifact *arts = NULL;
-	size_t count = 0, cap = 0;
+	struct n4j_listing l = {0};
 	char *token = NULL;
 	size_t pl = strlen(s->prefix);
 	int rc = 0;
@@ -156,33 +155,15 @@ static int gcs_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 			int64_t size = -1;
 			/* uint64 as a string in the JSON API; a number from some emulators. */
 			if (cJSON_IsString(sz)) {
-				char *e;
-				long long v = strtoll(sz->valuestring, &e, 10);
-				if (*e == '\0' && e != sz->valuestring && v >= 0)
-					size = v;
+				size = n4j_parse_size(sz->valuestring,
+						      sz->valuestring + strlen(sz->valuestring));
 			} else if (cJSON_IsNumber(sz) && sz->valuedouble >= 0 &&
 				   sz->valuedouble < 9e18) {
 				size = (int64_t)sz->valuedouble;
 			}
-			if (count == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct n4j_artifact *t = realloc(arts, nc * sizeof(*t));
-				if (!t) {
-					rc = n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
-					break;
-				}
-				arts = t;
-				cap = nc;
-			}
 			char *copy = n4j_arena_strdup(s->arena, name + pl);
-			if (!copy) {
-				rc = n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
-				break;
-			}
-			memset(&arts[count], 0, sizeof(arts[count]));
-			arts[count].name = copy;
-			arts[count].size_bytes = size;
-			count++;
+			rc = copy ? n4j_listing_add(&l, copy, size, what, err)
+				  : n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
 		}
 		token = NULL;
 		cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "nextPageToken");
@@ -196,11 +177,11 @@ static int gcs_list(struct n4j_store *st, struct n4j_artifact **out, size_t *n,
 			break;
 	}
 	if (rc) {
-		free(arts);
+		free(l.arts);
 		return rc;
 	}
-	*out = arts;
-	*n = count;
+	*out = l.arts;
+	*n = l.n;
 	return 0;
 }
 

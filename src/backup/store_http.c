@@ -417,6 +417,44 @@ int n4j_base64_decode(const char *in, unsigned char **out, size_t *n)
 	return 0;
 }
 
+/* ---- listings ----------------------------------------------------------------------- */
+
+int n4j_listing_add(struct n4j_listing *l, const char *name, int64_t size, const char *what,
+		    struct n4j_error *err)
+{
+	if (l->n >= N4J_STORE_MAX_OBJECTS)
+		return n4j_err(err, N4J_ELIMIT,
+			       "%s: more than %d objects directly under the prefix (prune them by "
+			       "hand or use a new prefix)",
+			       what, N4J_STORE_MAX_OBJECTS);
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct n4j_artifact *t = realloc(l->arts, nc * sizeof(*t));
+		if (!t)
+			return n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
+		l->arts = t;
+		l->cap = nc;
+	}
+	memset(&l->arts[l->n], 0, sizeof(l->arts[l->n]));
+	l->arts[l->n].name = name;
+	l->arts[l->n].size_bytes = size;
+	l->n++;
+	return 0;
+}
+
+int64_t n4j_parse_size(const char *s, const char *e)
+{
+	char tmp[24];
+	size_t n = (size_t)(e - s);
+	if (n == 0 || n >= sizeof(tmp) || strspn(s, "0123456789") < n)
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	char *end;
+	long long v = strtoll(tmp, &end, 10);
+	return *end == '\0' && v >= 0 && v < INT64_MAX ? (int64_t)v : -1;
+}
+
 /* ---- errors ------------------------------------------------------------------------- */
 
 void n4j_store_clean_text(const char *s, size_t n, size_t max, char *out, size_t size)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backup/backup.h"
 #include "util/util.h"
 
 struct curl_slist;
@@ -20,6 +21,8 @@ struct curl_slist;
 /* Bounds on one exchange: connecting, and the whole request. */
 #define N4J_STORE_CONNECT_TIMEOUT_MS 10000
 #define N4J_STORE_TIMEOUT_MS         60000
+/* At most this many objects directly under a prefix (a listing's memory is bounded). */
+#define N4J_STORE_MAX_OBJECTS 1000000
 /* Tries per request when the failure looks transient (network, 429, 5xx). */
 #define N4J_STORE_ATTEMPTS 4
 /* At most this many pages per listing (1000 keys a page): a server that never
@@ -81,6 +84,18 @@ char *n4j_base64_encode(const unsigned char *in, size_t n);
 char *n4j_base64url_encode(const unsigned char *in, size_t n);
 /* Decodes standard base64 (whitespace not allowed); malloc'd into *out. */
 int n4j_base64_decode(const char *in, unsigned char **out, size_t *n);
+
+/* ---- listings ------------------------------------------------------------------- */
+
+/* A growing listing: one artifact (name borrowed, size or -1) appended. */
+struct n4j_listing {
+	struct n4j_artifact *arts; /* malloc'd */
+	size_t n, cap;
+};
+int n4j_listing_add(struct n4j_listing *l, const char *name, int64_t size, const char *what,
+		    struct n4j_error *err);
+/* A decimal size ("1234"), -1 when absent or not one. */
+int64_t n4j_parse_size(const char *s, const char *e);
 
 /* ---- errors ------------------------------------------------------------------- */
 

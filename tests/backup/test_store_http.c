@@ -145,8 +145,21 @@ static void test_clean(void)
 	CHECK_STR(out, "012");
 }
 
+static void test_size(void)
+{
+	const char *ok = "1234", *zero = "0", *big = "9223372036854775806";
+	CHECK_INT(n4j_parse_size(ok, ok + 4), 1234);
+	CHECK_INT(n4j_parse_size(ok, ok + 2), 12); /* bounded by e, not by the NUL */
+	CHECK_INT(n4j_parse_size(zero, zero + 1), 0);
+	CHECK_INT(n4j_parse_size(big, big + strlen(big)), 9223372036854775806LL);
+	const char *bad[] = {"", "-1", "+1", "12a", " 1", "99999999999999999999", "1.5"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(n4j_parse_size(bad[i], bad[i] + strlen(bad[i])) == -1, "%s", bad[i]);
+}
+
 int main(void)
 {
+	test_size();
 	test_xml();
 	test_text();
 	test_encode();
