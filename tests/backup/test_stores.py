@@ -484,6 +484,7 @@ def test_azure():
     check(rc == 0 and listing(out) == {},
           f"azure: the container's top (no prefix) lists nothing here ({out!r} {err[:200]})")
 
+    az_entra(ep, blob_ep, account, key, container, run, objs)
     rc, out, err = tool(["list", target], dict(env, AZURE_STORAGE_ACCOUNT_KEY="not base64!"))
     check(rc == 1 and "not base64" in err and "not base64!" not in err,
           f"azure: a malformed key → a clear error without the value ({err.strip()[:300]})")
@@ -493,6 +494,101 @@ def test_azure():
     rc, out, err = tool(["list", f"azb://{account}/no-such-{run}/p"], env)
     check(rc == 1 and "ContainerNotFound" in err,
           f"azure: a missing container names ContainerNotFound ({err.strip()[:300]})")
+
+
+def az_entra(ep, blob_ep, account, key, container, run, objs):
+    """Microsoft Entra ID (DefaultAzureCredential's environment and workload-identity
+    parts): a token endpoint stand-in that checks the client credentials, and a proxy in
+    front of Azurite that admits only its bearer token (re-signing with Shared Key, as
+    Azurite serves OAuth only over HTTPS)."""
+    tenant, client = "tenant-" + run, "client-" + run
+    secret, assertion = "CS" + uuid.uuid4().hex, "eyJ.fed." + uuid.uuid4().hex
+    token = "aad-" + uuid.uuid4().hex
+    seen = {"grants": [], "bearer_ok": 0, "bearer_bad": 0}
+
+    class H(httpserver.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def reply(self, code, body, hdrs=None):
+            self.send_response(code)
+            for k, v in (hdrs or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            f = dict(urllib.parse.parse_qsl(self.rfile.read(n).decode()))
+            ok = (self.path == f"/{tenant}/oauth2/v2.0/token"
+                  and f.get("grant_type") == "client_credentials"
+                  and f.get("client_id") == client
+                  and f.get("scope") == "https://storage.azure.com/.default"
+                  and (f.get("client_secret") == secret or (
+                      f.get("client_assertion") == assertion and f.get(
+                          "client_assertion_type") ==
+                      "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")))
+            if not ok:
+                return self.reply(401, json.dumps({
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided."
+                                         "\r\nTrace ID: 1"}).encode())
+            seen["grants"].append("secret" if "client_secret" in f else "federated")
+            self.reply(200, json.dumps({"token_type": "Bearer", "expires_in": 3599,
+                                        "access_token": token}).encode())
+
+        def proxy(self, method):
+            if (self.headers.get("Authorization") != "Bearer " + token
+                    or not self.headers.get("x-ms-version")):
+                seen["bearer_bad"] += 1
+                return self.reply(401, b"<?xml version=\"1.0\"?><Error><Code>InvalidAuthen"
+                                       b"ticationInfo</Code><Message>no</Message></Error>")
+            seen["bearer_ok"] += 1
+            url = ep + self.path
+            h = {"x-ms-date": self.headers["x-ms-date"],
+                 "x-ms-version": self.headers["x-ms-version"]}
+            h["Authorization"] = az_sign(method, url, account, key, h)
+            st, b = http(method, url, h)
+            self.reply(st, b)
+
+        def do_GET(self):
+            self.proxy("GET")
+
+        def do_DELETE(self):
+            self.proxy("DELETE")
+
+    srv = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tmp = tempfile.mkdtemp(prefix="n4j-az-")
+    try:
+        fed = os.path.join(tmp, "azure-identity-token")
+        with open(fed, "w") as f:
+            f.write(assertion)
+        proxied = base + urllib.parse.urlsplit(blob_ep).path
+        common = {"AZURE_STORAGE_BLOB_ENDPOINT": proxied, "AZURE_TENANT_ID": tenant,
+                  "AZURE_CLIENT_ID": client, "AZURE_AUTHORITY_HOST": base + "/"}
+        target = f"azb://{account}/{container}/{run}/p"
+        want = expect_direct(objs, run)
+        want.pop("neo4j-2026-01-01T02-00-00.backup")  # deleted before
+        rc, out, err = tool(["list", target], dict(common, AZURE_FEDERATED_TOKEN_FILE=fed))
+        check(rc == 0 and listing(out) == want and seen["grants"] == ["federated"]
+              and seen["bearer_bad"] == 0,
+              f"azure: workload identity (federated token) → Entra ID token → bearer requests "
+              f"({seen} {err.strip()[:300]})")
+        rc, out, err = tool(["list", target], dict(common, AZURE_CLIENT_SECRET=secret))
+        check(rc == 0 and listing(out) == want and seen["grants"][-1] == "secret",
+              f"azure: a client secret → token → bearer requests ({err.strip()[:300]})")
+        wrong = "CS-wrong-" + run
+        rc, out, err = tool(["list", target], dict(common, AZURE_CLIENT_SECRET=wrong))
+        check(rc == 1 and "invalid_client" in err and "AADSTS7000215" in err
+              and wrong not in err and "Trace ID" not in err,
+              f"azure: a wrong client secret fails with Entra ID's error, first line only, no "
+              f"secret ({err.strip()[:300]})")
+    finally:
+        srv.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- GCS --------------------------------------------------------------------------
