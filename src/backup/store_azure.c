@@ -89,6 +89,8 @@ static int az_request(struct az_store *s, const char *what, const char *method, 
 		      const struct qparam *q, size_t nq, struct n4j_http_resp *resp,
 		      struct n4j_error *err)
 {
+	/* Callers free resp whatever happens, also when no request was sent. */
+	memset(resp, 0, sizeof(*resp));
 	char date[40];
 	time_t t = (time_t)(n4j_wall_ns() / 1000000000);
 	struct tm tm;

@@ -78,6 +78,8 @@ static int gcs_fail(const char *what, const struct n4j_http_resp *r, struct n4j_
 static int gcs_request(struct gcs_store *s, const char *what, const char *method, const char *url,
 		       struct n4j_http_resp *resp, struct n4j_error *err)
 {
+	/* Callers free resp whatever happens, also when no request was sent. */
+	memset(resp, 0, sizeof(*resp));
 	struct curl_slist *h = NULL;
 	bool ok = n4j_http_header(&h, "Accept: application/json") &&
 		  (!s->bearer || n4j_http_header(&h, "Authorization: Bearer %s", s->bearer));

@@ -87,6 +87,8 @@ static void amz_dates(char amz[17], char day[9])
 static int s3_request(struct s3_store *s, const char *what, const char *method, const char *path,
 		      const char *query, struct n4j_http_resp *resp, struct n4j_error *err)
 {
+	/* Callers free resp whatever happens, also when no request was sent. */
+	memset(resp, 0, sizeof(*resp));
 	char amz[17], day[9];
 	amz_dates(amz, day);
 	const char *host = s->ep.hostport;
