@@ -38,7 +38,8 @@ struct az_store {
 	const char *target; /* azb://account/container/prefix, for messages */
 	unsigned char *key; /* decoded account key (Shared Key), wiped at close */
 	size_t key_len;
-	char *bearer; /* Entra ID access token, wiped at close */
+	char *bearer;        /* Entra ID access token, wiped at close */
+	const char *ca_file; /* SSL_CERT_FILE, or NULL */
 };
 
 static void az_close(struct n4j_store *st)
@@ -131,7 +132,7 @@ static int az_request(struct az_store *s, const char *what, const char *method, 
 	if (!ok || url.oom) {
 		rc = n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
 	} else {
-		rc = n4j_http_do(what, method, url.data, h, NULL, 0, resp, err);
+		rc = n4j_http_do(what, method, url.data, s->ca_file, h, NULL, 0, resp, err);
 	}
 	n4j_http_headers_free(h);
 	n4j_buf_free(&url);
@@ -311,7 +312,7 @@ static int az_token(struct az_store *s, struct n4j_error *err)
 	}
 	const char *what = "azure: token from Microsoft Entra ID";
 	struct n4j_http_resp r;
-	int rc = n4j_http_do(what, "POST", url, h, body.data, body.len, &r, err);
+	int rc = n4j_http_do(what, "POST", url, s->ca_file, h, body.data, body.len, &r, err);
 	n4j_buf_wipe_free(&body);
 	n4j_http_headers_free(h);
 	cJSON *j = rc ? NULL : cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
@@ -414,6 +415,9 @@ int n4j_store_open_azure(const char *account, const char *rest, struct n4j_store
 		rc = n4j_err(err, N4J_ENOMEM, "azure: out of memory");
 		goto fail;
 	}
+	rc = n4j_store_ca_file("azure", NULL, &s->ca_file, err);
+	if (rc)
+		goto fail;
 	const char *key = n4j_env("AZURE_STORAGE_ACCOUNT_KEY");
 	if (key) {
 		rc = n4j_base64_decode(key, &s->key, &s->key_len);

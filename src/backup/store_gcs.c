@@ -32,10 +32,11 @@
 struct gcs_store {
 	struct n4j_store base; /* first */
 	struct n4j_arena *arena;
-	const char *api;    /* "<base>/storage/v1/b/<bucket>/o" */
-	const char *prefix; /* "" or ends with '/' */
-	const char *target; /* gs://bucket/prefix, for messages */
-	char *bearer;       /* NULL against an emulator; wiped at close */
+	const char *api;     /* "<base>/storage/v1/b/<bucket>/o" */
+	const char *prefix;  /* "" or ends with '/' */
+	const char *target;  /* gs://bucket/prefix, for messages */
+	char *bearer;        /* NULL against an emulator; wiped at close */
+	const char *ca_file; /* SSL_CERT_FILE, or NULL */
 };
 
 static void gcs_close(struct n4j_store *st)
@@ -85,7 +86,7 @@ static int gcs_request(struct gcs_store *s, const char *what, const char *method
 		  (!s->bearer || n4j_http_header(&h, "Authorization: Bearer %s", s->bearer));
 	if (!ok)
 		return n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
-	int rc = n4j_http_do(what, method, url, h, NULL, 0, resp, err);
+	int rc = n4j_http_do(what, method, url, s->ca_file, h, NULL, 0, resp, err);
 	n4j_http_headers_free(h);
 	return rc;
 }
@@ -274,7 +275,8 @@ static int fetch_token(struct gcs_store *s, const char *what, const char *method
 	if (!ok)
 		return n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
 	struct n4j_http_resp r;
-	int rc = n4j_http_do(what, method, url, h, body, body ? strlen(body) : 0, &r, err);
+	int rc = n4j_http_do(what, method, url, s->ca_file, h, body, body ? strlen(body) : 0, &r,
+			     err);
 	n4j_http_headers_free(h);
 	if (!rc && r.status != 200)
 		rc = gcs_fail(what, &r, err);
@@ -436,6 +438,9 @@ int n4j_store_open_gcs(const char *bucket, const char *rest, struct n4j_store **
 		rc = n4j_err(err, N4J_ENOMEM, "gcs: out of memory");
 		goto fail;
 	}
+	rc = n4j_store_ca_file("gcs", NULL, &s->ca_file, err);
+	if (rc)
+		goto fail;
 	if (!emu) {
 		const char *keyfile = n4j_env("GOOGLE_APPLICATION_CREDENTIALS");
 		rc = keyfile ? sa_token(s, keyfile, err) : metadata_token(s, err);

@@ -69,10 +69,29 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static int http_once(const char *what, const char *method, const char *url,
-		     const struct curl_slist *headers, const void *body, size_t body_len,
-		     struct n4j_http_resp *resp, struct n4j_error *err)
+/* Network failures worth another try (not TLS verification, bad URLs, refused protocols). */
+static bool transient_curl(CURLcode cc)
 {
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int http_once(const char *what, const char *method, const char *url, const char *ca_file,
+		     const struct curl_slist *headers, const void *body, size_t body_len,
+		     struct n4j_http_resp *resp, bool *retry, struct n4j_error *err)
+{
+	*retry = false;
 	memset(resp, 0, sizeof(*resp));
 	n4j_buf_init(&resp->body);
 	int rc = global_init(err);
@@ -98,6 +117,8 @@ static int http_once(const char *what, const char *method, const char *url,
 	SET(CURLOPT_HEADERFUNCTION, header_cb);
 	SET(CURLOPT_HEADERDATA, resp);
 	SET(CURLOPT_HTTPHEADER, (struct curl_slist *)headers);
+	if (ca_file)
+		SET(CURLOPT_CAINFO, ca_file);
 	if (strcmp(method, "GET") != 0)
 		SET(CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -118,6 +139,7 @@ static int http_once(const char *what, const char *method, const char *url,
 	if (resp->body.oom)
 		return n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
 	if (cc != CURLE_OK) {
+		*retry = transient_curl(cc);
 		/* curl's messages name the host, never the path or the query. */
 		char clean[200];
 		const char *m = errbuf[0] ? errbuf : curl_easy_strerror(cc);
@@ -129,15 +151,15 @@ static int http_once(const char *what, const char *method, const char *url,
 }
 
 /* Worth another try: the store said so (429, 5xx but 501), or the network failed. */
-static bool transient(int rc, const struct n4j_http_resp *r)
+static bool transient(int rc, bool retry, const struct n4j_http_resp *r)
 {
 	if (rc)
-		return rc == N4J_EIO;
+		return retry;
 	return r->status == 429 || r->status == 500 || r->status == 502 || r->status == 503 ||
 	       r->status == 504;
 }
 
-int n4j_http_do(const char *what, const char *method, const char *url,
+int n4j_http_do(const char *what, const char *method, const char *url, const char *ca_file,
 		const struct curl_slist *headers, const void *body, size_t body_len,
 		struct n4j_http_resp *resp, struct n4j_error *err)
 {
@@ -147,8 +169,10 @@ int n4j_http_do(const char *what, const char *method, const char *url,
 	struct n4j_rng rng;
 	n4j_rng_seed(&rng, (uint64_t)n4j_now_ns());
 	for (int attempt = 0;; attempt++) {
-		int rc = http_once(what, method, url, headers, body, body_len, resp, err);
-		if (attempt + 1 >= N4J_STORE_ATTEMPTS || !transient(rc, resp))
+		bool retry;
+		int rc = http_once(what, method, url, ca_file, headers, body, body_len, resp,
+				   &retry, err);
+		if (attempt + 1 >= N4J_STORE_ATTEMPTS || !transient(rc, retry, resp))
 			return rc;
 		n4j_http_resp_free(resp);
 		n4j_sleep_ms(n4j_backoff_ms(&bo, attempt, n4j_rng_01(&rng)));
@@ -537,4 +561,21 @@ int n4j_store_page_size(int max)
 	char *end;
 	long n = strtol(v, &end, 10);
 	return *end == '\0' && n >= 1 && n <= max ? (int)n : max;
+}
+
+int n4j_store_ca_file(const char *kind, const char *own_var, const char **out,
+		      struct n4j_error *err)
+{
+	const char *var = own_var && n4j_env(own_var) ? own_var : "SSL_CERT_FILE";
+	const char *path = n4j_env(var);
+	*out = NULL;
+	if (!path)
+		return 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return n4j_err(err, N4J_EINVAL, "%s: %s names %.200s, which cannot be read", kind,
+			       var, path);
+	fclose(f);
+	*out = path;
+	return 0;
 }

@@ -36,7 +36,7 @@ struct n4j_http_resp {
 };
 
 /*
- * One request. `headers` are sent as given (the caller's signed set; curl adds
+ * One request, trusting ca_file (NULL: the system's CAs). `headers` are sent as given (the caller's signed set; curl adds
  * nothing that is signed). `what` names the operation in messages ("s3: list
  * s3://b/p"); the URL never appears in them. A transport failure or an oversized
  * body is N4J_EIO/N4J_ELIMIT with a message; any HTTP status is returned in resp (the
@@ -44,9 +44,15 @@ struct n4j_http_resp {
  * backoff): only idempotent requests come here. resp->body is always freed by the caller
  * (n4j_http_resp_free).
  */
-int n4j_http_do(const char *what, const char *method, const char *url,
+int n4j_http_do(const char *what, const char *method, const char *url, const char *ca_file,
 		const struct curl_slist *headers, const void *body, size_t body_len,
 		struct n4j_http_resp *resp, struct n4j_error *err);
+
+/* The CA bundle for TLS to the store: the store's own variable (AWS_CA_BUNDLE; NULL for
+ * none), else SSL_CERT_FILE, else NULL (the system's). An unreadable file is N4J_EINVAL
+ * (naming the variable and the path). *out is borrowed from the environment. */
+int n4j_store_ca_file(const char *kind, const char *own_var, const char **out,
+		      struct n4j_error *err);
 void n4j_http_resp_free(struct n4j_http_resp *resp);
 
 /* curl_slist_append of "name: value" built with printf; false on allocation failure

@@ -34,6 +34,7 @@ struct s3_store {
 	const char *path_base; /* "" (virtual-host) or "<base>/<bucket>" (path-style) */
 	const char *region;
 	const char *target;            /* "s3://bucket/prefix" for messages */
+	const char *ca_file;           /* AWS_CA_BUNDLE / SSL_CERT_FILE, or NULL */
 	char *key_id, *secret, *token; /* malloc'd, wiped at close */
 };
 
@@ -161,7 +162,7 @@ static int s3_request(struct s3_store *s, const char *what, const char *method, 
 		rc = n4j_err(err, N4J_ENOMEM, "%s: out of memory", what);
 		goto out;
 	}
-	rc = n4j_http_do(what, method, url, h, NULL, 0, resp, err);
+	rc = n4j_http_do(what, method, url, s->ca_file, h, NULL, 0, resp, err);
 	n4j_http_headers_free(h);
 out:
 	n4j_buf_wipe_free(&canon);
@@ -349,7 +350,7 @@ static int sts_assume(struct s3_store *s, const char *token_file, struct n4j_err
 	}
 	struct n4j_http_resp r;
 	const char *what = "s3: sts AssumeRoleWithWebIdentity";
-	rc = n4j_http_do(what, "POST", url, h, body.data, body.len, &r, err);
+	rc = n4j_http_do(what, "POST", url, s->ca_file, h, body.data, body.len, &r, err);
 	n4j_buf_wipe_free(&body);
 	n4j_http_headers_free(h);
 	if (!rc && r.status != 200)
@@ -441,6 +442,9 @@ int n4j_store_open_s3(const char *bucket, const char *rest, struct n4j_store **o
 		rc = n4j_err(err, N4J_ENOMEM, "s3: out of memory");
 		goto fail;
 	}
+	rc = n4j_store_ca_file("s3", "AWS_CA_BUNDLE", &s->ca_file, err);
+	if (rc)
+		goto fail;
 	const char *kid = n4j_env("AWS_ACCESS_KEY_ID");
 	const char *sec = n4j_env("AWS_SECRET_ACCESS_KEY");
 	const char *tok = n4j_env("AWS_SESSION_TOKEN");

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -262,6 +263,7 @@ def test_s3():
               lambda k: s3("HEAD", k)[0] == 200, run)
     s3_irsa(ep, bucket, run, kid, sec, objs)
     s3_error_body(run)
+    s3_tls(run)
     rc, out, err = tool(["list", f"s3://{bucket}/{run}/p"],
                         {"AWS_ENDPOINT_URL_S3": ep})
     check(rc == 1 and "no credentials" in err and "AWS_ACCESS_KEY_ID" in err,
@@ -325,6 +327,52 @@ def s3_error_body(run):
               f"only Code and Message ({len(seen)} requests; {err.strip()[:300]})")
     finally:
         srv.shutdown()
+
+
+def s3_tls(run):
+    """HTTPS to an S3-compatible store with a private CA: refused by default, trusted
+    through AWS_CA_BUNDLE (a stand-in answering one listing over TLS)."""
+    tmp = tempfile.mkdtemp(prefix="n4j-tls-")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], capture_output=True)
+    if not check(p.returncode == 0, f"s3: a test certificate ({p.stderr[-200:]!r})"):
+        return
+    body = (b"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/"
+            b"neo4j-2026-01-01T00-00-00.backup</Key><Size>5</Size></Contents>"
+            b"</ListBucketResult>")
+
+    class H(httpserver.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = httpserver.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        env = {"AWS_ENDPOINT_URL_S3": f"https://127.0.0.1:{srv.server_address[1]}",
+               "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" + run}
+        rc, out, err = tool(["list", "s3://b/p"], env)
+        check(rc == 1 and "certificate" in err,
+              f"s3: an untrusted certificate is refused ({err.strip()[:300]})")
+        rc, out, err = tool(["list", "s3://b/p"], dict(env, AWS_CA_BUNDLE=cert))
+        check(rc == 0 and listing(out) == {"neo4j-2026-01-01T00-00-00.backup": 5},
+              f"s3: AWS_CA_BUNDLE trusts it ({err.strip()[:300]})")
+        rc, out, err = tool(["list", "s3://b/p"], dict(env, AWS_CA_BUNDLE=cert + ".missing"))
+        check(rc == 1 and "AWS_CA_BUNDLE" in err,
+              f"s3: an unreadable AWS_CA_BUNDLE is named ({err.strip()[:300]})")
+    finally:
+        srv.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def s3_irsa(ep, bucket, run, kid, sec, objs):
