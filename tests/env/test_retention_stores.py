@@ -265,12 +265,7 @@ def clouds(tmp, run_id):
 
 def create(c):
     s = c.store()
-    if c.kind == "s3":
-        with_env(c.env, s.create_bucket)
-    elif c.kind == "azure":
-        with_env(c.env, s.create_container)
-    else:
-        with_env(c.env, s.create_bucket)
+    with_env(c.env, s.create_container if c.kind == "azure" else s.create_bucket)
 
 
 # --------------------------------------------------------------------------- check ----
@@ -331,8 +326,7 @@ def verify(store, label, flags, rules, before, expected, last_run, tmp):
               f"{len(arts)}): pruned but kept by the rules {sorted(keep - left)[:6]}, left but "
               f"not kept {sorted(left - keep)[:6]}")
         # Closure and the newest chain, checked on what is left (not through the model).
-        chain, broken = [], []
-        chains = []
+        broken, chains = [], []
         for a in arts:
             if a[2] or not chains:
                 chains.append([])
