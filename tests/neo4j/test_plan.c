@@ -342,7 +342,7 @@ static void tw_community(void)
 
 static void spec_db(const char *name, int p, int s)
 {
-	T.sdbs[T.c.spec.n_databases++] = (struct n4j_database){name, {p, s}};
+	T.sdbs[T.c.spec.n_databases++] = (struct n4j_database){.name = name, .topology = {p, s}};
 }
 
 static void spec_alias(const char *name, const char *database)
