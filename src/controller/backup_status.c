@@ -240,6 +240,7 @@ int ctl_backup_run_of(struct n4j_arena *a, const cJSON *job, const cJSON *const 
 {
 	memset(out, 0, sizeof(*out));
 	out->finished_s = -1;
+	out->run.size_bytes = out->run.pruned = -1; /* unknown: omitted */
 	out->run.name = cJSON_GetStringValue(CTL_JGET(job, "metadata", "name"));
 	out->run.start_time = cJSON_GetStringValue(CTL_JGET(job, "status", "startTime"));
 	const cJSON *complete = job_condition(job, "Complete");
@@ -273,8 +274,8 @@ int ctl_backup_run_of(struct n4j_arena *a, const cJSON *job, const cJSON *const 
 	out->run.n_databases = rep.n_databases;
 	out->run.artifacts = rep.artifacts;
 	out->run.n_artifacts = rep.n_artifacts;
-	out->run.size_bytes = rep.bytes > 0 ? rep.bytes : 0;
-	out->run.pruned = rep.pruned_count > 0 ? rep.pruned_count : 0;
+	out->run.size_bytes = rep.bytes >= 0 ? rep.bytes : -1;
+	out->run.pruned = rep.pruned_count >= 0 ? rep.pruned_count : -1;
 	out->run.message =
 		n4j_arena_printf(a, "%zu artifact%s written; %d kept, %d pruned", rep.n_artifacts,
 				 rep.n_artifacts == 1 ? "" : "s", rep.kept > 0 ? rep.kept : 0,
