@@ -192,13 +192,12 @@ static const cJSON *newest_pod(const cJSON *const *pods, size_t n, bool failed_o
 	return best;
 }
 
-/* The verify step exits 3 (contract §B's script), or neo4j-admin's check says so. */
+/* The backup container's script says "VerifyFailed: …" when only the consistency check of
+ * the new backup failed (render_backup.c); the log tail is the termination message. */
 static bool verify_failure(const cJSON *term)
 {
 	const char *m = jstr(term, "message");
-	return exit_code(term) == 3 ||
-	       (m && (strstr(m, "verify:") || strstr(m, "consistency check") ||
-		      strstr(m, "inconsisten")));
+	return m && strstr(m, "VerifyFailed:");
 }
 
 static int failure_of(struct n4j_arena *a, const cJSON *job, const cJSON *const *pods,

@@ -360,11 +360,12 @@ static void test_run_of(void)
 	CHECK_STR(o.reason, "RetentionFailed");
 	CHECK_STR(o.run.message, "inspect.json: missing");
 
-	/* Verification failed (the script's exit code 3). */
+	/* Verification failed: the script's "VerifyFailed:" line in the log tail. */
 	cJSON *vpod = J("{\"metadata\":{\"name\":\"j3-c\",\"creationTimestamp\":"
 			"\"2026-12-02T02:02:01Z\"},\"status\":{\"phase\":\"Failed\","
 			"\"initContainerStatuses\":[{\"name\":\"backup\",\"state\":{\"terminated\":"
-			"{\"exitCode\":3,\"message\":\"neo4j: 2 inconsistencies\"}}}]}}");
+			"{\"exitCode\":1,\"message\":\"neo4j-backup: VerifyFailed: the consistency "
+			"check failed for neo4j\\n\"}}}]}}");
 	const cJSON *vpods[] = {vpod};
 	CHECK_INT(ctl_backup_run_of(a, failed, vpods, 1, &o), 0);
 	CHECK_STR(o.reason, "VerifyFailed");
