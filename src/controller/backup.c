@@ -157,6 +157,14 @@ static int expand_databases(struct brec *r, const struct n4j_cluster_status *cst
 	return 0;
 }
 
+static bool in_history(const struct n4j_backup_status *st, const char *job)
+{
+	for (size_t i = 0; i < st->n_history; i++)
+		if (st->history[i].name && strcmp(st->history[i].name, job) == 0)
+			return true;
+	return false;
+}
+
 /* ---- apply ---------------------------------------------------------------------------- */
 
 /*
@@ -182,6 +190,10 @@ static int apply(struct brec *r, cJSON *objs, cJSON **cronjob, struct n4j_kube_e
 		if (cj)
 			*cronjob = live;
 		if (live && (!cj || !ctl_spec_differs(obj, live)))
+			continue;
+		/* A one-shot Job that ran and was deleted since (by hand, or a TTL) is not run
+		 * again: its run is in the history. */
+		if (res == &N4J_RES_JOBS && in_history(&r->prev, name))
 			continue;
 		cJSON *resp = NULL;
 		rc = n4j_kube_apply(r->c->cfg.kube, res, r->ns, name, obj, true, &resp, e);
@@ -294,14 +306,6 @@ static int observe_jobs(struct brec *r, const char *instance, struct observed *o
 }
 
 /* ---- the reconcile --------------------------------------------------------------------- */
-
-static bool in_history(const struct n4j_backup_status *st, const char *job)
-{
-	for (size_t i = 0; i < st->n_history; i++)
-		if (st->history[i].name && strcmp(st->history[i].name, job) == 0)
-			return true;
-	return false;
-}
 
 /* Per finished run not yet in the live history: one Event (the history is the memory). */
 static void run_events(struct brec *r, const struct observed *ob)

@@ -832,47 +832,6 @@ static int breconcile(struct n4j_controller *c, const char *key, long *ret)
 	"creationTimestamp: \"2026-12-01T00:00:00Z\"}\n"                                           \
 	"spec: {clusterRef: {name: " cluster "}, target: {pvc: {size: 1Gi}}" extra "}\n"
 
-static void test_backup_refused(void)
-{
-	struct n4j_controller *c = new_controller(NULL);
-	/* No such cluster: refused, one Warning, nothing created. */
-	put_doc("neo4jbackups", BACKUP_YAML("lost", "nope", ", schedule: \"0 2 * * *\""));
-	int warn = events_warning;
-	long ret;
-	int w = breconcile(c, "db/lost", &ret);
-	CHECK_INT(w, 1); /* the status */
-	CHECK(ret > 0);
-	CHECK_STR(bcond("lost", CT_SCHEDULED, "status"), "False");
-	CHECK_STR(bcond("lost", CT_SCHEDULED, "reason"), "ClusterNotFound");
-	CHECK_HAS(bcond("lost", CT_SCHEDULED, "message"), "spec.clusterRef.name");
-	CHECK_STR(bcond("lost", CT_BACKUP_HEALTHY, "status"), "Unknown");
-	CHECK_STR(bcond("lost", CT_STALLED, "status"), "True");
-	CHECK_INT(events_warning, warn + 1);
-	CHECK_STR(last_event_reason, "ClusterNotFound");
-	CHECK_INT(cJSON_GetArraySize(list_of("cronjobs")), 0);
-	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
-	CHECK_INT(breconcile(c, "db/lost", NULL), 0); /* the same refusal: no write, no Event */
-	CHECK_INT(events_warning, warn + 1);
-
-	/* A Community cluster. */
-	put_cr("apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
-	       "metadata: {name: comm, namespace: db, uid: cr-uid-comm, generation: 1}\n"
-	       "spec: {version: 5.26.12, edition: community}\n");
-	put_doc("neo4jbackups", BACKUP_YAML("ce", "comm", ""));
-	CHECK_INT(breconcile(c, "db/ce", NULL), 1);
-	CHECK_STR(bcond("ce", CT_SCHEDULED, "reason"), "CommunityEdition");
-	CHECK_STR(bcond("ce", CT_STALLED, "reason"), "CommunityEdition");
-	CHECK_INT(events_warning, warn + 2);
-	CHECK_STR(last_event_reason, "CommunityEdition");
-	CHECK_INT(cJSON_GetArraySize(list_of("jobs")), 0);
-	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
-	/* Gone: nothing. */
-	drop("neo4jbackups", "ce");
-	CHECK_INT(breconcile(c, "db/ce", &ret), 0);
-	CHECK_INT(ret, 0);
-	n4j_controller_free(c);
-}
-
 static const char *BK_CLUSTER =
 	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
 	"metadata: {name: bk, namespace: db, uid: cr-uid-bk, generation: 1}\n"
@@ -922,6 +881,60 @@ static const char *REPORT = "{\"v\":1,\"databases\":[\"neo4j\",\"sales\",\"salt\
 			    "\"artifacts\":[{\"name\":\"neo4j-2026-12-02T01-00-05.backup\","
 			    "\"database\":\"neo4j\",\"sizeBytes\":1234,\"full\":true}],"
 			    "\"bytes\":1234,\"kept\":7,\"prunedCount\":3}\n";
+
+static void test_backup_refused(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	/* No such cluster: refused, one Warning, nothing created. */
+	put_doc("neo4jbackups", BACKUP_YAML("lost", "nope", ", schedule: \"0 2 * * *\""));
+	int warn = events_warning;
+	long ret;
+	int w = breconcile(c, "db/lost", &ret);
+	CHECK_INT(w, 1); /* the status */
+	CHECK(ret > 0);
+	CHECK_STR(bcond("lost", CT_SCHEDULED, "status"), "False");
+	CHECK_STR(bcond("lost", CT_SCHEDULED, "reason"), "ClusterNotFound");
+	CHECK_HAS(bcond("lost", CT_SCHEDULED, "message"), "spec.clusterRef.name");
+	CHECK_STR(bcond("lost", CT_BACKUP_HEALTHY, "status"), "Unknown");
+	CHECK_STR(bcond("lost", CT_STALLED, "status"), "True");
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "ClusterNotFound");
+	CHECK_INT(cJSON_GetArraySize(list_of("cronjobs")), 0);
+	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
+	CHECK_INT(breconcile(c, "db/lost", NULL), 0); /* the same refusal: no write, no Event */
+	CHECK_INT(events_warning, warn + 1);
+
+	/* A Community cluster. */
+	put_cr("apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
+	       "metadata: {name: comm, namespace: db, uid: cr-uid-comm, generation: 1}\n"
+	       "spec: {version: 5.26.12, edition: community}\n");
+	put_doc("neo4jbackups", BACKUP_YAML("ce", "comm", ""));
+	CHECK_INT(breconcile(c, "db/ce", NULL), 1);
+	CHECK_STR(bcond("ce", CT_SCHEDULED, "reason"), "CommunityEdition");
+	CHECK_STR(bcond("ce", CT_STALLED, "reason"), "CommunityEdition");
+	CHECK_INT(events_warning, warn + 2);
+	CHECK_STR(last_event_reason, "CommunityEdition");
+	CHECK_INT(cJSON_GetArraySize(list_of("jobs")), 0);
+	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
+	/* A one-shot backup: one Job, run once; deleted after it ran, it is not made again. */
+	put_cr(BK_CLUSTER);
+	put_doc("neo4jbackups", BACKUP_YAML("once", "bk", ", databases: [neo4j]"));
+	breconcile(c, "db/once", NULL);
+	CHECK(find("jobs", "db", "once-backup", NULL) != NULL);
+	CHECK_STR(bcond("once", CT_SCHEDULED, "reason"), "OneShot");
+	drop("jobs", "once-backup");
+	put_job("once", "once-backup", true, ago(60), REPORT);
+	breconcile(c, "db/once", NULL);
+	CHECK_STR(bcond("once", CT_BACKUP_HEALTHY, "status"), "True");
+	drop("jobs", "once-backup");
+	CHECK_INT(breconcile(c, "db/once", NULL), 0);
+	CHECK(find("jobs", "db", "once-backup", NULL) == NULL);
+	/* Gone: nothing. */
+	drop("neo4jbackups", "ce");
+	CHECK_INT(breconcile(c, "db/ce", &ret), 0);
+	CHECK_INT(ret, 0);
+	n4j_controller_free(c);
+}
 
 static void test_backup_scheduled(void)
 {
