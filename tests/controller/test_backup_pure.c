@@ -5,6 +5,7 @@
  * the overdue rule; the history merge and its bound; the retention report (contract §C);
  * a Job and its pods as a run.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,8 +385,38 @@ static void test_run_of(void)
 	n4j_arena_free(a);
 }
 
-int main(void)
+/* hack/cron-oracle: "zone|spec|epoch" lines on stdin, the next fire (or -1, or ERR) out. */
+static int oracle(void)
 {
+	char line[512];
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *spec = strchr(line, '|');
+		char *t = spec ? strchr(spec + 1, '|') : NULL;
+		if (!t) {
+			puts("ERR");
+			continue;
+		}
+		*spec++ = '\0';
+		*t++ = '\0';
+		struct ctl_cron c;
+		struct ctl_zone *z = NULL;
+		struct n4j_error err = {0};
+		if (ctl_cron_parse(spec, &c, &err) ||
+		    ctl_zone_load(*line ? line : NULL, &z, &err)) {
+			puts("ERR");
+			continue;
+		}
+		printf("%lld\n", (long long)ctl_cron_next(&c, z, strtoll(t, NULL, 10)));
+		ctl_zone_free(z);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--next") == 0)
+		return oracle();
 	test_parse();
 	test_next_utc();
 	test_next_berlin();
