@@ -6,9 +6,9 @@
 #include "operator/cli.h"
 #include "render/render.h"
 
-#define MAX_FILES     64
+#define MAX_FILES      64
 #define MAX_BACKUP_DBS 64
-#define MAX_INPUT (16u << 20)
+#define MAX_INPUT      (16u << 20)
 
 const char *n4j_render_version(void)
 {
@@ -232,8 +232,7 @@ static int render_all(struct render_run *r, const struct n4j_render_facts *facts
 			struct n4j_render_facts cf = *facts;
 			seed_facts(r, &in->cluster, &cf);
 			rc = n4j_render_cluster(&in->cluster, &cf, out, &err);
-		}
-		else if (in->kind == N4J_BACKUP) {
+		} else if (in->kind == N4J_BACKUP) {
 			struct input *c = find_cluster(r, in->backup.meta.namespace_,
 						       in->backup.spec.cluster);
 			rc = n4j_render_backup(&in->backup, &c->cluster, facts, out, &err);

@@ -85,7 +85,6 @@ struct n4j_render_facts {
 	const char *seed_region;
 };
 
-
 void n4j_render_facts_default(struct n4j_render_facts *f);
 
 /*

@@ -58,7 +58,8 @@ static const char backup_script[] =
 	"rc=0\n"
 	"neo4j-admin database backup --from=\"${N4J_FROM}\" --to-path=\"${N4J_TO}\" \\\n"
 	"  --type=\"${N4J_TYPE}\" --compress=true --keep-failed=false --include-metadata=all \\\n"
-	"  --temp-path=" SCRATCH_DIR " --expand-commands ${args[@]+\"${args[@]}\"} \"$@\" || rc=$?\n"
+	"  --temp-path=" SCRATCH_DIR
+	" --expand-commands ${args[@]+\"${args[@]}\"} \"$@\" || rc=$?\n"
 	"if [ \"${rc}\" -ne 0 ]; then\n"
 	"  say \"BackupFailed: neo4j-admin database backup exited ${rc}\"\n"
 	"  exit \"${rc}\"\n"
@@ -67,7 +68,8 @@ static const char backup_script[] =
 	"  failed=()\n"
 	"  for db in \"$@\"; do\n"
 	"    case \"${db}\" in\n"
-	"    *[*?[]*) say \"verify: ${db} is a pattern, not a database; not checked\"; continue ;;\n"
+	"    *[*?[]*) say \"verify: ${db} is a pattern, not a database; not checked\"; continue "
+	";;\n"
 	"    esac\n"
 	"    neo4j-admin database check --from-path=\"${N4J_TO}\" --temp-path=" SCRATCH_DIR " \\\n"
 	"      --report-path=" SCRATCH_DIR "/check \"${db}\" || failed+=(\"${db}\")\n"
@@ -77,7 +79,10 @@ static const char backup_script[] =
 	"    exit 1\n"
 	"  fi\n"
 	"fi\n"
-	"if neo4j-admin backup inspect \"${N4J_TO}\" --format=json >" REPORT_DIR "/inspect.tmp; then\n"
+	/* 5.26 lists names only without --show-metadata and hides empty artifacts
+	 * without --empty; 2025.x accepts both. */
+	"if neo4j-admin backup inspect \"${N4J_TO}\" --format=json --show-metadata --empty \\\n"
+	"  >" REPORT_DIR "/inspect.tmp; then\n"
 	"  mv " REPORT_DIR "/inspect.tmp " REPORT_DIR "/inspect.json\n"
 	"else\n"
 	"  say \"inspect failed: retention will prune nothing\"\n"

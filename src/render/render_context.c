@@ -91,10 +91,10 @@ int rx_cluster_init(struct rx_cluster *k, const struct n4j_cluster *c,
 	k->seed_endpoint = s->seed_storage.endpoint && *s->seed_storage.endpoint
 				   ? s->seed_storage.endpoint
 			   : from_backup && f->seed_endpoint && *f->seed_endpoint ? f->seed_endpoint
-										   : NULL;
-	k->seed_region = s->seed_storage.region && *s->seed_storage.region ? s->seed_storage.region
+										  : NULL;
+	k->seed_region = s->seed_storage.region && *s->seed_storage.region  ? s->seed_storage.region
 			 : from_backup && f->seed_region && *f->seed_region ? f->seed_region
-									     : NULL;
+									    : NULL;
 	k->headless = rx_printf(&x, "%s-headless", k->name);
 	k->config = rx_printf(&x, "%s-config", k->name);
 	k->pod_domain = rx_printf(&x, "%s-headless.%s.svc.%s", k->name, k->ns, f->cluster_domain);

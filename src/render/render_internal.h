@@ -88,7 +88,7 @@ struct rx_cluster {
 	char *pod_domain; /* <name>-headless.<ns>.svc.<domain> */
 	/* Seed storage (spec.seedStorage, else the facts' backupRef values); NULL: none. */
 	const char *seed_secret, *seed_endpoint, *seed_region;
-	char *conf;       /* the neo4j.conf text */
+	char *conf; /* the neo4j.conf text */
 	char conf_hash[N4J_SHA256_HEX_LEN + 1];
 };
 

@@ -85,14 +85,15 @@ static void check_pod(const cJSON *pod, const char *file, const char *what)
 		       : cJSON_IsFalse(get(pod, "automountServiceAccountToken")));
 	const cJSON *ct;
 	const cJSON *lists[] = {get(pod, "initContainers"), get(pod, "containers")};
-	for (int l = 0; l < 2; l++)
-	cJSON_ArrayForEach(ct, lists[l])
-	{
-		CHECK(cJSON_IsFalse(get(ct, "securityContext.allowPrivilegeEscalation")));
-		const cJSON *drop = get(ct, "securityContext.capabilities.drop");
-		CHECK(drop && cJSON_GetArraySize(drop) == 1 &&
-		      strcmp(cJSON_GetArrayItem(drop, 0)->valuestring, "ALL") == 0);
-		CHECK(!cJSON_IsTrue(get(ct, "securityContext.privileged")));
+	for (int l = 0; l < 2; l++) {
+		cJSON_ArrayForEach(ct, lists[l])
+		{
+			CHECK(cJSON_IsFalse(get(ct, "securityContext.allowPrivilegeEscalation")));
+			const cJSON *drop = get(ct, "securityContext.capabilities.drop");
+			CHECK(drop && cJSON_GetArraySize(drop) == 1 &&
+			      strcmp(cJSON_GetArrayItem(drop, 0)->valuestring, "ALL") == 0);
+			CHECK(!cJSON_IsTrue(get(ct, "securityContext.privileged")));
+		}
 	}
 	const cJSON *v;
 	cJSON_ArrayForEach(v, get(pod, "volumes"))
@@ -140,9 +141,10 @@ static void check_backup_pod(const cJSON *pod, const struct n4j_backup *b,
 	CHECK_STR(str(bk, "terminationMessagePolicy"), "FallbackToLogsOnError");
 	CHECK_STR(str(rt, "terminationMessagePolicy"), "FallbackToLogsOnError");
 	CHECK_STR(str(rt, "image"), f->operator_image);
-	CHECK(s->service_account ? str(pod, "serviceAccountName") &&
-					   strcmp(str(pod, "serviceAccountName"), s->service_account) == 0
-				 : get(pod, "serviceAccountName") == NULL);
+	CHECK(s->service_account
+		      ? str(pod, "serviceAccountName") &&
+				strcmp(str(pod, "serviceAccountName"), s->service_account) == 0
+		      : get(pod, "serviceAccountName") == NULL);
 
 	const cJSON *bcmd = get(bk, "command");
 	const cJSON *script = cJSON_GetArrayItem(bcmd, 2);
@@ -156,7 +158,9 @@ static void check_backup_pod(const cJSON *pod, const struct n4j_backup *b,
 	/* No env var carries a retention rule any more: the retention flags do. */
 	const cJSON *e;
 	cJSON_ArrayForEach(e, get(bk, "env"))
-	CHECK(strncmp(str(e, "name"), "N4J_KEEP", 8) != 0);
+	{
+		CHECK(strncmp(str(e, "name"), "N4J_KEEP", 8) != 0);
+	}
 
 	/* The databases: argv after $0 of the backup == the --database flags, in order. */
 	const cJSON *rcmd = get(rt, "command");
@@ -475,7 +479,10 @@ static const cJSON *find_kind(const cJSON *list, const char *kind)
 {
 	const cJSON *o;
 	cJSON_ArrayForEach(o, list)
-	if (strcmp(str(o, "kind"), kind) == 0) return o;
+	{
+		if (strcmp(str(o, "kind"), kind) == 0)
+			return o;
+	}
 	return NULL;
 }
 
@@ -483,13 +490,16 @@ static const char *env_value(const cJSON *container, const char *name)
 {
 	const cJSON *e;
 	cJSON_ArrayForEach(e, get(container, "env"))
-	if (strcmp(str(e, "name"), name) == 0) return str(e, "value") ? str(e, "value") : "";
+	{
+		if (strcmp(str(e, "name"), name) == 0)
+			return str(e, "value") ? str(e, "value") : "";
+	}
 	return NULL;
 }
 
 #define CLUSTER_YAML                                                                               \
 	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"                             \
-	"metadata: {name: g, namespace: ns}\n"                                                      \
+	"metadata: {name: g, namespace: ns}\n"                                                     \
 	"spec: {edition: enterprise, version: \"5.26.12\", acceptLicenseAgreement: \"yes\", "      \
 	"servers: 3"
 
