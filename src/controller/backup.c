@@ -532,12 +532,17 @@ static long reconcile(struct brec *r)
 	int64_t wake = -1; /* the next instant worth a look, epoch seconds */
 	bool overdue = false;
 	int64_t due = -1, deadline = -1;
-	bool scheduled = sp->schedule && !sp->suspend;
 	st.next_schedule_time = NULL;
-	if (scheduled) {
-		int64_t next = ctl_cron_next(&cron, zone, r->now_s);
-		st.next_schedule_time = fmt_time(a, next);
-		wake = next;
+	if (sp->schedule) {
+		/*
+		 * Suspended or not, a schedule is judged: backups that stopped (suspended and
+		 * forgotten, or a CronJob controller that does not run them) are what
+		 * BackupHealthy is for. A suspended one has no next run.
+		 */
+		if (!sp->suspend) {
+			wake = ctl_cron_next(&cron, zone, r->now_s);
+			st.next_schedule_time = fmt_time(a, wake);
+		}
 		int64_t since = time_s(st.last_successful_time);
 		if (since < 0)
 			since = time_s(cJSON_GetStringValue(
@@ -573,8 +578,9 @@ static long reconcile(struct brec *r)
 		ctl_cond_set(&cs, CT_BACKUP_HEALTHY, N4J_COND_FALSE, "Overdue",
 			     n4j_arena_printf(a,
 					      "the backup due at %s has not succeeded (overdue "
-					      "since %s)",
-					      fmt_time(a, due), fmt_time(a, deadline)));
+					      "since %s)%s",
+					      fmt_time(a, due), fmt_time(a, deadline),
+					      sp->suspend ? "; spec.suspend is true" : ""));
 	else if (st.n_history)
 		ctl_cond_set(
 			&cs, CT_BACKUP_HEALTHY, N4J_COND_TRUE, "BackupSucceeded",

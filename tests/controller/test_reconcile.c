@@ -1046,12 +1046,19 @@ static void test_backup_overdue(void)
 	put_job("stale", "stale-backup-1", true, now, REPORT);
 	breconcile(c, "db/stale", NULL);
 	CHECK_STR(bcond("stale", CT_BACKUP_HEALTHY, "status"), "True");
-	/* Suspended: not judged overdue, Scheduled False. */
+	/* Suspended: Scheduled False, no next run, and still judged: backups stopped. */
 	put_doc("neo4jbackups",
 		BACKUP_YAML("paused", "bk", ", schedule: \"* * * * *\", suspend: true"));
 	breconcile(c, "db/paused", NULL);
 	CHECK_STR(bcond("paused", CT_SCHEDULED, "reason"), "Suspended");
-	CHECK_STR(bcond("paused", CT_BACKUP_HEALTHY, "reason"), "NoBackupYet");
+	CHECK_STR(bcond("paused", CT_BACKUP_HEALTHY, "reason"), "Overdue");
+	CHECK_HAS(bcond("paused", CT_BACKUP_HEALTHY, "message"), "spec.suspend is true");
+	/* Suspended a moment ago, after a success: not overdue yet. */
+	put_doc("neo4jbackups",
+		BACKUP_YAML("rest", "bk", ", schedule: \"0 2 * * *\", suspend: true"));
+	set_created("rest", ago(60));
+	breconcile(c, "db/rest", NULL);
+	CHECK_STR(bcond("rest", CT_BACKUP_HEALTHY, "reason"), "NoBackupYet");
 	CHECK(!cJSON_GetObjectItem(bstatus("paused"), "nextScheduleTime"));
 	/* An unknown zone: refused (the apiserver would refuse the CronJob). */
 	put_doc("neo4jbackups",
