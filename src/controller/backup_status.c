@@ -164,6 +164,10 @@ static const char *message_tail(struct n4j_arena *a, const char *m)
 		s = m + n - CTL_FAILURE_MSG_MAX;
 		while (s < m + n && ((unsigned char)*s & 0xC0) == 0x80)
 			s++;
+		/* Whole lines read better: start after a line break near the cut. */
+		const char *nl = memchr(s, '\n', CTL_FAILURE_MSG_MAX / 4);
+		if (nl && nl + 1 < m + n)
+			s = nl + 1;
 	}
 	char *out = n4j_arena_strndup(a, s, (size_t)(m + n - s));
 	return out ? out : "";

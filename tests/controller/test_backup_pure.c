@@ -348,6 +348,19 @@ static void test_run_of(void)
 	CHECK_STR(o.run.completion_time, "2026-12-02T02:05:00Z");
 	CHECK_INT(strlen(o.run.message), CTL_FAILURE_MSG_MAX);
 	CHECK_HAS(o.run.message, tail);
+	/* A line break near the cut: the message starts on a whole line. */
+	longmsg[sizeof(longmsg) - 1 - CTL_FAILURE_MSG_MAX + 10] = '\n';
+	cJSON *term = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fpod, "status"),
+							       "initContainerStatuses"),
+					   0),
+			"state"),
+		"terminated");
+	cJSON_ReplaceItemInObject(term, "message", cJSON_CreateString(longmsg));
+	CHECK_INT(ctl_backup_run_of(a, failed, fpods, 1, &o), 0);
+	CHECK_INT(strlen(o.run.message), CTL_FAILURE_MSG_MAX - 11);
+	CHECK(o.run.message[0] == 'x');
 
 	/* The retention container failed after a good backup. */
 	cJSON *rpod =
