@@ -1,8 +1,9 @@
 /*
  * `neo4j-operator run`: the operator process. Flags and env → kube client → discovery facts →
- * informers (Neo4jClusters and the owned kinds, never Secrets: DESIGN §8.16) → a workqueue
- * fed by key-only handlers → workers running the Neo4jCluster reconciler, only while this
- * process holds the Lease → a graceful, logged shutdown on SIGTERM/SIGINT.
+ * informers (Neo4jClusters, Neo4jBackups and the owned kinds, never Secrets: DESIGN §8.16) →
+ * one workqueue fed by key-only handlers ("ns/name" for a cluster, "Neo4jBackup:ns/name" for
+ * a backup) → workers running the reconcilers, only while this process holds the Lease → a
+ * graceful, logged shutdown on SIGTERM/SIGINT.
  *
  * Threads: the main thread handles signals (sigwait-style, every other thread has them
  * blocked) and orchestrates start-up and shutdown; everything else runs in the threads of
@@ -39,6 +40,9 @@
  * claims are selected by what every claim the operator makes has: name=neo4j and an
  * instance. */
 #define CLAIM_SELECTOR "app.kubernetes.io/name=neo4j,app.kubernetes.io/instance"
+/* Workqueue keys of Neo4jBackups (a namespace name cannot contain ':'). */
+#define BACKUP_KEY_PREFIX "Neo4jBackup:"
+#define LABEL_BACKUP      "neo4j.graphops.io/backup"
 
 /* ---- options ----------------------------------------------------------------- */
 
@@ -58,6 +62,7 @@ struct run_opts {
 	const char *cluster_domain;
 	long resync_ms;
 	const char *operator_namespace;
+	const char *backup_image; /* the retention container's image; NULL: the default */
 };
 
 static void run_usage(FILE *out)
@@ -90,8 +95,12 @@ static void run_usage(FILE *out)
 	      "  --log-level LEVEL        debug|info|warn|error. Env LOG_LEVEL, default info.\n"
 	      "  --log-format FORMAT      json|text. Env LOG_FORMAT, default json.\n"
 	      "  --cluster-domain DOMAIN  the cluster's DNS domain (default cluster.local).\n"
-	      "  --resync DURATION        re-deliver every cached Neo4jCluster this often, e.g.\n"
-	      "                           30s, 10m, 1h; 0 disables (default 10m).\n"
+	      "  --resync DURATION        re-deliver every cached Neo4jCluster and Neo4jBackup\n"
+	      "                           this often, e.g. 30s, 10m, 1h; 0 disables (default\n"
+	      "                           10m).\n"
+	      "  --backup-image IMAGE     image of the backup Jobs' retention container (this\n"
+	      "                           operator's image). Env N4J_BACKUP_IMAGE, default\n"
+	      "                           ghcr.io/graphops/neo4j-operator:<version>.\n"
 	      "  -h, --help               print this help.\n"
 	      "\n"
 	      "Also read: POD_NAME (the leader identity, with a random suffix; default the host\n"
@@ -229,6 +238,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, FILE *out, FILE
 	};
 	o->operator_namespace = env_or("POD_NAMESPACE", "neo4j-system");
 	o->le_namespace = o->operator_namespace;
+	o->backup_image = env_or("N4J_BACKUP_IMAGE", NULL);
 	const char *namespaces = getenv("WATCH_NAMESPACES");
 	const char *level = getenv("LOG_LEVEL");
 	const char *format = getenv("LOG_FORMAT");
@@ -275,6 +285,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, FILE *out, FILE
 			"--log-format",
 			"--cluster-domain",
 			"--resync",
+			"--backup-image",
 		};
 		bool known = false;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
@@ -328,6 +339,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, FILE *out, FILE
 			if (!*val)
 				return bad_flag(diag, "--cluster-domain: empty");
 			o->cluster_domain = val;
+		} else if (strcmp(flag, "--backup-image") == 0) {
+			if (!*val || strchr(val, ' '))
+				return bad_flag(diag, "--backup-image: '%s' is not an image", val);
+			o->backup_image = val;
 		} else if (strcmp(flag, "--resync") == 0) {
 			if (!parse_duration(val, &o->resync_ms))
 				return bad_flag(diag,
@@ -351,17 +366,15 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, FILE *out, FILE
 
 /* ---- informers and caches ------------------------------------------------------ */
 
-/* Index 0 is the primary kind; the rest are owned (selected by label). Never Secrets. */
+/* Index 0 and 1 are the primary kinds; the rest are owned (selected by label). Never
+ * Secrets. */
 static const struct n4j_kube_resource *const KINDS[] = {
-	&N4J_RES_NEO4JCLUSTERS,
-	&N4J_RES_STATEFULSETS,
-	&N4J_RES_SERVICES,
-	&N4J_RES_CONFIGMAPS,
-	&N4J_RES_SERVICEACCOUNTS,
-	&N4J_RES_PDBS,
-	&N4J_RES_NETWORKPOLICIES,
-	&N4J_RES_PODS,
-	&N4J_RES_PVCS,
+	&N4J_RES_NEO4JCLUSTERS, &N4J_RES_NEO4JBACKUPS,
+	&N4J_RES_STATEFULSETS,  &N4J_RES_SERVICES,
+	&N4J_RES_CONFIGMAPS,    &N4J_RES_SERVICEACCOUNTS,
+	&N4J_RES_PDBS,          &N4J_RES_NETWORKPOLICIES,
+	&N4J_RES_PODS,          &N4J_RES_PVCS,
+	&N4J_RES_JOBS,          &N4J_RES_CRONJOBS,
 };
 #define N_KINDS (sizeof(KINDS) / sizeof(KINDS[0]))
 
@@ -523,15 +536,112 @@ static void log_enqueue(const char *kind, const struct n4j_cached *o, const char
 		      N4J_STR("object", o->key), N4J_STR("resource_version", o->resource_version));
 }
 
+static void enqueue_backup(struct run *run, const char *kind, const struct n4j_cached *o,
+			   const char *ns, size_t nslen, const char *name)
+{
+	char key[600];
+	int n = snprintf(key, sizeof(key), BACKUP_KEY_PREFIX "%.*s/%s", (int)nslen, ns, name);
+	if (n <= 0 || (size_t)n >= sizeof(key))
+		return;
+	log_enqueue(kind, o, key);
+	n4j_workqueue_add(run->queue, key);
+}
+
+/* The names in status.databases[] (NULL: none), as one comparable string. */
+static char *database_names(const struct n4j_cached *o)
+{
+	cJSON *j = o ? n4j_cached_parse(o) : NULL;
+	const cJSON *dbs = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(j, "status"), "databases");
+	cJSON *names = cJSON_CreateArray();
+	const cJSON *d;
+	cJSON_ArrayForEach(d, dbs)
+	{
+		cJSON *n = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "name"), false);
+		if (!n || !cJSON_AddItemToArray(names, n))
+			cJSON_Delete(n);
+	}
+	char *out = names ? cJSON_PrintUnformatted(names) : NULL;
+	cJSON_Delete(names);
+	cJSON_Delete(j);
+	return out;
+}
+
+struct backups_of {
+	struct run *run;
+	const struct n4j_cached *cluster;
+	const char *ns, *name;
+	size_t nslen;
+};
+
+static void backup_of_cluster_fn(void *ud, struct n4j_cached *o)
+{
+	struct backups_of *b = ud;
+	if (strncmp(o->key, b->ns, b->nslen) != 0 || o->key[b->nslen] != '/' ||
+	    !strstr(o->json, b->name))
+		return;
+	cJSON *j = n4j_cached_parse(o);
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(j, "spec"), "clusterRef");
+	const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, "name"));
+	if (c && strcmp(c, b->name) == 0)
+		enqueue_backup(b->run, N4J_KIND_CLUSTER, b->cluster, b->ns, b->nslen,
+			       o->key + b->nslen + 1);
+	cJSON_Delete(j);
+}
+
+/* The Neo4jBackups of a cluster: they refuse a missing or Community cluster and expand
+ * their databases from its status, so its arrival, spec and database list matter. */
+static void enqueue_backups_of(struct run *run, const struct n4j_cached *cluster)
+{
+	const char *slash = strchr(cluster->key, '/');
+	if (!slash)
+		return;
+	struct backups_of b = {
+		.run = run,
+		.cluster = cluster,
+		.ns = cluster->key,
+		.nslen = (size_t)(slash - cluster->key),
+		.name = slash + 1,
+	};
+	struct n4j_informer *inf = informer_for(run, 1, b.ns, b.nslen);
+	if (inf)
+		n4j_informer_each(inf, backup_of_cluster_fn, &b);
+}
+
 static void on_cluster_event(void *ud, const struct n4j_cached *old_obj,
 			     const struct n4j_cached *new_obj)
 {
 	struct run *run = ud;
 	const struct n4j_cached *o = new_obj ? new_obj : old_obj;
-	if (!o || !cluster_changed(old_obj, new_obj))
+	if (!o)
+		return;
+	bool changed = cluster_changed(old_obj, new_obj);
+	bool dbs = changed;
+	if (!dbs) {
+		char *a = database_names(old_obj), *b = database_names(new_obj);
+		dbs = !a || !b || strcmp(a, b) != 0;
+		free(a);
+		free(b);
+	}
+	if (dbs)
+		enqueue_backups_of(run, o);
+	if (!changed)
 		return;
 	log_enqueue(N4J_KIND_CLUSTER, o, o->key);
 	n4j_workqueue_add(run->queue, o->key);
+}
+
+/* A Neo4jBackup change worth a reconcile: as for clusters, not our own status writes. */
+static void on_backup_event(void *ud, const struct n4j_cached *old_obj,
+			    const struct n4j_cached *new_obj)
+{
+	struct run *run = ud;
+	const struct n4j_cached *o = new_obj ? new_obj : old_obj;
+	const char *slash = o ? strchr(o->key, '/') : NULL;
+	if (!slash || !cluster_changed(old_obj, new_obj))
+		return;
+	enqueue_backup(run, N4J_KIND_BACKUP, o, o->key, (size_t)(slash - o->key), slash + 1);
 }
 
 static void on_owned_event(void *ud, const struct n4j_cached *old_obj,
@@ -544,6 +654,17 @@ static void on_owned_event(void *ud, const struct n4j_cached *old_obj,
 	cJSON *j = n4j_cached_parse(o);
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
 	const char *kind = cJSON_IsString(k) ? k->valuestring : "?";
+	/* A backup's CronJob, Jobs and their pods (labelled with it) wake the backup only. */
+	const char *backup = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metadata"),
+						 "labels"),
+		LABEL_BACKUP));
+	const char *slash = strchr(o->key, '/');
+	if (backup && slash) {
+		enqueue_backup(run, kind, o, o->key, (size_t)(slash - o->key), backup);
+		cJSON_Delete(j);
+		return;
+	}
 	char key[512];
 	/* Controller ownerReference to a Neo4jCluster, else the instance label (Pods are
 	 * owned by their StatefulSet, claims by nobody). */
@@ -568,10 +689,10 @@ static int start_informers(struct run *run, struct n4j_error *err)
 				.namespace_ = run->o.n_namespaces ? run->o.namespaces[s] : NULL,
 			};
 			struct n4j_informer_handlers h = {.ud = run};
-			if (k == 0) {
+			if (k == 0 || k == 1) {
 				io.transform = transform_cluster;
 				io.resync_ms = run->o.resync_ms;
-				h.on_event = on_cluster_event;
+				h.on_event = k == 0 ? on_cluster_event : on_backup_event;
 			} else {
 				io.label_selector = KINDS[k] == &N4J_RES_PVCS ? CLAIM_SELECTOR
 									      : MANAGED_BY_LABEL;
@@ -634,6 +755,15 @@ static void stop_informers(struct run *run)
 	}
 	free(t);
 	free(started);
+}
+
+/* One workqueue, two reconcilers: the key says which. */
+static long work(void *ud, const char *key)
+{
+	size_t n = strlen(BACKUP_KEY_PREFIX);
+	if (strncmp(key, BACKUP_KEY_PREFIX, n) == 0)
+		return n4j_reconcile_backup(ud, key + n);
+	return n4j_reconcile_cluster(ud, key);
 }
 
 /* ---- discovery ------------------------------------------------------------------ */
@@ -836,6 +966,8 @@ static int start_up(struct run *run, struct n4j_error *err)
 	n4j_render_facts_default(&run->facts);
 	run->facts.cluster_domain = o->cluster_domain;
 	run->facts.operator_namespace = o->operator_namespace;
+	if (o->backup_image)
+		run->facts.operator_image = o->backup_image;
 	if ((rc = api_served(run->kube, "/apis/cert-manager.io/v1",
 			     &run->facts.has_cert_manager)) ||
 	    (rc = api_served(run->kube, "/apis/monitoring.coreos.com/v1",
@@ -844,7 +976,8 @@ static int start_up(struct run *run, struct n4j_error *err)
 	n4j_log_info("run", "discovered", N4J_BOOL("cert_manager", run->facts.has_cert_manager),
 		     N4J_BOOL("service_monitor", run->facts.has_service_monitor),
 		     N4J_STR("cluster_domain", run->facts.cluster_domain),
-		     N4J_STR("operator_namespace", run->facts.operator_namespace));
+		     N4J_STR("operator_namespace", run->facts.operator_namespace),
+		     N4J_STR("backup_image", run->facts.operator_image));
 
 	if ((rc = n4j_schemas_load(&run->schemas, err)))
 		return rc;
@@ -980,9 +1113,8 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 		}
 		if (synced && !run->workers &&
 		    (!run->o.leader_elect || atomic_load(&run->leading))) {
-			int rc =
-				n4j_workers_start(run->queue, run->o.workers, n4j_reconcile_cluster,
-						  run->controller, &run->workers);
+			int rc = n4j_workers_start(run->queue, run->o.workers, work,
+						   run->controller, &run->workers);
 			if (rc) {
 				n4j_log_error("run", "cannot start the workers",
 					      N4J_STR("error", n4j_strerror(rc)));

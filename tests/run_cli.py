@@ -48,10 +48,10 @@ check(p.returncode == 0, f"run --help exits 0 ({p.returncode})")
 for flag in ("--kubeconfig", "--context", "--namespaces", "--workers", "--leader-elect",
              "--leader-election-namespace", "--leader-election-id", "--metrics-bind-address",
              "--health-probe-bind-address", "--log-level", "--log-format", "--cluster-domain",
-             "--resync"):
+             "--resync", "--backup-image"):
     check(flag in p.stdout, f"run --help lists {flag}")
 for env in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "WATCH_NAMESPACES", "POD_NAMESPACE",
-            "LOG_LEVEL", "LOG_FORMAT", "POD_NAME"):
+            "LOG_LEVEL", "LOG_FORMAT", "POD_NAME", "N4J_BACKUP_IMAGE"):
     check(env in p.stdout, f"run --help names the env variable {env}")
 top = subprocess.run([binary, "--help"], capture_output=True, text=True)
 check("run [flags]" in top.stdout, "neo4j-operator --help lists the run command")
@@ -78,6 +78,8 @@ BAD = [
      "--leader-election-namespace: 'Not/A/Namespace'"),
     (["--leader-election-id="], {}, "--leader-election-id: ''"),
     (["--cluster-domain="], {}, "--cluster-domain: empty"),
+    (["--backup-image="], {}, "--backup-image: '' is not an image"),
+    (["--backup-image", "ghcr.io/x y"], {}, "--backup-image: 'ghcr.io/x y'"),
 ]
 for args, env, msg in BAD:
     p = run(args, env)

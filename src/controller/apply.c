@@ -28,9 +28,18 @@ static const struct n4j_kube_resource RES_SERVICEMONITORS = {
 const struct n4j_kube_resource *ctl_resource_of(const cJSON *obj)
 {
 	static const struct n4j_kube_resource *const all[] = {
-		&N4J_RES_CONFIGMAPS,      &N4J_RES_SECRETS,      &N4J_RES_SERVICEACCOUNTS,
-		&N4J_RES_SERVICES,        &N4J_RES_STATEFULSETS, &N4J_RES_PDBS,
-		&N4J_RES_NETWORKPOLICIES, &RES_CERTIFICATES,     &RES_SERVICEMONITORS,
+		&N4J_RES_CONFIGMAPS,
+		&N4J_RES_SECRETS,
+		&N4J_RES_SERVICEACCOUNTS,
+		&N4J_RES_SERVICES,
+		&N4J_RES_STATEFULSETS,
+		&N4J_RES_PDBS,
+		&N4J_RES_NETWORKPOLICIES,
+		&RES_CERTIFICATES,
+		&RES_SERVICEMONITORS,
+		&N4J_RES_PVCS,
+		&N4J_RES_JOBS,
+		&N4J_RES_CRONJOBS,
 	};
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "kind"));
 	for (size_t i = 0; kind && i < sizeof(all) / sizeof(all[0]); i++)
@@ -356,4 +365,17 @@ int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cl
 		}
 	}
 	return prune(c, a, cl, rendered, &out->applied, e);
+}
+
+/* The same rules for the backup controller's objects (backup.c). */
+int ctl_live_object(struct n4j_controller *c, struct n4j_arena *a,
+		    const struct n4j_kube_resource *r, const char *ns, const char *name,
+		    cJSON **out, struct n4j_kube_error *e)
+{
+	return live_object(c, a, r, ns, name, out, e);
+}
+
+bool ctl_spec_differs(const cJSON *obj, const cJSON *live)
+{
+	return differs(obj, live, false);
 }

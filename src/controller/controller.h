@@ -1,5 +1,5 @@
 /*
- * controller: the Neo4jCluster reconciler (and, later, the Neo4jBackup one).
+ * controller: the Neo4jCluster and Neo4jBackup reconcilers.
  *
  * One reconcile, level-triggered (DESIGN §3): read the CR from the cache → validate (api/)
  * → render (render/) → server-side apply only the objects whose spec hash differs or that
@@ -58,6 +58,13 @@ void n4j_controller_free(struct n4j_controller *c);
 
 /* The work function for Neo4jCluster keys "ns/name" (ud = struct n4j_controller *). */
 long n4j_reconcile_cluster(void *ud, const char *key);
+
+/*
+ * The work function for Neo4jBackup keys "ns/name" (ud = struct n4j_controller *): the
+ * CronJob (or one-shot Job) and the backup PVC, and the status read from the Jobs
+ * (docs/controller.md, "The Neo4jBackup controller"). Returns as n4j_reconcile_cluster.
+ */
+long n4j_reconcile_backup(void *ud, const char *key);
 
 /* Counters for /metrics and tests (monotonic). */
 struct n4j_controller_stats {

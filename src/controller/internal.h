@@ -161,6 +161,12 @@ struct ctl_apply_out {
  */
 int ctl_apply(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
 	      cJSON *rendered, struct ctl_apply_out *out, struct n4j_kube_error *e);
+/* The live object from the cache, else from the apiserver; NULL (and 0) when absent. */
+int ctl_live_object(struct n4j_controller *c, struct n4j_arena *a,
+		    const struct n4j_kube_resource *r, const char *ns, const char *name,
+		    cJSON **out, struct n4j_kube_error *e);
+/* Whether live is absent or its spec hash differs from the rendered obj's. */
+bool ctl_spec_differs(const cJSON *obj, const cJSON *live);
 /* The descriptor of a rendered object's kind, or NULL. */
 const struct n4j_kube_resource *ctl_resource_of(const cJSON *obj);
 /* metadata.annotations[key] of obj, or NULL. */
@@ -200,5 +206,78 @@ int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_en
 
 int ctl_kube_step(struct n4j_controller *c, const struct n4j_cluster *cl, const struct n4j_step *s,
 		  const struct ctl_pods *p, struct n4j_kube_error *e);
+
+/* ---- backups: the schedule (cron.c, pure but for ctl_zone_load) ------------------------ */
+
+/* A 5-field schedule as robfig/cron's ParseStandard reads it (what the CronJob controller
+ * runs): bit v of a field set when value v matches; bit 63 marks a "*" (day-of-month and
+ * day-of-week combine with AND when either has it, else OR). */
+struct ctl_cron {
+	uint64_t minute, hour, dom, month, dow;
+};
+int ctl_cron_parse(const char *spec, struct ctl_cron *out, struct n4j_error *err);
+
+/* A time zone from a TZif file (v1-v3, with its footer rule). */
+struct ctl_zone;
+/* name NULL, "" or "UTC": UTC. Else $ZONEINFO/<name> or /usr/share/zoneinfo/<name>;
+ * N4J_ENOTFOUND for an unknown zone. */
+int ctl_zone_load(const char *name, struct ctl_zone **out, struct n4j_error *err);
+int ctl_zone_parse(const unsigned char *data, size_t len, struct ctl_zone **out,
+		   struct n4j_error *err);
+void ctl_zone_free(struct ctl_zone *z);
+/* The UTC offset (s) at instant t and the period [*start, *end) it holds (either may be
+ * NULL). */
+int32_t ctl_zone_offset(const struct ctl_zone *z, int64_t t, int64_t *start, int64_t *end);
+/* The first fire time > t (epoch seconds), as robfig/cron v3's SpecSchedule.Next in zone
+ * z: a nonexistent local time (spring forward) is skipped, a repeated one (fall back)
+ * fires twice. -1 when none within five years. */
+int64_t ctl_cron_next(const struct ctl_cron *c, const struct ctl_zone *z, int64_t t);
+
+/* ---- backups: status from the Jobs (backup_status.c, pure) ---------------------------- */
+
+#define CTL_LABEL_BACKUP    N4J_GROUP "/backup"
+#define CTL_FAILURE_MSG_MAX 512
+#define CT_BACKUP_HEALTHY   "BackupHealthy"
+#define CT_SCHEDULED        "Scheduled"
+
+/* The retention container's termination message (contract §C). */
+struct ctl_backup_report {
+	size_t n_databases;
+	const char **databases;
+	size_t n_artifacts;
+	struct n4j_backup_artifact *artifacts;
+	int64_t bytes;
+	int kept, pruned_count;
+	size_t n_pruned;
+	const char **pruned;
+};
+int ctl_backup_report_parse(struct n4j_arena *a, const char *msg, size_t len,
+			    struct ctl_backup_report *out, struct n4j_error *err);
+
+/* One Job as a run: finished (Succeeded | Failed, with the failure's reason and message)
+ * or still active. pods: the Job's pods (parsed), any order. */
+struct ctl_run_obs {
+	bool finished, succeeded;
+	struct n4j_backup_run run;
+	const char *reason; /* failed: BackupFailed | VerifyFailed | RetentionFailed |
+			       DeadlineExceeded */
+	int64_t finished_s; /* completion (or failure) time, epoch seconds; -1 unknown */
+};
+int ctl_backup_run_of(struct n4j_arena *a, const cJSON *job, const cJSON *const *pods,
+		      size_t n_pods, struct ctl_run_obs *out);
+/* prev (the live history) and seen (runs of Jobs that exist) merged by Job name, seen
+ * winning; newest first (completion, then start time, then name); at most
+ * N4J_BACKUP_HISTORY_MAX. */
+int ctl_backup_history_merge(struct n4j_arena *a, const struct n4j_backup_run *prev, size_t n_prev,
+			     const struct n4j_backup_run *seen, size_t n_seen,
+			     struct n4j_backup_run **out, size_t *n_out);
+/* Overdue: the first fire after `since` (the last success, or creation) plus one period
+ * (up to the fire after it) is before now. *due_s: that first fire; *deadline_s: when it
+ * becomes (or became) overdue. False when the schedule never fires. */
+bool ctl_backup_overdue(const struct ctl_cron *c, const struct ctl_zone *z, int64_t since_s,
+			int64_t now_s, int64_t *due_s, int64_t *deadline_s);
+/* The body {"status": diff} to send, or NULL (and *changed false) when nothing changed. */
+int ctl_backup_status_patch(const cJSON *live_status, const struct n4j_backup_status *st,
+			    cJSON **patch, bool *changed, struct n4j_error *err);
 
 #endif

@@ -29,7 +29,11 @@ const struct n4j_kube_resource N4J_RES_CONFIGMAPS = {"", "v1", "configmaps", "Co
 			       N4J_RES_NETWORKPOLICIES = {"networking.k8s.io", "v1",
 							  "networkpolicies", "NetworkPolicy", true},
 			       N4J_RES_NEO4JCLUSTERS = {"neo4j.graphops.io", "v1alpha1",
-							"neo4jclusters", "Neo4jCluster", true};
+							"neo4jclusters", "Neo4jCluster", true},
+			       N4J_RES_NEO4JBACKUPS = {"neo4j.graphops.io", "v1alpha1",
+						       "neo4jbackups", "Neo4jBackup", true},
+			       N4J_RES_JOBS = {"batch", "v1", "jobs", "Job", true},
+			       N4J_RES_CRONJOBS = {"batch", "v1", "cronjobs", "CronJob", true};
 
 static cJSON *store; /* {plural: [objects]} */
 static int writes, gate_patches, applies_sts, events_warning, events_total;
@@ -759,6 +763,312 @@ static void test_user_secret_missing(void)
 	n4j_controller_free(c);
 }
 
+/* ---- Neo4jBackup ------------------------------------------------------------------------ */
+
+static void put_doc(const char *plural, const char *yaml)
+{
+	cJSON *docs = NULL;
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_yaml_parse(yaml, strlen(yaml), &docs, &err), 0);
+	cJSON *o = cJSON_DetachItemFromArray(docs, 0);
+	cJSON_Delete(docs);
+	int idx;
+	if (find(plural, mstr(o, "namespace"), mstr(o, "name"), &idx))
+		cJSON_DeleteItemFromArray(list_of(plural), idx);
+	cJSON_AddItemToArray(list_of(plural), o);
+}
+
+static void drop(const char *plural, const char *name)
+{
+	int idx;
+	if (find(plural, "db", name, &idx))
+		cJSON_DeleteItemFromArray(list_of(plural), idx);
+}
+
+static const cJSON *bstatus(const char *name)
+{
+	return cJSON_GetObjectItem(find("neo4jbackups", "db", name, NULL), "status");
+}
+
+static const char *bcond(const char *name, const char *type, const char *field)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(bstatus(name), "conditions"))
+	{
+		if (check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "type")), type))
+			return cJSON_GetStringValue(cJSON_GetObjectItem(c, field));
+	}
+	return NULL;
+}
+
+/* now - s, RFC 3339: the controller judges runs by the wall clock. */
+static const char *ago(int64_t s)
+{
+	static char buf[8][40];
+	static int k;
+	char *b = buf[k++ % 8];
+	n4j_format_time(n4j_wall_ns() - s * 1000000000LL, false, b, 40);
+	return b;
+}
+
+static void set_created(const char *name, const char *when)
+{
+	cJSON *m = cJSON_GetObjectItem(find("neo4jbackups", "db", name, NULL), "metadata");
+	cJSON_ReplaceItemInObject(m, "creationTimestamp", cJSON_CreateString(when));
+}
+
+static int breconcile(struct n4j_controller *c, const char *key, long *ret)
+{
+	int before = writes;
+	long r = n4j_reconcile_backup(c, key);
+	if (ret)
+		*ret = r;
+	return writes - before;
+}
+
+#define BACKUP_YAML(name, cluster, extra)                                                          \
+	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jBackup\n"                              \
+	"metadata: {name: " name ", namespace: db, uid: b-uid-" name ", generation: 1, "           \
+	"creationTimestamp: \"2026-12-01T00:00:00Z\"}\n"                                           \
+	"spec: {clusterRef: {name: " cluster "}, target: {pvc: {size: 1Gi}}" extra "}\n"
+
+static const char *BK_CLUSTER =
+	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
+	"metadata: {name: bk, namespace: db, uid: cr-uid-bk, generation: 1}\n"
+	"spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3}\n"
+	"status: {databases: [{name: system}, {name: neo4j}, {name: sales}, {name: salt}]}\n";
+
+/* A finished Job of backup `backup` and its pod (job-name label, termination messages). */
+static void put_job(const char *backup, const char *job, bool ok, const char *done,
+		    const char *message)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"db\",\"labels\":{\"app.kubernetes.io/instance\":\"bk\","
+		 "\"" CTL_LABEL_BACKUP "\":\"%s\"}},\"status\":{\"startTime\":\"%s\",%s"
+		 "\"conditions\":[{\"type\":\"%s\",\"status\":\"True\",\"lastTransitionTime\":"
+		 "\"%s\"}]}}",
+		 job, backup, done, ok ? "" : "\"failed\":2,", ok ? "Complete" : "Failed", done);
+	cJSON *j = cJSON_Parse(buf);
+	CHECK(j != NULL);
+	if (ok)
+		cJSON_AddStringToObject(cJSON_GetObjectItem(j, "status"), "completionTime", done);
+	cJSON_AddItemToArray(list_of("jobs"), j);
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s-x\","
+		 "\"namespace\":\"db\",\"creationTimestamp\":\"%s\",\"labels\":{"
+		 "\"app.kubernetes.io/instance\":\"bk\",\"" CTL_LABEL_BACKUP "\":\"%s\","
+		 "\"batch.kubernetes.io/job-name\":\"%s\"}},\"status\":{\"phase\":\"%s\","
+		 "\"initContainerStatuses\":[{\"name\":\"backup\",\"state\":{\"terminated\":{"
+		 "\"exitCode\":%d}}}],\"containerStatuses\":[{\"name\":\"retention\",\"state\":{"
+		 "\"terminated\":{\"exitCode\":0}}}]}}",
+		 job, done, backup, job, ok ? "Succeeded" : "Failed", ok ? 0 : 1);
+	cJSON *p = cJSON_Parse(buf);
+	CHECK(p != NULL);
+	const char *list = ok ? "containerStatuses" : "initContainerStatuses";
+	cJSON *term = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(
+				cJSON_GetObjectItem(cJSON_GetObjectItem(p, "status"), list), 0),
+			"state"),
+		"terminated");
+	cJSON_AddStringToObject(term, "message", message);
+	cJSON_AddItemToArray(list_of("pods"), p);
+}
+
+static const char *REPORT = "{\"v\":1,\"databases\":[\"neo4j\",\"sales\",\"salt\",\"system\"],"
+			    "\"artifacts\":[{\"name\":\"neo4j-2026-12-02T01-00-05.backup\","
+			    "\"database\":\"neo4j\",\"sizeBytes\":1234,\"full\":true}],"
+			    "\"bytes\":1234,\"kept\":7,\"prunedCount\":3}\n";
+
+static void test_backup_refused(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	/* No such cluster: refused, one Warning, nothing created. */
+	put_doc("neo4jbackups", BACKUP_YAML("lost", "nope", ", schedule: \"0 2 * * *\""));
+	int warn = events_warning;
+	long ret;
+	int w = breconcile(c, "db/lost", &ret);
+	CHECK_INT(w, 1); /* the status */
+	CHECK(ret > 0);
+	CHECK_STR(bcond("lost", CT_SCHEDULED, "status"), "False");
+	CHECK_STR(bcond("lost", CT_SCHEDULED, "reason"), "ClusterNotFound");
+	CHECK_HAS(bcond("lost", CT_SCHEDULED, "message"), "spec.clusterRef.name");
+	CHECK_STR(bcond("lost", CT_BACKUP_HEALTHY, "status"), "Unknown");
+	CHECK_STR(bcond("lost", CT_STALLED, "status"), "True");
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "ClusterNotFound");
+	CHECK_INT(cJSON_GetArraySize(list_of("cronjobs")), 0);
+	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
+	CHECK_INT(breconcile(c, "db/lost", NULL), 0); /* the same refusal: no write, no Event */
+	CHECK_INT(events_warning, warn + 1);
+
+	/* A Community cluster. */
+	put_cr("apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
+	       "metadata: {name: comm, namespace: db, uid: cr-uid-comm, generation: 1}\n"
+	       "spec: {version: 5.26.12, edition: community}\n");
+	put_doc("neo4jbackups", BACKUP_YAML("ce", "comm", ""));
+	CHECK_INT(breconcile(c, "db/ce", NULL), 1);
+	CHECK_STR(bcond("ce", CT_SCHEDULED, "reason"), "CommunityEdition");
+	CHECK_STR(bcond("ce", CT_STALLED, "reason"), "CommunityEdition");
+	CHECK_INT(events_warning, warn + 2);
+	CHECK_STR(last_event_reason, "CommunityEdition");
+	CHECK_INT(cJSON_GetArraySize(list_of("jobs")), 0);
+	CHECK_INT(cJSON_GetArraySize(list_of("persistentvolumeclaims")), 0);
+	/* A one-shot backup: one Job, run once; deleted after it ran, it is not made again. */
+	put_cr(BK_CLUSTER);
+	put_doc("neo4jbackups", BACKUP_YAML("once", "bk", ", databases: [neo4j]"));
+	breconcile(c, "db/once", NULL);
+	CHECK(find("jobs", "db", "once-backup", NULL) != NULL);
+	CHECK_STR(bcond("once", CT_SCHEDULED, "reason"), "OneShot");
+	drop("jobs", "once-backup");
+	put_job("once", "once-backup", true, ago(60), REPORT);
+	breconcile(c, "db/once", NULL);
+	CHECK_STR(bcond("once", CT_BACKUP_HEALTHY, "status"), "True");
+	drop("jobs", "once-backup");
+	CHECK_INT(breconcile(c, "db/once", NULL), 0);
+	CHECK(find("jobs", "db", "once-backup", NULL) == NULL);
+	/* Gone: nothing. */
+	drop("neo4jbackups", "ce");
+	CHECK_INT(breconcile(c, "db/ce", &ret), 0);
+	CHECK_INT(ret, 0);
+	n4j_controller_free(c);
+}
+
+static void test_backup_scheduled(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_cr(BK_CLUSTER);
+	put_doc("neo4jbackups",
+		BACKUP_YAML("nightly", "bk",
+			    ", databases: [\"*\", \"sal?\"], schedule: \"0 2 * * *\", "
+			    "timeZone: Europe/Berlin"));
+	set_created("nightly", ago(7200));
+	long ret;
+	int w = breconcile(c, "db/nightly", &ret);
+	CHECK_INT(w, 3); /* PVC, CronJob, status */
+	const cJSON *cj = find("cronjobs", "db", "nightly-backup", NULL);
+	CHECK(cj != NULL);
+	CHECK(find("persistentvolumeclaims", "db", "nightly-backup", NULL) != NULL);
+	/* The concrete names reach the Job: "*" expanded from the cluster's status. */
+	char *txt = cJSON_PrintUnformatted(cj);
+	CHECK_HAS(txt, "\"neo4j-backup\",\"neo4j\",\"sales\",\"salt\",\"system\"");
+	CHECK(!strstr(txt, "\"*\""));
+	free(txt);
+	const cJSON *st = bstatus("nightly");
+	char *dbs = cJSON_PrintUnformatted(cJSON_GetObjectItem(st, "databases"));
+	CHECK_STR(dbs, "[\"neo4j\",\"sales\",\"salt\",\"system\"]");
+	free(dbs);
+	const char *next = cJSON_GetStringValue(cJSON_GetObjectItem(st, "nextScheduleTime"));
+	CHECK(next && strlen(next) == 20 &&
+	      (strstr(next, "T01:00:00Z") || strstr(next, "T00:00:00Z")));
+	CHECK_STR(bcond("nightly", CT_SCHEDULED, "status"), "True");
+	CHECK_STR(bcond("nightly", CT_STALLED, "status"), "False");
+	CHECK_STR(bcond("nightly", CT_BACKUP_HEALTHY, "reason"), "NoBackupYet");
+	CHECK(ret > 0 && ret <= 60000);
+	/* Converged: nothing written. */
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 0);
+
+	/* A finished run: history from the Job, the retention report, one Event. */
+	int ev = events_total;
+	const char *t1 = ago(3600), *t2 = ago(1800);
+	put_job("nightly", "nightly-backup-1001", true, t1, REPORT);
+	w = breconcile(c, "db/nightly", NULL);
+	CHECK_INT(w, 1);
+	CHECK_INT(events_total, ev + 1);
+	CHECK_STR(last_event_reason, "BackupSucceeded");
+	st = bstatus("nightly");
+	const cJSON *h0 = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "history"), 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h0, "name")), "nightly-backup-1001");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h0, "result")), "Succeeded");
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(h0, "sizeBytes")), 1234);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(h0, "artifacts")), 1);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(st, "lastSuccessfulTime")), t1);
+	CHECK_STR(bcond("nightly", CT_BACKUP_HEALTHY, "status"), "True");
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 0);
+	CHECK_INT(events_total, ev + 1); /* once per run */
+
+	/* A failed run after it: BackupHealthy False, lastFailure, a Warning. */
+	int warn = events_warning;
+	put_job("nightly", "nightly-backup-1002", false, t2,
+		"ERROR: Unable to connect to graph-0:6362\n");
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 1);
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "BackupFailed");
+	CHECK_STR(bcond("nightly", CT_BACKUP_HEALTHY, "status"), "False");
+	CHECK_STR(bcond("nightly", CT_BACKUP_HEALTHY, "reason"), "BackupFailed");
+	st = bstatus("nightly");
+	const cJSON *lf = cJSON_GetObjectItem(st, "lastFailure");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(lf, "reason")), "BackupFailed");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(lf, "message")),
+		  "ERROR: Unable to connect to graph-0:6362");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(st, "history")), 2);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+			  cJSON_GetArrayItem(cJSON_GetObjectItem(st, "history"), 0), "name")),
+		  "nightly-backup-1002");
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 0);
+	CHECK_INT(events_warning, warn + 1);
+
+	/* The CronJob's history limit deletes the Jobs: the runs stay in status. */
+	drop("jobs", "nightly-backup-1001");
+	drop("jobs", "nightly-backup-1002");
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 0);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(bstatus("nightly"), "history")), 2);
+	CHECK_STR(bcond("nightly", CT_BACKUP_HEALTHY, "reason"), "BackupFailed");
+
+	/* A new database in the cluster's status: the CronJob follows. */
+	cJSON *cl = find("neo4jclusters", "db", "bk", NULL);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(cl, "status"), "databases"),
+			     cJSON_Parse("{\"name\":\"orders\"}"));
+	last_apply_kinds[0] = '\0';
+	CHECK_INT(breconcile(c, "db/nightly", NULL), 2); /* the CronJob, status.databases */
+	CHECK_STR(last_apply_kinds, "CronJob,");
+	n4j_controller_free(c);
+}
+
+static void test_backup_overdue(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_cr(BK_CLUSTER);
+	/* Every minute since 1 December and no success since: overdue. */
+	put_doc("neo4jbackups", BACKUP_YAML("stale", "bk", ", schedule: \"* * * * *\""));
+	int warn = events_warning;
+	breconcile(c, "db/stale", NULL);
+	CHECK_STR(bcond("stale", CT_BACKUP_HEALTHY, "status"), "False");
+	CHECK_STR(bcond("stale", CT_BACKUP_HEALTHY, "reason"), "Overdue");
+	CHECK_HAS(bcond("stale", CT_BACKUP_HEALTHY, "message"), "due at 2026-12-01T00:01:00Z");
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "BackupOverdue");
+	/* A fresh success (now) ends it. */
+	char now[40];
+	n4j_format_time(n4j_wall_ns(), false, now, sizeof(now));
+	put_job("stale", "stale-backup-1", true, now, REPORT);
+	breconcile(c, "db/stale", NULL);
+	CHECK_STR(bcond("stale", CT_BACKUP_HEALTHY, "status"), "True");
+	/* Suspended: Scheduled False, no next run, and still judged: backups stopped. */
+	put_doc("neo4jbackups",
+		BACKUP_YAML("paused", "bk", ", schedule: \"* * * * *\", suspend: true"));
+	breconcile(c, "db/paused", NULL);
+	CHECK_STR(bcond("paused", CT_SCHEDULED, "reason"), "Suspended");
+	CHECK_STR(bcond("paused", CT_BACKUP_HEALTHY, "reason"), "Overdue");
+	CHECK_HAS(bcond("paused", CT_BACKUP_HEALTHY, "message"), "spec.suspend is true");
+	/* Suspended a moment ago, after a success: not overdue yet. */
+	put_doc("neo4jbackups",
+		BACKUP_YAML("rest", "bk", ", schedule: \"0 2 * * *\", suspend: true"));
+	set_created("rest", ago(60));
+	breconcile(c, "db/rest", NULL);
+	CHECK_STR(bcond("rest", CT_BACKUP_HEALTHY, "reason"), "NoBackupYet");
+	CHECK(!cJSON_GetObjectItem(bstatus("paused"), "nextScheduleTime"));
+	/* An unknown zone: refused (the apiserver would refuse the CronJob). */
+	put_doc("neo4jbackups",
+		BACKUP_YAML("mars", "bk", ", schedule: \"0 2 * * *\", timeZone: Mars/Base"));
+	breconcile(c, "db/mars", NULL);
+	CHECK_STR(bcond("mars", CT_SCHEDULED, "reason"), "UnknownTimeZone");
+	CHECK(find("cronjobs", "db", "mars-backup", NULL) == NULL);
+	n4j_controller_free(c);
+}
+
 int main(void)
 {
 	store = cJSON_CreateObject();
@@ -768,6 +1078,9 @@ int main(void)
 	test_update_pending();
 	test_invalid_spec();
 	test_user_secret_missing();
+	test_backup_refused();
+	test_backup_scheduled();
+	test_backup_overdue();
 	n4j_schemas_free(schemas);
 	cJSON_Delete(store);
 	return check_summary();

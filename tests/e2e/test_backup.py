@@ -44,6 +44,9 @@ def backup_doc(example, ns, name=None, edits=None):
     if name:
         cr["metadata"]["name"] = name
     cr["spec"]["clusterRef"] = {"name": "graph"}
+    pvc = cr["spec"].get("target", {}).get("pvc")
+    if pvc:  # the test bed's PVs are 10Gi (TESTENV_PV_SIZE): the example's 50Gi never binds
+        pvc["size"] = "1Gi"
     if edits:
         edits(cr)
     return cr
@@ -172,8 +175,7 @@ def body(t):
 
     # Refusals: a condition with the reason, a Warning Event, and nothing rendered.
     for bns, name, reason in ((nsce, "community", "CommunityEdition"), (ns, "orphan", "ClusterNotFound")):
-        wait_for(lambda: cond(backup(bns, name), "Scheduled").get("reason") == reason, 60,
-                 f"{bns}/{name}: Scheduled=False reason {reason}")
+        wait_for(f"{bns}/{name}: Scheduled=False reason {reason}", lambda: cond(backup(bns, name), "Scheduled").get("reason") == reason, 60)
         c = cond(backup(bns, name), "Scheduled")
         check(c.get("status") == "False", f"{name}: Scheduled is False ({c})")
         check(events(bns, name, reason) or any(e["type"] == "Warning" for e in kjson(
@@ -184,7 +186,7 @@ def body(t):
         check(not jobs, f"{name}: no CronJob or Job rendered ({jobs})")
 
     # One-shot PVC backup: artifacts on the claim's volume.
-    wait_for(lambda: succeeded_runs(backup(ns, "once-pvc")), 240, "once-pvc: a succeeded run")
+    wait_for("once-pvc: a succeeded run", lambda: succeeded_runs(backup(ns, "once-pvc")), 240)
     b = backup(ns, "once-pvc")
     run0 = succeeded_runs(b)[0]
     names = {a["name"] for a in run0.get("artifacts") or []}
@@ -200,7 +202,7 @@ def body(t):
     check(cond(b, "BackupHealthy").get("status") == "True", f"once-pvc: BackupHealthy True ({cond(b, 'BackupHealthy')})")
 
     # Azure one-shot: every database of the cluster ("*" expanded), blobs in the emulator.
-    wait_for(lambda: succeeded_runs(backup(ns, "once-azure")), 240, "once-azure: a succeeded run")
+    wait_for("once-azure: a succeeded run", lambda: succeeded_runs(backup(ns, "once-azure")), 240)
     b = backup(ns, "once-azure")
     check(set((b["status"].get("databases") or [])) == ARTIFACT_DBS,
           f"once-azure: '*' expanded from the cluster's status to {b['status'].get('databases')}")
@@ -211,8 +213,7 @@ def body(t):
           f"once-azure: reported artifacts {reported} are blobs {blobs}")
 
     # The wrong credential fails the Job, and status, condition and Event say so.
-    wait_for(lambda: (backup(ns, "once-wrong").get("status") or {}).get("lastFailure"), 240,
-             "once-wrong: lastFailure")
+    wait_for("once-wrong: lastFailure", lambda: (backup(ns, "once-wrong").get("status") or {}).get("lastFailure"), 240)
     b = backup(ns, "once-wrong")
     lf = b["status"]["lastFailure"]
     say(f"once-wrong: lastFailure {lf}")
@@ -225,7 +226,7 @@ def body(t):
     check(not artifact_names(s3, "wrong/"), "once-wrong: nothing was written with the wrong key")
 
     # The schedule: two runs by the CronJob controller; keepLast 1 with FULL prunes the first.
-    wait_for(lambda: len(succeeded_runs(backup(ns, "nightly"))) >= 2, 260, "nightly: two succeeded runs")
+    wait_for("nightly: two succeeded runs", lambda: len(succeeded_runs(backup(ns, "nightly"))) >= 2, 260)
     b = backup(ns, "nightly")
     runs = succeeded_runs(b)
     st = b["status"]
@@ -257,8 +258,7 @@ def body(t):
     check(len(st.get("history") or []) <= 20, "nightly: status.history is bounded")
 
     # Overdue: a suspended every-minute schedule misses its runs.
-    wait_for(lambda: cond(backup(ns, "late"), "BackupHealthy").get("reason") == "Overdue",
-             max(30, 200 - (time.time() - created)), "late: BackupHealthy False, reason Overdue")
+    wait_for("late: BackupHealthy False, reason Overdue", lambda: cond(backup(ns, "late"), "BackupHealthy").get("reason") == "Overdue", max(30, 200 - (time.time() - created)))
     check(cond(backup(ns, "late"), "BackupHealthy").get("status") == "False", "late: BackupHealthy False")
 
     # Deleting Neo4jBackups keeps what they wrote.
@@ -266,8 +266,8 @@ def body(t):
     for name in ("nightly", "once-pvc"):
         p = kubectl("-n", ns, "delete", f"neo4jbackups.{GROUP}", name, "--wait=true", "--timeout=60s", timeout=90)
         check(p.returncode == 0, f"delete {name}: {p.stderr.strip()}")
-    wait_for(lambda: not [c for c in kjson("-n", ns, "get", "cronjobs")["items"]
-                          if c["metadata"]["name"] == "nightly-backup"], 60, "the CronJob is garbage-collected")
+    wait_for("the CronJob is garbage-collected", lambda: not [c for c in kjson("-n", ns, "get", "cronjobs")["items"]
+                          if c["metadata"]["name"] == "nightly-backup"], 60)
     check(kubectl("-n", ns, "get", "pvc", "once-pvc-backup").returncode == 0, "the backup PVC stays")
     time.sleep(2)
     check(before <= set(artifact_names(s3, "graph/")), "the objects in the store stay")

@@ -43,9 +43,10 @@ NS = unique_name("run-lc")
 NS2 = unique_name("run-lc-h")
 LEASE = unique_name("run-lc-lease")
 LEASE2 = unique_name("run-lc-held")
-# What `run` watches: Neo4jClusters and the owned kinds. Never secrets.
-WATCHED = {"neo4jclusters", "statefulsets", "services", "configmaps", "serviceaccounts",
-           "poddisruptionbudgets", "networkpolicies", "pods", "persistentvolumeclaims"}
+# What `run` watches: Neo4jClusters, Neo4jBackups and the owned kinds (the backups'
+# CronJobs and Jobs too). Never secrets.
+WATCHED = {"neo4jclusters", "neo4jbackups", "statefulsets", "services", "configmaps", "serviceaccounts",
+           "poddisruptionbudgets", "networkpolicies", "pods", "persistentvolumeclaims", "jobs", "cronjobs"}
 
 audit_start = os.path.getsize(AUDIT) if os.path.exists(AUDIT) else 0
 
