@@ -115,6 +115,8 @@ struct n4j_client_peer {
 struct n4j_database {
 	const char *name;
 	struct n4j_topology topology;
+	const char *seed_uri;           /* create from this seed when absent; NULL: empty */
+	const char *seed_restore_until; /* seedRestoreUntil, NULL when absent */
 };
 
 struct n4j_alias {
@@ -196,7 +198,15 @@ struct n4j_cluster_spec {
 		const char *seed_uri;
 		size_t n_databases;
 		const char **databases;
+		const char *restore_until; /* tx id or "YYYY-MM-DD HH:MM:SS"; NULL when absent */
+		bool replace;              /* recreate databases that exist */
 	} restore;
+
+	/* How the servers reach seed URIs: files mounted from the Secret, never env values. */
+	struct {
+		const char *credentials_secret; /* NULL: ambient credentials */
+		const char *endpoint, *region;
+	} seed_storage;
 
 	bool paused;
 	int progress_deadline_s; /* spec.progressDeadlineSeconds (default 600) */
@@ -226,9 +236,13 @@ struct n4j_backup_spec {
 	} target;
 	struct {
 		int keep_last, daily, weekly, monthly;
+		const char *max_age; /* "90d"; NULL when absent */
+		long max_age_s;      /* 0 when absent */
 	} retention;
 	bool verify;
 	bool suspend;
+	int starting_deadline_s;     /* default 3600 */
+	const char *service_account; /* NULL: the namespace default */
 	struct n4j_str_map requests, limits;
 };
 
@@ -302,6 +316,17 @@ struct n4j_database_status {
 	int primaries, secondaries;
 };
 
+struct n4j_restore_db_status {
+	const char *name, *phase, *message;
+};
+
+/* status.restore of a Neo4jCluster (phase NULL: no restore recorded). */
+struct n4j_restore_status {
+	const char *key, *source, *phase, *started_at, *completed_at;
+	size_t n_databases;
+	struct n4j_restore_db_status *databases;
+};
+
 struct n4j_cluster_status {
 	int64_t observed_generation;
 	const char *phase;
@@ -322,13 +347,24 @@ struct n4j_cluster_status {
 		const char *target;
 		const char *started_at; /* RFC 3339 */
 	} operation;
+	struct n4j_restore_status restore;
+};
+
+struct n4j_backup_artifact {
+	const char *name, *database;
+	int64_t size_bytes;
+	bool full;
 };
 
 struct n4j_backup_run {
 	const char *name, *start_time, *completion_time, *result;
-	int64_t size_bytes;
+	int64_t size_bytes; /* -1: unknown (omitted) */
 	size_t n_databases;
 	const char **databases;
+	size_t n_artifacts;
+	struct n4j_backup_artifact *artifacts;
+	int64_t pruned; /* -1: unknown (omitted) */
+	const char *message;
 };
 
 #define N4J_BACKUP_HISTORY_MAX 20
@@ -341,6 +377,8 @@ struct n4j_backup_status {
 	struct {
 		const char *time, *reason, *message;
 	} last_failure;
+	size_t n_databases; /* the concrete databases rendered */
+	const char **databases;
 	size_t n_history;
 	struct n4j_backup_run *history;
 };
@@ -352,6 +390,8 @@ int n4j_backup_status_json(const struct n4j_backup_status *s, cJSON **out, struc
 /* Parses a status back (round-trip); strings are copied into the arena. */
 int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_cluster_status *s,
 			     struct n4j_error *err);
+int n4j_backup_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_backup_status *s,
+			    struct n4j_error *err);
 
 /* The name of the headless Service, the client Service, etc. share these helpers. */
 const char *n4j_edition_name(enum n4j_edition e);

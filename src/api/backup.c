@@ -1,5 +1,6 @@
 /* Neo4jBackup: the typed view, and the rules that need the referenced cluster. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -37,6 +38,18 @@ static int view_spec(struct n4j_arena *a, const cJSON *spec, struct n4j_backup_s
 	bs->retention.daily = (int)n4j_jint(spec, "retention.daily", 0);
 	bs->retention.weekly = (int)n4j_jint(spec, "retention.weekly", 0);
 	bs->retention.monthly = (int)n4j_jint(spec, "retention.monthly", 0);
+	bs->retention.max_age = n4j_view_str(a, spec, "retention.maxAge");
+	bs->retention.max_age_s = 0;
+	if (bs->retention.max_age) {
+		/* The schema pattern guarantees digits then one of h, d, w. */
+		long n = strtol(bs->retention.max_age, NULL, 10);
+		char unit = bs->retention.max_age[strlen(bs->retention.max_age) - 1];
+		bs->retention.max_age_s = n * (unit == 'h'   ? 3600L
+					       : unit == 'd' ? 86400L
+							     : 604800L);
+	}
+	bs->starting_deadline_s = (int)n4j_jint(spec, "startingDeadlineSeconds", 3600);
+	bs->service_account = n4j_view_str(a, spec, "serviceAccountName");
 	bs->verify = n4j_jbool(spec, "verify", false);
 	bs->suspend = n4j_jbool(spec, "suspend", false);
 	return n4j_view_resources(a, n4j_jget(spec, "resources"), &bs->requests, &bs->limits);

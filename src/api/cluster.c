@@ -145,6 +145,8 @@ static int view_lists(struct n4j_arena *a, const cJSON *spec, struct n4j_cluster
 		struct n4j_database *d = &cs->databases[cs->n_databases++];
 		d->name = n4j_view_str(a, e, "name");
 		d->topology = cs->topology;
+		d->seed_uri = n4j_view_str(a, e, "seedURI");
+		d->seed_restore_until = n4j_view_str(a, e, "seedRestoreUntil");
 		if (n4j_jhas(e, "topology")) {
 			d->topology.primaries = (int)n4j_jint(e, "topology.primaries", 1);
 			d->topology.secondaries = (int)n4j_jint(e, "topology.secondaries", 0);
@@ -250,6 +252,12 @@ static int view_spec(struct n4j_arena *a, const struct n4j_meta *m, const cJSON 
 	cs->restore.present = n4j_jhas(spec, "restore");
 	cs->restore.backup_ref = n4j_view_str(a, spec, "restore.backupRef.name");
 	cs->restore.seed_uri = n4j_view_str(a, spec, "restore.seedURI");
+	cs->restore.restore_until = n4j_view_str(a, spec, "restore.restoreUntil");
+	cs->restore.replace = n4j_jbool(spec, "restore.replace", false);
+	cs->seed_storage.credentials_secret =
+		n4j_view_str(a, spec, "seedStorage.credentialsSecretRef.name");
+	cs->seed_storage.endpoint = n4j_view_str(a, spec, "seedStorage.endpoint");
+	cs->seed_storage.region = n4j_view_str(a, spec, "seedStorage.region");
 	if ((rc = n4j_view_str_list(a, n4j_jget(spec, "restore.databases"),
 				    &cs->restore.n_databases, &cs->restore.databases)))
 		return rc;

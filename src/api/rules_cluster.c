@@ -63,6 +63,16 @@ int n4j_meta_check(const cJSON *doc, int max_name, struct n4j_problems *p)
 	return 0;
 }
 
+/* CEL: the schemes Neo4j's seed providers accept (reference §5). */
+static bool seed_uri_ok(const char *uri)
+{
+	static const char *const ok[] = {"s3://", "gs://", "azb://", "https://", "file://", NULL};
+	for (const char *const *q = ok; *q; q++)
+		if (strncmp(uri, *q, strlen(*q)) == 0)
+			return true;
+	return false;
+}
+
 static int check_quantity(const char *path, const cJSON *v, struct n4j_problems *p, int64_t *milli)
 {
 	int64_t m = 0;
@@ -207,6 +217,13 @@ static int database_rules(const cJSON *spec, bool community, int64_t servers,
 				"database name must be 3-63 characters: lowercase letters, digits, "
 				"dots and dashes, starting with a letter; not system");
 		}
+		const char *seed = n4j_jstr(e, "seedURI");
+		if (seed && !seed_uri_ok(seed)) {
+			char path[64];
+			snprintf(path, sizeof(path), "spec.databases[%d].seedURI", i);
+			N4J_PROBLEM(path,
+				    "seedURI must use s3://, gs://, azb://, https:// or file://");
+		}
 		if (n4j_jhas(e, "topology") &&
 		    n4j_jint(e, "topology.primaries", 1) + n4j_jint(e, "topology.secondaries", 0) >
 			    servers)
@@ -259,14 +276,12 @@ static int restore_rules(const cJSON *spec, bool community, struct n4j_problems 
 			    "community edition cannot restore online; use neo4j-admin load");
 	const char *uri = n4j_jstr(spec, "restore.seedURI");
 	if (uri) {
-		static const char *const ok[] = {"s3://",    "gs://",   "azb://",
-						 "https://", "file://", NULL};
-		bool good = false;
-		for (const char *const *q = ok; *q; q++)
-			good |= strncmp(uri, *q, strlen(*q)) == 0;
-		if (!good)
+		if (!seed_uri_ok(uri))
 			N4J_PROBLEM("spec.restore.seedURI",
 				    "seedURI must use s3://, gs://, azb://, https:// or file://");
+		if (!n4j_jhas(spec, "restore.databases"))
+			N4J_PROBLEM("spec.restore.databases",
+				    "restore.seedURI needs restore.databases");
 	}
 	return 0;
 }

@@ -124,6 +124,24 @@ int n4j_cluster_status_json(const struct n4j_cluster_status *s, cJSON **out, str
 		add_str(&b, op, "target", s->operation.target);
 		add_str(&b, op, "startedAt", s->operation.started_at);
 	}
+	if (s->restore.phase) {
+		const struct n4j_restore_status *r = &s->restore;
+		cJSON *ro = add(&b, o, "restore", cJSON_CreateObject());
+		add_str(&b, ro, "key", r->key);
+		add_str(&b, ro, "source", r->source);
+		add_str(&b, ro, "phase", r->phase);
+		add_str(&b, ro, "startedAt", r->started_at);
+		add_str(&b, ro, "completedAt", r->completed_at);
+		if (r->n_databases) {
+			cJSON *arr = add(&b, ro, "databases", cJSON_CreateArray());
+			for (size_t i = 0; arr && i < r->n_databases; i++) {
+				cJSON *e = add(&b, arr, NULL, cJSON_CreateObject());
+				add_str(&b, e, "name", r->databases[i].name);
+				add_str(&b, e, "phase", r->databases[i].phase);
+				add_str(&b, e, "message", r->databases[i].message);
+			}
+		}
+	}
 	if (s->bolt_endpoint || s->http_endpoint) {
 		cJSON *ep = add(&b, o, "endpoints", cJSON_CreateObject());
 		add_str(&b, ep, "bolt", s->bolt_endpoint);
@@ -150,6 +168,8 @@ int n4j_backup_status_json(const struct n4j_backup_status *s, cJSON **out, struc
 		add_str(&b, f, "reason", s->last_failure.reason);
 		add_str(&b, f, "message", s->last_failure.message);
 	}
+	if (s->n_databases)
+		add_str_array(&b, o, "databases", s->databases, s->n_databases);
 	size_t n = s->n_history < N4J_BACKUP_HISTORY_MAX ? s->n_history : N4J_BACKUP_HISTORY_MAX;
 	if (n) {
 		cJSON *arr = add(&b, o, "history", cJSON_CreateArray());
@@ -160,8 +180,23 @@ int n4j_backup_status_json(const struct n4j_backup_status *s, cJSON **out, struc
 			add_str(&b, e, "startTime", r->start_time);
 			add_str(&b, e, "completionTime", r->completion_time);
 			add_str(&b, e, "result", r->result);
-			add_num(&b, e, "sizeBytes", (double)r->size_bytes);
+			if (r->size_bytes >= 0)
+				add_num(&b, e, "sizeBytes", (double)r->size_bytes);
 			add_str_array(&b, e, "databases", r->databases, r->n_databases);
+			if (r->n_artifacts) {
+				cJSON *aa = add(&b, e, "artifacts", cJSON_CreateArray());
+				for (size_t k = 0; aa && k < r->n_artifacts; k++) {
+					const struct n4j_backup_artifact *x = &r->artifacts[k];
+					cJSON *ae = add(&b, aa, NULL, cJSON_CreateObject());
+					add_str(&b, ae, "name", x->name);
+					add_str(&b, ae, "database", x->database);
+					add_num(&b, ae, "sizeBytes", (double)x->size_bytes);
+					add(&b, ae, "full", cJSON_CreateBool(x->full));
+				}
+			}
+			if (r->pruned >= 0)
+				add_num(&b, e, "prunedCount", (double)r->pruned);
+			add_str(&b, e, "message", r->message);
 		}
 	}
 	return finish(&b, o, out, "backup", err);
@@ -174,6 +209,22 @@ static enum n4j_cond_status parse_cond_status(const char *s)
 	if (s && strcmp(s, "False") == 0)
 		return N4J_COND_FALSE;
 	return N4J_COND_UNKNOWN;
+}
+
+static void parse_conditions(struct n4j_arena *a, const cJSON *conds, struct n4j_condition *out,
+			     size_t *n)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, conds)
+	{
+		struct n4j_condition *c = &out[(*n)++];
+		c->type = n4j_view_str(a, e, "type");
+		c->status = parse_cond_status(n4j_jstr(e, "status"));
+		c->reason = n4j_view_str(a, e, "reason");
+		c->message = n4j_view_str(a, e, "message");
+		c->last_transition_time = n4j_view_str(a, e, "lastTransitionTime");
+		c->observed_generation = n4j_jint(e, "observedGeneration", 0);
+	}
 }
 
 int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_cluster_status *s,
@@ -206,16 +257,7 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(dbs) + 1, sizeof(*s->databases));
 	if (!s->conditions || !s->servers || !s->databases)
 		return n4j_err(err, N4J_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(e, conds)
-	{
-		struct n4j_condition *c = &s->conditions[s->n_conditions++];
-		c->type = n4j_view_str(a, e, "type");
-		c->status = parse_cond_status(n4j_jstr(e, "status"));
-		c->reason = n4j_view_str(a, e, "reason");
-		c->message = n4j_view_str(a, e, "message");
-		c->last_transition_time = n4j_view_str(a, e, "lastTransitionTime");
-		c->observed_generation = n4j_jint(e, "observedGeneration", 0);
-	}
+	parse_conditions(a, conds, s->conditions, &s->n_conditions);
 	cJSON_ArrayForEach(e, servers)
 	{
 		struct n4j_server_status *sv = &s->servers[s->n_servers++];
@@ -234,6 +276,75 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 		d->writer = n4j_view_str(a, e, "writer");
 		d->primaries = (int)n4j_jint(e, "primaries", 0);
 		d->secondaries = (int)n4j_jint(e, "secondaries", 0);
+	}
+	struct n4j_restore_status *r = &s->restore;
+	r->phase = n4j_view_str(a, j, "restore.phase");
+	r->key = n4j_view_str(a, j, "restore.key");
+	r->source = n4j_view_str(a, j, "restore.source");
+	r->started_at = n4j_view_str(a, j, "restore.startedAt");
+	r->completed_at = n4j_view_str(a, j, "restore.completedAt");
+	const cJSON *rdbs = n4j_jarr(j, "restore.databases");
+	r->databases =
+		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(rdbs) + 1, sizeof(*r->databases));
+	if (!r->databases)
+		return n4j_err(err, N4J_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(e, rdbs)
+	{
+		struct n4j_restore_db_status *d = &r->databases[r->n_databases++];
+		d->name = n4j_view_str(a, e, "name");
+		d->phase = n4j_view_str(a, e, "phase");
+		d->message = n4j_view_str(a, e, "message");
+	}
+	return 0;
+}
+
+int n4j_backup_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_backup_status *s,
+			    struct n4j_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (!cJSON_IsObject(j))
+		return n4j_err(err, N4J_EINVAL, "status is not an object");
+	s->observed_generation = n4j_jint(j, "observedGeneration", 0);
+	s->last_schedule_time = n4j_view_str(a, j, "lastScheduleTime");
+	s->last_successful_time = n4j_view_str(a, j, "lastSuccessfulTime");
+	s->next_schedule_time = n4j_view_str(a, j, "nextScheduleTime");
+	s->last_failure.time = n4j_view_str(a, j, "lastFailure.time");
+	s->last_failure.reason = n4j_view_str(a, j, "lastFailure.reason");
+	s->last_failure.message = n4j_view_str(a, j, "lastFailure.message");
+	const cJSON *conds = n4j_jarr(j, "conditions"), *hist = n4j_jarr(j, "history"), *e;
+	s->conditions =
+		n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(conds) + 1, sizeof(*s->conditions));
+	s->history = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(hist) + 1, sizeof(*s->history));
+	if (!s->conditions || !s->history ||
+	    n4j_view_str_list(a, n4j_jarr(j, "databases"), &s->n_databases, &s->databases))
+		return n4j_err(err, N4J_ENOMEM, "out of memory");
+	parse_conditions(a, conds, s->conditions, &s->n_conditions);
+	cJSON_ArrayForEach(e, hist)
+	{
+		if (s->n_history == N4J_BACKUP_HISTORY_MAX)
+			break;
+		struct n4j_backup_run *r = &s->history[s->n_history++];
+		r->name = n4j_view_str(a, e, "name");
+		r->start_time = n4j_view_str(a, e, "startTime");
+		r->completion_time = n4j_view_str(a, e, "completionTime");
+		r->result = n4j_view_str(a, e, "result");
+		r->size_bytes = n4j_jint(e, "sizeBytes", -1);
+		r->pruned = n4j_jint(e, "prunedCount", -1);
+		r->message = n4j_view_str(a, e, "message");
+		const cJSON *arts = n4j_jarr(e, "artifacts"), *x;
+		r->artifacts = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(arts) + 1,
+						sizeof(*r->artifacts));
+		if (!r->artifacts ||
+		    n4j_view_str_list(a, n4j_jarr(e, "databases"), &r->n_databases, &r->databases))
+			return n4j_err(err, N4J_ENOMEM, "out of memory");
+		cJSON_ArrayForEach(x, arts)
+		{
+			struct n4j_backup_artifact *ar = &r->artifacts[r->n_artifacts++];
+			ar->name = n4j_view_str(a, x, "name");
+			ar->database = n4j_view_str(a, x, "database");
+			ar->size_bytes = n4j_jint(x, "sizeBytes", 0);
+			ar->full = n4j_jbool(x, "full", false);
+		}
 	}
 	return 0;
 }

@@ -245,6 +245,64 @@ static void test_status_roundtrip(void)
 	CHECK_INT(n4j_backup_status_json(&bs, &j, &err), 0);
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "history")), N4J_BACKUP_HISTORY_MAX);
 	cJSON_Delete(j);
+
+	/* Round trip of everything a backup status carries, artifacts and restore included. */
+	const char *dbn[] = {"neo4j", "system"};
+	struct n4j_backup_artifact arts[] = {
+		{"neo4j-2026-12-02T02-00-00.backup", "neo4j", 512, true},
+		{"system-2026-12-02T02-00-01.backup", "system", 64, false}};
+	struct n4j_backup_run full[] = {
+		{.name = "n-1",
+		 .start_time = "2026-12-02T02:00:00Z",
+		 .result = "Succeeded",
+		 .size_bytes = 576,
+		 .n_databases = 2,
+		 .databases = dbn,
+		 .n_artifacts = 2,
+		 .artifacts = arts,
+		 .pruned = 3},
+		{.name = "n-0",
+		 .result = "Failed",
+		 .size_bytes = -1,
+		 .pruned = -1,
+		 .message = "backup: exit 1"},
+	};
+	struct n4j_backup_status bs2 = {
+		.observed_generation = 3,
+		.n_databases = 2,
+		.databases = dbn,
+		.last_failure = {"2026-12-01T02:00:00Z", "BackupFailed", "x"},
+		.n_history = 2,
+		.history = full};
+	CHECK_INT(n4j_backup_status_json(&bs2, &j, &err), 0);
+	struct n4j_backup_status bback;
+	CHECK_INT(n4j_backup_status_parse(a, j, &bback, &err), 0);
+	CHECK_INT(n4j_backup_status_json(&bback, &j2, &err), 0);
+	CHECK(j2 && cJSON_Compare(j, j2, true));
+	CHECK_INT((int)bback.history[0].n_artifacts, 2);
+	CHECK(bback.history[0].artifacts[0].full && !bback.history[0].artifacts[1].full);
+	CHECK_INT((int)bback.history[0].pruned, 3);
+	CHECK_INT((int)bback.history[1].size_bytes, -1);
+	CHECK(!cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "history"), 1),
+				   "sizeBytes"));
+	cJSON_Delete(j);
+	cJSON_Delete(j2);
+
+	struct n4j_restore_db_status rdb[] = {{"sales", "Failed", "Unable to start database"}};
+	struct n4j_cluster_status rs = {.phase = "Ready",
+					.restore = {.key = "0123abcd",
+						    .source = "s3://b/p",
+						    .phase = "Failed",
+						    .n_databases = 1,
+						    .databases = rdb}};
+	CHECK_INT(n4j_cluster_status_json(&rs, &j, &err), 0);
+	struct n4j_cluster_status rback;
+	CHECK_INT(n4j_cluster_status_parse(a, j, &rback, &err), 0);
+	CHECK_INT(n4j_cluster_status_json(&rback, &j2, &err), 0);
+	CHECK(j2 && cJSON_Compare(j, j2, true));
+	CHECK_STR(rback.restore.databases[0].message, "Unable to start database");
+	cJSON_Delete(j);
+	cJSON_Delete(j2);
 	n4j_arena_free(a);
 }
 
@@ -286,8 +344,8 @@ static void test_status_oom(void)
 	const char *dbn[] = {"neo4j", "sales"};
 	struct n4j_cluster_status cs = fixture_cluster_status();
 	struct n4j_backup_run runs[] = {
-		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn},
-		{"r2", "2026-12-02T02:00:00Z", NULL, "Failed", 0, 1, dbn},
+		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn, 0, NULL, 0, NULL},
+		{"r2", "2026-12-02T02:00:00Z", NULL, "Failed", 0, 1, dbn, 0, NULL, 0, NULL},
 	};
 	struct n4j_backup_status bs = {
 		.observed_generation = 2,
