@@ -312,5 +312,9 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
  */
 int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
 		 struct n4j_error *err);
+/* True when n4j_step_run's rc means the step will not work as it is (Neo4j answered a
+ * FAILURE, or the step was refused before sending); false for a lost connection, whose
+ * outcome the next observation tells. */
+bool n4j_step_refused(int rc);
 
 #endif

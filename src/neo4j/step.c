@@ -384,3 +384,8 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 		return N4J_EINVAL; /* unreachable: filtered above */
 	}
 }
+
+bool n4j_step_refused(int rc)
+{
+	return rc == N4J_EBOLT_FAILURE || rc == N4J_EINVAL;
+}
