@@ -197,10 +197,12 @@ static void *serve(void *argp)
 			{
 				struct n4j_bolt_value hints = meta_map(
 					a, 1, "connection.recv_timeout_seconds", n4j_bolt_int(120));
-				send_success(&c,
-					     meta_map(a, 3, "server", n4j_bolt_str("Neo4j/5.26.0"),
-						      "connection_id", n4j_bolt_str("bolt-sim"),
-						      "hints", hints));
+				pthread_mutex_lock(&S.mu);
+				const char *agent = n4j_arena_printf(a, "Neo4j/%s", S.version);
+				pthread_mutex_unlock(&S.mu);
+				send_success(&c, meta_map(a, 3, "server", n4j_bolt_str(agent),
+							  "connection_id", n4j_bolt_str("bolt-sim"),
+							  "hints", hints));
 			}
 			st = v >= N4J_BOLT_V(5, 1) ? ST_AUTH : ST_READY;
 			break;
@@ -393,9 +395,9 @@ static int listen_at(char *bind, size_t cap)
 	}
 	struct sockaddr_in sa;
 	socklen_t len = sizeof sa;
-	if (strcmp(strrchr(bind, ':'), ":0") == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		snprintf(bind, cap, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	char *colon = strrchr(bind, ':');
+	if (strcmp(colon, ":0") == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		snprintf(colon, cap - (size_t)(colon - bind), ":%u", (unsigned)ntohs(sa.sin_port));
 	return fd;
 }
 
@@ -406,6 +408,8 @@ static void start_listener(int i)
 		v->lfd = listen_at(v->bind, sizeof v->bind);
 	if (v->member && v->hfd < 0)
 		v->hfd = listen_at(v->hbind, sizeof v->hbind);
+	if (v->bkbind[0] && v->bfd < 0)
+		v->bfd = listen_at(v->bkbind, sizeof v->bkbind);
 }
 
 /* The `stop` semantics: listeners closed, connections dropped by their threads. A member
@@ -425,7 +429,9 @@ static void set_stopped(int i, bool stop)
 		close(v->lfd);
 	if (v->hfd >= 0)
 		close(v->hfd);
-	v->lfd = v->hfd = -1;
+	if (v->bfd >= 0)
+		close(v->bfd);
+	v->lfd = v->hfd = v->bfd = -1;
 }
 
 static int find_name(const char *n)
@@ -491,7 +497,7 @@ static void control(char *line, struct n4j_buf *out)
 
 /* What a member says about itself when it joins (README.md, "Control protocol"). */
 struct join {
-	char name[64], id[40], adv[128], http[128], sysmode[16], mode[16], pw[160];
+	char name[64], id[40], adv[128], http[128], sysmode[16], mode[16], pw[160], version[32];
 	int min, pri, sec;
 };
 
@@ -572,9 +578,10 @@ static int join(const struct join *j, long gen, const char *state, char *err, si
 		scopy(v->mode, sizeof v->mode, j->mode);
 		v->state = SRV_FREE;
 		v->member = true;
-		v->lfd = v->hfd = -1;
+		v->lfd = v->hfd = v->bfd = -1;
 		snprintf(v->bind, sizeof v->bind, "127.0.0.1:0");
 		snprintf(v->hbind, sizeof v->hbind, "127.0.0.1:0");
+		snprintf(v->bkbind, sizeof v->bkbind, "127.0.0.1:0");
 		v->stopped = true;
 		v->sys_eligible = strcmp(j->sysmode, "SECONDARY") != 0;
 		/* after formation a system-primary-capable server joins system's Raft group */
@@ -588,8 +595,12 @@ static int join(const struct join *j, long gen, const char *state, char *err, si
 	v->frozen = false;
 	if (!S.password[0] && strcmp(j->pw, "~") != 0)
 		scopy(S.password, sizeof S.password, j->pw);
+	if (j->version[0])
+		scopy(S.version, sizeof S.version, j->version);
+	if (!v->bkbind[0])
+		snprintf(v->bkbind, sizeof v->bkbind, "127.0.0.1:0");
 	set_stopped(i, false);
-	if (v->lfd < 0 || v->hfd < 0) {
+	if (v->lfd < 0 || v->hfd < 0 || v->bfd < 0) {
 		set_stopped(i, true);
 		v->connected = false;
 		snprintf(err, errlen, "error: the daemon cannot listen for server %s", j->name);
@@ -605,11 +616,125 @@ static int join(const struct join *j, long gen, const char *state, char *err, si
 
 static int parse_join(char *line, struct join *j)
 {
-	int n = sscanf(line, "join %63s %39s %127s %127s %15s %15s %d %d %d %159s", j->name, j->id,
-		       j->adv, j->http, j->sysmode, j->mode, &j->min, &j->pri, &j->sec, j->pw);
-	return n == 10 && j->min >= 1 && j->pri >= 1 && j->pri <= 11 && j->sec >= 0 && j->sec <= 20
+	/* the 11th word, the member's Neo4j version, is optional */
+	int n = sscanf(line, "join %63s %39s %127s %127s %15s %15s %d %d %d %159s %31s", j->name,
+		       j->id, j->adv, j->http, j->sysmode, j->mode, &j->min, &j->pri, &j->sec,
+		       j->pw, j->version);
+	return (n == 10 || n == 11) && j->min >= 1 && j->pri >= 1 && j->pri <= 11 && j->sec >= 0 &&
+			       j->sec <= 20
 		       ? 0
 		       : -1;
+}
+
+/* Seed requests for member server i's copies (locked): its process runs the tool. */
+static void seed_requests(int i, struct n4j_buf *out)
+{
+	for (int k = 0; k < SIM_MAX_ALLOC; k++) {
+		struct sim_alloc *a = &S.al[k];
+		if (!a->used || a->server != i || a->seed != SEED_WANTED)
+			continue;
+		struct sim_db *db = &S.db[a->db];
+		a->seed = SEED_RUNNING;
+		a->seed_token = ++S.seed_seq;
+		n4j_buf_printf(out, "seed %ld", a->seed_token);
+		sim_enc(out, db->name);
+		sim_enc(out, db->seed_uri);
+		sim_enc(out, db->seed_until);
+		sim_enc(out, db->seed_src);
+		n4j_buf_putc(out, '\n');
+	}
+}
+
+struct seed_job {
+	long token;
+	char db[64], uri[512], until[64], src[64];
+};
+
+static void *seed_local(void *argp)
+{
+	struct seed_job *j = argp;
+	long last_tx;
+	int rc = sim_seed_exec(j->uri, j->db, j->until, j->src, &last_tx);
+	pthread_mutex_lock(&S.mu);
+	sim_seed_done(&S, j->token, rc, last_tx);
+	pthread_mutex_unlock(&S.mu);
+	free(j);
+	return NULL;
+}
+
+static int spawn(void *(*fn)(void *), void *arg);
+
+/* Fixed servers have no process of their own: the simulator runs their seeds (locked). */
+static void seed_fixed(void)
+{
+	for (int k = 0; k < SIM_MAX_ALLOC; k++) {
+		struct sim_alloc *a = &S.al[k];
+		if (!a->used || a->seed != SEED_WANTED || S.srv[a->server].member)
+			continue;
+		struct seed_job *j = calloc(1, sizeof *j);
+		if (!j)
+			return;
+		const struct sim_db *db = &S.db[a->db];
+		j->token = a->seed_token = ++S.seed_seq;
+		scopy(j->db, sizeof j->db, db->name);
+		scopy(j->uri, sizeof j->uri, db->seed_uri);
+		scopy(j->until, sizeof j->until, db->seed_until);
+		scopy(j->src, sizeof j->src, db->seed_src);
+		if (spawn(seed_local, j)) {
+			free(j);
+			return;
+		}
+		a->seed = SEED_RUNNING;
+	}
+}
+
+#define BACKUP_LINE_MAX 512
+
+/* One backup-protocol connection (backup.c answers each line). */
+static void *serve_backup(void *argp)
+{
+	struct conn_arg arg = *(struct conn_arg *)argp;
+	free(argp);
+	char buf[BACKUP_LINE_MAX + 1];
+	size_t len = 0;
+	bool open = true;
+	while (open && !server_gone(arg.server)) {
+		char *nl = memchr(buf, '\n', len);
+		if (!nl) {
+			if (len == BACKUP_LINE_MAX) {
+				static const char e[] = "ERR request line too long\n";
+				sim_write_all(arg.fd, e, sizeof e - 1);
+				break;
+			}
+			struct pollfd p = {.fd = arg.fd, .events = POLLIN};
+			int pr = poll(&p, 1, 200);
+			if (pr == 0)
+				continue;
+			ssize_t r = pr > 0 ? read(arg.fd, buf + len, BACKUP_LINE_MAX - len) : -1;
+			if (r <= 0)
+				break;
+			len += (size_t)r;
+			continue;
+		}
+		*nl = '\0';
+		if (nl > buf && nl[-1] == '\r')
+			nl[-1] = '\0';
+		struct n4j_buf out;
+		n4j_buf_init(&out);
+		pthread_mutex_lock(&S.mu);
+		sim_tick(&S);
+		open = sim_backup_line(&S, arg.server, buf, &out);
+		pthread_mutex_unlock(&S.mu);
+		if (out.oom || sim_write_all(arg.fd, out.data, out.len))
+			open = false;
+		n4j_buf_free(&out);
+		size_t used = (size_t)(nl - buf) + 1;
+		memmove(buf, buf + used, len - used);
+		len -= used;
+	}
+	shutdown(arg.fd, SHUT_WR);
+	close(arg.fd);
+	return NULL;
 }
 
 /* A member's connection: heartbeats in, the persisted state out. Its end (the process
@@ -636,8 +761,8 @@ static void member_session(int fd, struct lreader *r, char *first)
 	int i = join(&j, gen, payload, err, sizeof err);
 	char ok[96];
 	if (i >= 0)
-		snprintf(ok, sizeof ok, "ok %s %s\n", strrchr(S.srv[i].bind, ':') + 1,
-			 strrchr(S.srv[i].hbind, ':') + 1);
+		snprintf(ok, sizeof ok, "ok %s %s %s\n", strrchr(S.srv[i].bind, ':') + 1,
+			 strrchr(S.srv[i].hbind, ':') + 1, strrchr(S.srv[i].bkbind, ':') + 1);
 	pthread_mutex_unlock(&S.mu);
 	if (i < 0) {
 		dprintf(fd, "%s\n", err);
@@ -668,10 +793,16 @@ static void member_session(int fd, struct lreader *r, char *first)
 				set_stopped(i, false);
 			}
 			sim_tick(&S);
+			seed_requests(i, &out);
 			if (sim_persist_check(&S) == 0 && S.last && S.gen > atol(line + 5))
 				n4j_buf_printf(&out, "state %ld %s\n", S.gen, S.last);
 			else
 				n4j_buf_puts(&out, "pong\n");
+		} else if (strncmp(line, "seeded ", 7) == 0) {
+			long token, last_tx;
+			int exit_rc;
+			if (sscanf(line, "seeded %ld %d %ld", &token, &exit_rc, &last_tx) == 3)
+				sim_seed_done(&S, token, exit_rc, last_tx);
 		} else {
 			n4j_buf_puts(&out, "error: unknown member command\n");
 		}
@@ -685,6 +816,10 @@ gone:
 	pthread_mutex_lock(&S.mu);
 	i = find_id(j.id);
 	if (i >= 0) {
+		/* a seed it was running died with it: its next process runs it again */
+		for (int k = 0; k < SIM_MAX_ALLOC; k++)
+			if (S.al[k].used && S.al[k].server == i && S.al[k].seed == SEED_RUNNING)
+				S.al[k].seed = SEED_WANTED;
 		S.srv[i].connected = false;
 		S.srv[i].frozen = false;
 		set_stopped(i, true);
@@ -804,9 +939,19 @@ int main(int argc, char **argv)
 	bool pw_given = false;
 	const char *control_path = NULL;
 	int bootstrap = -1;
+	long backup_port = 6362; /* fixed servers: server.backup.listen_address's default port */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--move-ms") == 0 && i + 1 < argc) {
 			S.move_ms = atol(argv[++i]);
+		} else if (strcmp(argv[i], "--backup-port") == 0 && i + 1 < argc) {
+			char *e;
+			backup_port = strtol(argv[++i], &e, 10);
+			if (*e || backup_port < 0 || backup_port > 65535) {
+				fprintf(stderr, "clustersim: --backup-port 0-65535\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
+			scopy(S.version, sizeof S.version, argv[++i]);
 		} else if (strcmp(argv[i], "--bootstrap") == 0 && i + 1 < argc) {
 			bootstrap = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc) {
@@ -835,7 +980,7 @@ int main(int argc, char **argv)
 			make_id(S.nsrv, v->name, v->id, sizeof v->id);
 			scopy(v->alias, sizeof v->alias, v->id);
 			snprintf(v->mode, sizeof v->mode, "NONE");
-			v->lfd = v->hfd = -1;
+			v->lfd = v->hfd = v->bfd = -1;
 			S.nsrv++;
 		} else {
 			fprintf(stderr, "clustersim: unknown argument %s\n", argv[i]);
@@ -874,8 +1019,13 @@ int main(int argc, char **argv)
 	memset(pw, 0, sizeof pw);
 	sim_elect(&S);
 	for (int i = 0; i < S.nsrv; i++) {
+		/* the backup port on the server's bind IP (0: one the kernel picks, see dump) */
+		struct sim_server *v = &S.srv[i];
+		const char *colon = strrchr(v->bind, ':');
+		snprintf(v->bkbind, sizeof v->bkbind, "%.*s:%ld", (int)(colon - v->bind), v->bind,
+			 backup_port);
 		start_listener(i);
-		if (S.srv[i].lfd < 0)
+		if (v->lfd < 0 || v->bfd < 0)
 			return 1;
 	}
 	int cfd = -1;
@@ -894,23 +1044,23 @@ int main(int argc, char **argv)
 	printf("READY\n");
 	fflush(stdout);
 	for (;;) {
-		struct pollfd p[2 * SIM_MAX_SERVERS + 1];
-		int who[2 * SIM_MAX_SERVERS + 1], n = 0;
-		bool http[2 * SIM_MAX_SERVERS + 1];
+		struct pollfd p[3 * SIM_MAX_SERVERS + 1];
+		int who[3 * SIM_MAX_SERVERS + 1], kind[3 * SIM_MAX_SERVERS + 1], n = 0;
 		pthread_mutex_lock(&S.mu);
+		seed_fixed();
 		for (int i = 0; i < S.nsrv; i++) {
-			int fds[2] = {S.srv[i].lfd, S.srv[i].hfd};
-			for (int k = 0; k < 2; k++)
+			int fds[3] = {S.srv[i].lfd, S.srv[i].hfd, S.srv[i].bfd};
+			for (int k = 0; k < 3; k++)
 				if (fds[k] >= 0) {
 					p[n] = (struct pollfd){.fd = fds[k], .events = POLLIN};
-					http[n] = k == 1;
+					kind[n] = k;
 					who[n++] = i;
 				}
 		}
 		pthread_mutex_unlock(&S.mu);
 		if (cfd >= 0) {
 			p[n] = (struct pollfd){.fd = cfd, .events = POLLIN};
-			http[n] = false;
+			kind[n] = 0;
 			who[n++] = -1;
 		}
 		/* short timeout: a stopped listener's fd is rebuilt on the next round */
@@ -942,7 +1092,8 @@ int main(int argc, char **argv)
 			}
 			arg->fd = fd;
 			arg->server = who[k];
-			if (spawn(http[k] ? serve_http : serve, arg)) {
+			void *(*fn[3])(void *) = {serve, serve_http, serve_backup};
+			if (spawn(fn[kind[k]], arg)) {
 				free(arg);
 				close(fd);
 			}

@@ -633,7 +633,7 @@ static void show_servers(struct sim *s, int on, struct lex *L)
 		row[10] = str_list(L->a, NULL, 0);
 		row[11] = str_list(L->a, NULL, 0);
 		row[12] = n4j_bolt_str(v->mode);
-		row[13] = n4j_bolt_str("5.26.0");
+		row[13] = n4j_bolt_str(s->version);
 	}
 	finish_show(L, &t, defaults);
 }
@@ -650,7 +650,7 @@ int db_leader(struct sim *s, int d)
 }
 
 static void db_row(struct sim *s, int on, struct lex *L, struct table *t, int d, int server,
-		   bool primary, const char *status)
+		   bool primary, const char *status, const char *msg)
 {
 	struct n4j_bolt_value *row = add_row(L->a, t);
 	bool system = d < 0;
@@ -672,7 +672,7 @@ static void db_row(struct sim *s, int on, struct lex *L, struct table *t, int d,
 	row[6] = n4j_bolt_bool(up && writer);
 	row[7] = n4j_bolt_str(online ? "online" : "offline");
 	row[8] = n4j_bolt_str(up ? status : "unknown");
-	row[9] = n4j_bolt_str(up ? "" : "Server is unavailable");
+	row[9] = n4j_bolt_str(up ? msg : "Server is unavailable");
 	row[10] = n4j_bolt_bool(!system && s->db[d].is_default);
 	row[11] = n4j_bolt_bool(!system && s->db[d].is_default);
 	row[12] = str_list(L->a, NULL, 0);
@@ -681,6 +681,8 @@ static void db_row(struct sim *s, int on, struct lex *L, struct table *t, int d,
 	row[15] = n4j_bolt_int(system ? 0 : s->db[d].primaries);
 	row[16] = n4j_bolt_int(system ? 0 : count_copies(s, d, false));
 	row[17] = n4j_bolt_int(system ? 0 : s->db[d].secondaries);
+	row[18] = n4j_bolt_str(system ? "00000000-0000-0000-0000-000000000001" : s->db[d].id);
+	row[19] = n4j_bolt_int(system ? s->sys_last_tx : s->db[d].last_tx);
 	if (system) {
 		int np = 0, ns = 0;
 		for (int i = 0; i < s->nsrv; i++)
@@ -711,6 +713,8 @@ static void show_databases(struct sim *s, int on, struct lex *L, const char *onl
 					   "requestedPrimariesCount",
 					   "currentSecondariesCount",
 					   "requestedSecondariesCount",
+					   "databaseID",
+					   "lastCommittedTxn",
 					   NULL};
 	static const char *const defaults[] = {"name",          "type",
 					       "aliases",       "access",
@@ -732,7 +736,7 @@ static void show_databases(struct sim *s, int on, struct lex *L, const char *onl
 	if (want == -2 || want == -1)
 		for (int i = 0; i < s->nsrv; i++)
 			if (s->srv[i].state != SRV_DROPPED)
-				db_row(s, on, L, &t, -1, i, s->srv[i].system_primary, "online");
+				db_row(s, on, L, &t, -1, i, s->srv[i].system_primary, "online", "");
 	for (int d = 0; d < SIM_MAX_DBS; d++) {
 		if (!s->db[d].used || (want != -2 && want != d))
 			continue;
@@ -743,9 +747,11 @@ static void show_databases(struct sim *s, int on, struct lex *L, const char *onl
 			static const char *const st[] = {"starting", "online", "offline",
 							 "deallocating"};
 			const char *status = st[al->status];
-			if (al->status == AL_STARTING && sim_now_ms() - s->db[d].created > 50)
+			/* a copy loading its seed is "starting"; others copy a store */
+			if (al->status == AL_STARTING && al->seed == SEED_NONE &&
+			    sim_now_ms() - s->db[d].created > 50)
 				status = "store copying";
-			db_row(s, on, L, &t, d, al->server, al->primary, status);
+			db_row(s, on, L, &t, d, al->server, al->primary, status, al->msg);
 		}
 	}
 	finish_show(L, &t, defaults);
@@ -1078,6 +1084,134 @@ static bool topology(struct lex *L, int64_t *p, int64_t *q)
 	return true;
 }
 
+/* The seed options of CREATE DATABASE / recreate, checked. */
+struct seed_opts {
+	char uri[512], until[64], src[64];
+};
+
+static bool opt_string(const struct n4j_bolt_value *v, const char *k, char *out, size_t cap,
+		       struct sim_result *r)
+{
+	if (v->type == N4J_BOLT_INT && strcmp(k, "seedRestoreUntil") == 0) {
+		/* a transaction id may be given as a number */
+		snprintf(out, cap, "%" PRId64, v->u.i);
+		return true;
+	}
+	if (v->type != N4J_BOLT_STRING || v->u.s.len == 0 || v->u.s.len >= cap) {
+		fail(r, ARG,
+		     "Could not create database with specified %s. Expected a non-empty "
+		     "string.",
+		     k);
+		return false;
+	}
+	scopy(out, cap, v->u.s.data);
+	return true;
+}
+
+/* OPTIONS {…} of CREATE DATABASE: the keys this version knows (operations manual, "Create
+ * databases", options table; seedRestoreUntil 2025.01, seedSourceDatabase 2025.06),
+ * existingData 'use' required with seedURI in Cypher 5 ("The existingData option is
+ * required in Cypher 5", "Create a database from a URI"). */
+static bool create_options(struct sim *s, const char *n, const struct n4j_bolt_value *opts,
+			   struct seed_opts *so, struct sim_result *r)
+{
+	memset(so, 0, sizeof *so);
+	if (opts->type == N4J_BOLT_NULL)
+		return true;
+	if (opts->type != N4J_BOLT_MAP) {
+		fail(r, ARG, "Failed to create the specified database '%s': OPTIONS must be a map.",
+		     n);
+		return false;
+	}
+	static const struct {
+		const char *key;
+		int major, minor;
+	} known[] = {{"existingData", 5, 0},
+		     {"existingDataSeedInstance", 5, 0},
+		     {"existingDataSeedServer", 5, 0},
+		     {"seedURI", 5, 0},
+		     {"seedConfig", 5, 0},
+		     {"seedCredentials", 5, 0},
+		     {"txLogEnrichment", 5, 0},
+		     {"storeFormat", 5, 0},
+		     {"seedRestoreUntil", 2025, 1},
+		     {"seedSourceDatabase", 2025, 6}};
+	bool existing = false;
+	for (uint32_t i = 0; i < opts->u.map.len; i++) {
+		const char *k = opts->u.map.pairs[i].key.u.s.data;
+		const struct n4j_bolt_value *v = &opts->u.map.pairs[i].value;
+		size_t j = 0;
+		while (j < sizeof known / sizeof known[0] &&
+		       (strcmp(known[j].key, k) != 0 ||
+			!sim_version_at_least(s, known[j].major, known[j].minor)))
+			j++;
+		if (j == sizeof known / sizeof known[0]) {
+			/* what this version's option parser says of a key it does not know */
+			fail(r, ARG,
+			     "Could not create database with unrecognised option: '%s'. Expected "
+			     "'existingData', 'existingDataSeedInstance', "
+			     "'existingDataSeedServer', "
+			     "'seedURI', 'seedConfig', 'seedCredentials', 'txLogEnrichment', "
+			     "'storeFormat'%s.",
+			     k,
+			     sim_version_at_least(s, 2025, 6)   ? ", 'seedRestoreUntil', "
+								  "'seedSourceDatabase'"
+			     : sim_version_at_least(s, 2025, 1) ? ", 'seedRestoreUntil'"
+								: "");
+			return false;
+		}
+		if (strcmp(k, "existingData") == 0) {
+			if (v->type != N4J_BOLT_STRING || strcasecmp(v->u.s.data, "use") != 0) {
+				fail(r, ARG,
+				     "Could not create database with specified existingData. "
+				     "Expected 'use'.");
+				return false;
+			}
+			existing = true;
+		} else if (strcmp(k, "seedURI") == 0) {
+			if (!opt_string(v, k, so->uri, sizeof so->uri, r))
+				return false;
+		} else if (strcmp(k, "seedRestoreUntil") == 0) {
+			if (!opt_string(v, k, so->until, sizeof so->until, r))
+				return false;
+		} else if (strcmp(k, "seedSourceDatabase") == 0) {
+			if (!opt_string(v, k, so->src, sizeof so->src, r))
+				return false;
+		}
+	}
+	if ((so->until[0] || so->src[0]) && !so->uri[0]) {
+		fail(r, ARG, "Could not create database: '%s' requires 'seedURI'.",
+		     so->until[0] ? "seedRestoreUntil" : "seedSourceDatabase");
+		return false;
+	}
+	if (so->uri[0] && !existing) {
+		fail(r, ARG,
+		     "Failed to create the specified database '%s': the 'existingData' option "
+		     "is required when 'seedURI' is given (Cypher 5).",
+		     n);
+		return false;
+	}
+	return true;
+}
+
+/* Every copy of d loads the seed on its server: they start when the tool answers. */
+static void seed_copies(struct sim *s, int d, const struct seed_opts *so)
+{
+	struct sim_db *db = &s->db[d];
+	scopy(db->seed_uri, sizeof db->seed_uri, so->uri);
+	scopy(db->seed_until, sizeof db->seed_until, so->until);
+	scopy(db->seed_src, sizeof db->seed_src, so->src);
+	for (int k = 0; k < SIM_MAX_ALLOC; k++) {
+		struct sim_alloc *a = &s->al[k];
+		if (!a->used || a->db != d || a->status == AL_LEAVING)
+			continue;
+		a->status = AL_STARTING;
+		a->seed = SEED_WANTED;
+		a->seed_token = 0;
+		a->msg[0] = '\0';
+	}
+}
+
 static void create_database(struct sim *s, struct lex *L)
 {
 	struct sim_result *r = L->r;
@@ -1093,7 +1227,7 @@ static void create_database(struct sim *s, struct lex *L)
 	int64_t p = 1, q = 0;
 	if (kw(L, "TOPOLOGY") && !topology(L, &p, &q))
 		return;
-	struct n4j_bolt_value opts;
+	struct n4j_bolt_value opts = {.type = N4J_BOLT_NULL};
 	if (kw(L, "OPTIONS") && !literal(L, &opts, 0))
 		return;
 	bool wait = false;
@@ -1111,6 +1245,9 @@ static void create_database(struct sim *s, struct lex *L)
 		*c = (char)tolower((unsigned char)*c);
 	if (!valid_db_name(n))
 		return fail(r, ARG, "Database name '%s' contains illegal characters.", n);
+	struct seed_opts so;
+	if (!create_options(s, n, &opts, &so, r))
+		return;
 	if (find_db(s, n, true) >= 0 || strcmp(n, "system") == 0) {
 		if (if_not) {
 			r->write = true;
@@ -1133,6 +1270,10 @@ static void create_database(struct sim *s, struct lex *L)
 				   .requested_online = true,
 				   .created = sim_now_ms()};
 	scopy(s->db[d].name, sizeof s->db[d].name, n);
+	if (sim_uuid(s->db[d].id)) {
+		s->db[d].used = false;
+		return fail(r, ARG, "no randomness for a database id");
+	}
 	long ready = wait ? sim_now_ms() : sim_now_ms() + s->move_ms / 2;
 	if (!allocate(s, d, (int)p, (int)q, ready)) {
 		s->db[d].used = false;
@@ -1141,6 +1282,8 @@ static void create_database(struct sim *s, struct lex *L)
 			    "cannot hold %d primaries and %d secondaries.",
 			    n, (int)p, (int)q);
 	}
+	if (so.uri[0])
+		seed_copies(s, d, &so);
 	r->write = true;
 	if (wait) {
 		/* WAIT reports per server; copies come online at once in the simulator */
@@ -1295,8 +1438,127 @@ static void start_stop(struct sim *s, struct lex *L, bool start)
 		if (s->al[k].used && s->al[k].db == d && s->al[k].status != AL_LEAVING) {
 			s->al[k].status = AL_STARTING;
 			s->al[k].ready_at = sim_now_ms() + s->move_ms / 4;
+			s->al[k].msg[0] = '\0';
 		}
 	L->r->write = true;
+}
+
+/* CALL dbms[.cluster].recreateDatabase(name [, {…}]): keeps the name, aliases and
+ * topology (or the one given), gives the database a new store (new databaseId), seeded
+ * from seedURI or from the servers. Only for real user databases (not system, not
+ * composite: the simulator has none). Options per the operations manual, "Recreate a
+ * database": seedingServers, seedURI, seedConfig, seedCredentials, primaries,
+ * secondaries, clearData (2025.02), storeFormat (2025.04). */
+static void recreate(struct sim *s, struct lex *L, const char *proc)
+{
+	struct sim_result *r = L->r;
+	char n[128];
+	struct n4j_bolt_value opts = {.type = N4J_BOLT_NULL};
+	if (!sym(L, '('))
+		return fail(r, SYNTAX, "Invalid input '%s': expected '('", L->s);
+	if (!name(L, n, sizeof n))
+		return;
+	if (sym(L, ',') && !literal(L, &opts, 0))
+		return;
+	if (!sym(L, ')'))
+		return fail(r, SYNTAX, "Invalid input '%s': expected ')'", L->s);
+	if (!at_end(L))
+		return;
+#define PROC_FAILED "Neo.ClientError.Procedure.ProcedureCallFailed", "52N37"
+	if (opts.type != N4J_BOLT_NULL && opts.type != N4J_BOLT_MAP)
+		return fail(
+			r, PROC_FAILED,
+			"Failed to invoke procedure `%s`: Caused by: the options must be a map.",
+			proc);
+	if (strcasecmp(n, "system") == 0)
+		return fail(r, PROC_FAILED,
+			    "Failed to invoke procedure `%s`: Caused by: the system database "
+			    "cannot be recreated: the recreate procedure works only for real user "
+			    "databases.",
+			    proc);
+	int d = find_db(s, n, false);
+	if (d < 0)
+		return fail(r, "Neo.ClientError.Database.DatabaseNotFound", "22N51",
+			    "Failed to invoke procedure `%s`: Caused by: Database '%s' does not "
+			    "exist.",
+			    proc, n);
+	struct seed_opts so = {0};
+	int64_t p = s->db[d].primaries, q = s->db[d].secondaries;
+	bool clear = false, topo = false;
+	for (uint32_t i = 0; opts.type == N4J_BOLT_MAP && i < opts.u.map.len; i++) {
+		const char *k = opts.u.map.pairs[i].key.u.s.data;
+		const struct n4j_bolt_value *v = &opts.u.map.pairs[i].value;
+		if (strcmp(k, "seedURI") == 0) {
+			if (!opt_string(v, k, so.uri, sizeof so.uri, r))
+				return;
+		} else if (strcmp(k, "primaries") == 0 || strcmp(k, "secondaries") == 0) {
+			if (v->type != N4J_BOLT_INT)
+				return fail(
+					r, PROC_FAILED,
+					"Failed to invoke procedure `%s`: Caused by: %s must be "
+					"an integer.",
+					proc, k);
+			if (k[0] == 'p') {
+				p = v->u.i;
+				if (!topo)
+					q = 0; /* primaries alone: secondaries 0 */
+			} else {
+				q = v->u.i;
+			}
+			topo = true;
+		} else if (strcmp(k, "clearData") == 0 && sim_version_at_least(s, 2025, 2)) {
+			clear = v->type == N4J_BOLT_BOOL && v->u.b;
+		} else if (strcmp(k, "seedingServers") != 0 && strcmp(k, "seedConfig") != 0 &&
+			   strcmp(k, "seedCredentials") != 0 &&
+			   !(strcmp(k, "storeFormat") == 0 && sim_version_at_least(s, 2025, 4))) {
+			return fail(r, PROC_FAILED,
+				    "Failed to invoke procedure `%s`: Caused by: Unrecognised "
+				    "option '%s'.",
+				    proc, k);
+		}
+	}
+	if (clear && so.uri[0])
+		return fail(r, PROC_FAILED,
+			    "Failed to invoke procedure `%s`: Caused by: clearData cannot be "
+			    "combined with seeding options.",
+			    proc);
+	if (p < 1 || p > 11 || q < 0 || q > 20)
+		return fail(r, ARG,
+			    "Invalid topology: primaries must be 1 to 11 and secondaries 0 to 20.");
+	struct sim_db *db = &s->db[d];
+	char id[37];
+	if (sim_uuid(id))
+		return fail(r, ARG, "no randomness for a database id");
+	if (topo) {
+		resize(s, d, true, (int)p, r);
+		if (!r->failed)
+			resize(s, d, false, (int)q, r);
+		if (r->failed)
+			return;
+		db->primaries = (int)p;
+		db->secondaries = (int)q;
+	}
+	memcpy(db->id, id, sizeof id);
+	db->last_tx = 0;
+	db->nodes = 0;
+	/* "a successful operation starts the database regardless of its previous state" */
+	db->requested_online = true;
+	db->created = sim_now_ms();
+	if (so.uri[0]) {
+		seed_copies(s, d, &so);
+	} else {
+		db->seed_uri[0] = db->seed_until[0] = db->seed_src[0] = '\0';
+		for (int k = 0; k < SIM_MAX_ALLOC; k++) {
+			struct sim_alloc *a = &s->al[k];
+			if (!a->used || a->db != d || a->status == AL_LEAVING)
+				continue;
+			a->status = AL_STARTING;
+			a->seed = SEED_NONE;
+			a->msg[0] = '\0';
+			a->ready_at = sim_now_ms() + s->move_ms / 2;
+		}
+	}
+	r->write = true;
 }
 
 static int find_alias(struct sim *s, const char *n)
@@ -1428,14 +1690,14 @@ static bool leader_only(struct sim *s, int on, struct sim_result *r)
 /* ---- procedures and data statements on any database ---------------------------------- */
 
 /* CALL dbms.components() [YIELD …] as 5.26 Enterprise answers it, on every database. */
-static void components(struct lex *L)
+static void components(struct sim *s, struct lex *L)
 {
 	static const char *const cols[] = {"name", "versions", "edition", NULL};
 	struct table t = {.ncols = 3, .cols = {cols[0], cols[1], cols[2]}};
 	if (!sym(L, '(') || !sym(L, ')'))
 		return fail(L->r, SYNTAX, "Invalid input '%s': expected '()'", L->s);
 	struct n4j_bolt_value *row = add_row(L->a, &t);
-	static const char *const versions[] = {"5.26.0"};
+	const char *versions[] = {s->version};
 	row[0] = n4j_bolt_str("Neo4j Kernel");
 	row[1] = str_list(L->a, versions, 1);
 	row[2] = n4j_bolt_str("enterprise");
@@ -1457,6 +1719,7 @@ static bool data_statement(struct sim *s, int on, int d, struct lex *L, const ch
 			return true;
 		}
 		s->db[d].nodes++;
+		s->db[d].last_tx++;
 		r->type = "w";
 		r->nodes_created = 1;
 		return true;
@@ -1484,8 +1747,8 @@ static bool data_statement(struct sim *s, int on, int d, struct lex *L, const ch
 	return true;
 }
 
-void sim_run(struct sim *s, int on, const char *db, const char *query,
-	     const struct n4j_bolt_value *params, struct n4j_arena *a, struct sim_result *r)
+static void run(struct sim *s, int on, const char *db, const char *query,
+		const struct n4j_bolt_value *params, struct n4j_arena *a, struct sim_result *r)
 {
 	memset(r, 0, sizeof *r);
 	struct lex L = {.p = query, .params = params, .a = a, .r = r};
@@ -1514,7 +1777,7 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 		next(&L);
 		if (L.t == T_WORD && strcasecmp(L.s, "dbms.components") == 0) {
 			next(&L);
-			return components(&L);
+			return components(s, &L);
 		}
 		L = save;
 	}
@@ -1584,6 +1847,19 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 				return;
 			return cordon(s, &L);
 		}
+		/* dbms.cluster.recreateDatabase since 5.24; dbms.recreateDatabase replaces it in
+		 * 2025.04 (operations manual, "Recreate a database"): each only where it exists */
+		if (L.t == T_WORD && ((strcasecmp(L.s, "dbms.cluster.recreateDatabase") == 0 &&
+				       sim_version_at_least(s, 5, 24)) ||
+				      (strcasecmp(L.s, "dbms.recreateDatabase") == 0 &&
+				       sim_version_at_least(s, 2025, 4)))) {
+			char proc[64];
+			scopy(proc, sizeof proc, L.s);
+			next(&L);
+			if (!leader_only(s, on, r))
+				return;
+			return recreate(s, &L, proc);
+		}
 		return fail(r, "Neo.ClientError.Procedure.ProcedureNotFound", "42N08",
 			    "There is no procedure with the name `%s` registered for this database "
 			    "instance.",
@@ -1624,6 +1900,15 @@ void sim_run(struct sim *s, int on, const char *db, const char *query,
 	if (!r->failed)
 		fail(r, SYNTAX, "Invalid input '%s': the simulator does not know this statement",
 		     L.s);
+}
+
+void sim_run(struct sim *s, int on, const char *db, const char *query,
+	     const struct n4j_bolt_value *params, struct n4j_arena *a, struct sim_result *r)
+{
+	run(s, on, db, query, params, a, r);
+	/* administration commits a transaction on `system`: its lastTx grows */
+	if (!r->failed && r->write && db && strcmp(db, "system") == 0)
+		s->sys_last_tx++;
 }
 
 int sim_route(struct sim *s, int on, const char *db, struct n4j_arena *a, struct n4j_bolt_value *rt,

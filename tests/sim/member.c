@@ -29,6 +29,7 @@
 
 struct opts {
 	const char *control, *name, *bind, *http, *data, *conf, *password_file, *settings;
+	const char *backup, *version;
 };
 
 struct conf {
@@ -472,6 +473,87 @@ static void accept_one(int lfd, int port)
 	pthread_detach(t);
 }
 
+/* ---- seeding: the daemon asks, the tool runs here (the pod's environment) ----------- */
+
+struct seed_result {
+	long token, last_tx;
+	int rc;
+};
+
+static pthread_mutex_t seed_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct seed_result seed_done[64];
+static int seed_ndone;
+
+struct seed_req {
+	long token;
+	char db[64], uri[512], until[64], src[64];
+};
+
+static void *seed_thread(void *argp)
+{
+	struct seed_req *q = argp;
+	struct seed_result res = {.token = q->token};
+	res.rc = sim_seed_exec(q->uri, q->db, q->until, q->src, &res.last_tx);
+	free(q);
+	/* the main loop sends it with the next heartbeat; wait while the queue is full */
+	for (;;) {
+		pthread_mutex_lock(&seed_mu);
+		bool room = seed_ndone < (int)(sizeof seed_done / sizeof seed_done[0]);
+		if (room)
+			seed_done[seed_ndone++] = res;
+		pthread_mutex_unlock(&seed_mu);
+		if (room)
+			return NULL;
+		sim_sleep_ms(PING_MS);
+	}
+}
+
+/* "seed TOKEN DB URI UNTIL SRC" (%-escaped words, "~" empty): runs the tool on a thread. */
+static void seed_start(const char *line)
+{
+	struct seed_req *q = calloc(1, sizeof *q);
+	char *copy = strdup(line), *save = NULL;
+	if (!q || !copy) {
+		free(q);
+		free(copy);
+		return;
+	}
+	strtok_r(copy, " ", &save);
+	const char *w[5];
+	int n = 0;
+	for (char *t; n < 5 && (t = strtok_r(NULL, " ", &save));)
+		w[n++] = t;
+	char *e;
+	bool ok = n == 5 && (q->token = strtol(w[0], &e, 10)) > 0 && !*e &&
+		  !sim_dec(w[1], q->db, sizeof q->db) && !sim_dec(w[2], q->uri, sizeof q->uri) &&
+		  !sim_dec(w[3], q->until, sizeof q->until) &&
+		  !sim_dec(w[4], q->src, sizeof q->src);
+	free(copy);
+	pthread_t t;
+	if (!ok || pthread_create(&t, NULL, seed_thread, q) != 0) {
+		free(q);
+		return;
+	}
+	pthread_detach(t);
+}
+
+/* The finished seeds as "seeded TOKEN RC LASTTX" lines: 0, -1 when the daemon is gone. */
+static int seed_report(int cfd)
+{
+	pthread_mutex_lock(&seed_mu);
+	struct n4j_buf b;
+	n4j_buf_init(&b);
+	for (int k = 0; k < seed_ndone; k++)
+		n4j_buf_printf(&b, "seeded %ld %d %ld\n", seed_done[k].token, seed_done[k].rc,
+			       seed_done[k].last_tx);
+	int rc = b.oom ? 0 : b.len ? sim_write_all(cfd, b.data, b.len) : 0;
+	if (!b.oom && !rc)
+		seed_ndone = 0;
+	n4j_buf_free(&b);
+	pthread_mutex_unlock(&seed_mu);
+	return rc;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	struct {
@@ -484,7 +566,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		 {"--data", &o->data},
 		 {"--conf", &o->conf},
 		 {"--password-file", &o->password_file},
-		 {"--settings", &o->settings}};
+		 {"--settings", &o->settings},
+		 {"--backup", &o->backup},
+		 {"--version", &o->version}};
 	for (int i = 1; i < argc; i++) {
 		size_t k = 0;
 		while (k < sizeof f / sizeof f[0] && strcmp(argv[i], f[k].flag) != 0)
@@ -493,11 +577,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return die("unknown or incomplete argument %s", argv[i]);
 		*f[k].dst = argv[++i];
 	}
-	for (size_t k = 0; k + 1 < sizeof f / sizeof f[0]; k++)
+	/* the last three are optional */
+	for (size_t k = 0; k + 3 < sizeof f / sizeof f[0]; k++)
 		if (!*f[k].dst)
 			return die("%s is required (usage: n4j-clustersim member --control SOCK "
 				   "--name NAME --bind IP:PORT --http IP:PORT --data DIR --conf "
-				   "FILE --password-file FILE [--settings FILE])",
+				   "FILE --password-file FILE [--settings FILE] [--backup IP:PORT] "
+				   "[--version V])",
 				   f[k].flag);
 	if (!o->name[0] || strlen(o->name) > 63 ||
 	    strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
@@ -510,13 +596,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
  * when refused (said on stderr), -2 when the daemon did not answer (it may be dying). */
 static int join_daemon(int fd, struct lreader *r, const struct opts *o, const struct conf *c,
 		       const char *id, const char *pwhash, const struct state_copy *sc, int *bport,
-		       int *hport)
+		       int *hport, int *kport)
 {
 	struct n4j_buf b;
 	n4j_buf_init(&b);
-	n4j_buf_printf(&b, "join %s %s %s %s %s %s %d %d %d %s\nstate %ld%s%s\n", o->name, id,
+	n4j_buf_printf(&b, "join %s %s %s %s %s %s %d %d %d %s %s\nstate %ld%s%s\n", o->name, id,
 		       c->bolt_adv, c->http_adv, c->sysmode, c->mode, c->min, c->pri, c->sec,
-		       pwhash, sc->gen, sc->payload ? " " : "", sc->payload ? sc->payload : "");
+		       pwhash, o->version, sc->gen, sc->payload ? " " : "",
+		       sc->payload ? sc->payload : "");
 	int rc = b.oom ? -1 : sim_write_all(fd, b.data, b.len);
 	n4j_buf_free(&b);
 	char *line;
@@ -524,7 +611,8 @@ static int join_daemon(int fd, struct lreader *r, const struct opts *o, const st
 		return -2;
 	if (strncmp(line, "error: ", 7) == 0)
 		return die("the cluster daemon refused the join: %s", line + 7);
-	if (sscanf(line, "ok %d %d", bport, hport) != 2)
+	*kport = 0;
+	if (sscanf(line, "ok %d %d %d", bport, hport, kport) < 2)
 		return die("unexpected answer from the cluster daemon: %.80s", line);
 	return 0;
 }
@@ -534,7 +622,7 @@ static int join_daemon(int fd, struct lreader *r, const struct opts *o, const st
  * connection that then closes unanswered. */
 static int connect_and_join(const struct opts *o, const struct conf *c, const char *id,
 			    const char *pwhash, long wait_ms, int *cfd, struct lreader *r,
-			    long *gen, int *bport, int *hport)
+			    long *gen, int *bport, int *hport, int *kport)
 {
 	long end = sim_now_ms() + wait_ms;
 	for (;;) {
@@ -549,7 +637,7 @@ static int connect_and_join(const struct opts *o, const struct conf *c, const ch
 				   strerror(errno));
 		}
 		lreader_init(r, *cfd);
-		int rc = join_daemon(*cfd, r, o, c, id, pwhash, &sc, bport, hport);
+		int rc = join_daemon(*cfd, r, o, c, id, pwhash, &sc, bport, hport, kport);
 		free(sc.payload);
 		*gen = sc.gen;
 		if (rc == 0)
@@ -570,6 +658,13 @@ int member_main(int argc, char **argv)
 	struct conf c;
 	if (parse_opts(argc, argv, &o))
 		return 2;
+	/* the Neo4j version this server runs: the test bed's image tag, as the agent says */
+	if (!o.version || !*o.version)
+		o.version = getenv("N4J_TESTBED_VERSION");
+	if (!o.version || !*o.version)
+		o.version = "5.26.0";
+	if (strspn(o.version, "0123456789.") != strlen(o.version) || strlen(o.version) > 31)
+		return exit_die("--version must look like 5.26.0 or 2025.01.0");
 	if (read_conf(&o, &c))
 		return 1;
 	char pwhash[160], id[37];
@@ -580,14 +675,25 @@ int member_main(int argc, char **argv)
 		return exit_die("the data directory %s does not exist", o.data);
 	if (server_id(o.data, id))
 		return 1;
+	/* server.backup.listen_address: the bind IP, port 6362, unless --backup says */
+	char backup[80];
+	if (o.backup)
+		scopy(backup, sizeof backup, o.backup);
+	else
+		snprintf(backup, sizeof backup, "%.*s:6362", (int)(strrchr(o.bind, ':') - o.bind),
+			 o.bind);
 	int bl = sim_listen(o.bind), hl = bl >= 0 ? sim_listen(o.http) : -1;
-	if (bl < 0 || hl < 0)
-		return exit_die("cannot listen on %s: %s", bl < 0 ? o.bind : o.http,
+	int kl = hl >= 0 ? sim_listen(backup) : -1;
+	if (bl < 0 || hl < 0 || kl < 0)
+		return exit_die("cannot listen on %s: %s",
+				bl < 0   ? o.bind
+				: hl < 0 ? o.http
+					 : backup,
 				strerror(errno));
-	int cfd, bport, hport;
+	int cfd, bport, hport, kport;
 	long gen;
 	struct lreader r;
-	if (connect_and_join(&o, &c, id, pwhash, 10000, &cfd, &r, &gen, &bport, &hport))
+	if (connect_and_join(&o, &c, id, pwhash, 10000, &cfd, &r, &gen, &bport, &hport, &kport))
 		return 1;
 	printf("READY %s %s\n", o.name, id);
 	fflush(stdout);
@@ -598,19 +704,22 @@ int member_main(int argc, char **argv)
 		if (now >= next_ping) {
 			char ping[48];
 			int n = snprintf(ping, sizeof ping, "ping %ld\n", gen);
-			lost = sim_write_all(cfd, ping, (size_t)n) != 0;
+			lost = seed_report(cfd) != 0 || sim_write_all(cfd, ping, (size_t)n) != 0;
 			next_ping = now + PING_MS;
 		}
-		struct pollfd p[3] = {{.fd = bl, .events = POLLIN},
+		struct pollfd p[4] = {{.fd = bl, .events = POLLIN},
 				      {.fd = hl, .events = POLLIN},
-				      {.fd = cfd, .events = POLLIN}};
+				      {.fd = cfd, .events = POLLIN},
+				      {.fd = kl, .events = POLLIN}};
 		long wait = next_ping - sim_now_ms();
-		if (!lost && poll(p, 3, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
+		if (!lost && poll(p, 4, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
 			return exit_die("poll: %s", strerror(errno));
 		if (!lost && (p[0].revents & POLLIN))
 			accept_one(bl, bport);
 		if (!lost && (p[1].revents & POLLIN))
 			accept_one(hl, hport);
+		if (!lost && (p[3].revents & POLLIN))
+			accept_one(kl, kport);
 		if (!lost && p[2].revents) {
 			char *line;
 			int rc;
@@ -624,6 +733,8 @@ int member_main(int argc, char **argv)
 						return exit_die("cannot write %s/cluster-state: %s",
 								o.data, strerror(errno));
 					gen = g;
+				} else if (strncmp(line, "seed ", 5) == 0) {
+					seed_start(line);
 				}
 			}
 			lost = rc == -1;
@@ -633,7 +744,8 @@ int member_main(int argc, char **argv)
 		/* the daemon went away: a restarted one learns the cluster back from us */
 		lreader_free(&r);
 		close(cfd);
-		if (connect_and_join(&o, &c, id, pwhash, REJOIN_MS, &cfd, &r, &gen, &bport, &hport))
+		if (connect_and_join(&o, &c, id, pwhash, REJOIN_MS, &cfd, &r, &gen, &bport, &hport,
+				     &kport))
 			return 1;
 		next_ping = 0;
 	}

@@ -13,7 +13,7 @@
 #include <sys/random.h>
 
 /* "~" is the empty string; anything outside [A-Za-z0-9._:@/-] is %XX. */
-static void enc(struct n4j_buf *b, const char *v)
+void sim_enc(struct n4j_buf *b, const char *v)
 {
 	n4j_buf_putc(b, ' ');
 	if (!*v)
@@ -26,7 +26,7 @@ static void enc(struct n4j_buf *b, const char *v)
 	}
 }
 
-static int dec(const char *t, char *out, size_t cap)
+int sim_dec(const char *t, char *out, size_t cap)
 {
 	size_t n = 0;
 	if (strcmp(t, "~") == 0) {
@@ -53,17 +53,19 @@ char *sim_serialize(const struct sim *s)
 {
 	struct n4j_buf b;
 	n4j_buf_init(&b);
-	n4j_buf_printf(&b, "v1 formed %d txid %ld leader", s->formed, s->txid);
-	enc(&b, s->leader >= 0 ? s->srv[s->leader].id : "");
+	/* v2 adds databaseIds, transaction counters, seeds and statusMessages (v1 is read) */
+	n4j_buf_printf(&b, "v2 formed %d txid %ld systx %ld leader", s->formed, s->txid,
+		       s->sys_last_tx);
+	sim_enc(&b, s->leader >= 0 ? s->srv[s->leader].id : "");
 	n4j_buf_puts(&b, " pw");
-	enc(&b, s->password);
+	sim_enc(&b, s->password);
 	n4j_buf_printf(&b, " srv %d", s->nsrv);
 	for (int i = 0; i < s->nsrv; i++) {
 		const struct sim_server *v = &s->srv[i];
 		const char *f[] = {v->id,           v->name, v->alias, v->address,
 				   v->http_address, v->mode, v->tags};
 		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-			enc(&b, f[k]);
+			sim_enc(&b, f[k]);
 		n4j_buf_printf(&b, " %d %d %d %d", (int)v->state, v->system_primary,
 			       v->sys_eligible, v->member);
 	}
@@ -74,9 +76,14 @@ char *sim_serialize(const struct sim *s)
 	for (int d = 0; d < SIM_MAX_DBS; d++) {
 		if (!s->db[d].used)
 			continue;
-		enc(&b, s->db[d].name);
+		sim_enc(&b, s->db[d].name);
 		n4j_buf_printf(&b, " %d %d %d %d", s->db[d].primaries, s->db[d].secondaries,
 			       s->db[d].requested_online, s->db[d].is_default);
+		sim_enc(&b, s->db[d].id);
+		n4j_buf_printf(&b, " %ld %ld", s->db[d].last_tx, s->db[d].nodes);
+		sim_enc(&b, s->db[d].seed_uri);
+		sim_enc(&b, s->db[d].seed_until);
+		sim_enc(&b, s->db[d].seed_src);
 	}
 	n = 0;
 	for (int k = 0; k < SIM_MAX_ALLOC; k++)
@@ -86,9 +93,11 @@ char *sim_serialize(const struct sim *s)
 		const struct sim_alloc *a = &s->al[k];
 		if (!a->used)
 			continue;
-		enc(&b, s->db[a->db].name);
-		enc(&b, s->srv[a->server].id);
-		n4j_buf_printf(&b, " %d %d", a->primary, (int)a->status);
+		sim_enc(&b, s->db[a->db].name);
+		sim_enc(&b, s->srv[a->server].id);
+		/* a seed in flight is run again by whoever reads this back */
+		n4j_buf_printf(&b, " %d %d %d", a->primary, (int)a->status, a->seed != SEED_NONE);
+		sim_enc(&b, a->msg);
 	}
 	n = 0;
 	for (int k = 0; k < SIM_MAX_ALIASES; k++)
@@ -96,8 +105,8 @@ char *sim_serialize(const struct sim *s)
 	n4j_buf_printf(&b, " alias %d", n);
 	for (int k = 0; k < SIM_MAX_ALIASES; k++)
 		if (s->alias[k].used) {
-			enc(&b, s->alias[k].name);
-			enc(&b, s->alias[k].target);
+			sim_enc(&b, s->alias[k].name);
+			sim_enc(&b, s->alias[k].target);
 		}
 	if (b.oom) {
 		n4j_buf_free(&b);
@@ -121,7 +130,7 @@ static const char *tok(struct toks *t, char *first)
 
 static void tstr(struct toks *t, char *out, size_t cap)
 {
-	if (dec(tok(t, NULL), out, cap))
+	if (sim_dec(tok(t, NULL), out, cap))
 		t->bad = true;
 }
 
@@ -153,12 +162,18 @@ static int id_index(const struct sim *s, const char *id)
 static int parse(struct sim *n, char *line, char *leader_id, size_t cap)
 {
 	struct toks t = {0};
-	if (strcmp(tok(&t, line), "v1") != 0)
+	const char *ver = tok(&t, line);
+	bool v2 = strcmp(ver, "v2") == 0;
+	if (!v2 && strcmp(ver, "v1") != 0)
 		return -1;
 	tkey(&t, "formed");
 	n->formed = tnum(&t, 0, 1);
 	tkey(&t, "txid");
 	n->txid = tnum(&t, 0, 1L << 40);
+	if (v2) {
+		tkey(&t, "systx");
+		n->sys_last_tx = tnum(&t, 0, 1L << 40);
+	}
 	tkey(&t, "leader");
 	tstr(&t, leader_id, cap);
 	tkey(&t, "pw");
@@ -189,6 +204,16 @@ static int parse(struct sim *n, char *line, char *leader_id, size_t cap)
 		x->secondaries = (int)tnum(&t, 0, 20);
 		x->requested_online = tnum(&t, 0, 1);
 		x->is_default = tnum(&t, 0, 1);
+		if (v2) {
+			tstr(&t, x->id, sizeof x->id);
+			x->last_tx = tnum(&t, 0, 1L << 40);
+			x->nodes = tnum(&t, 0, 1L << 40);
+			tstr(&t, x->seed_uri, sizeof x->seed_uri);
+			tstr(&t, x->seed_until, sizeof x->seed_until);
+			tstr(&t, x->seed_src, sizeof x->seed_src);
+		} else if (sim_uuid(x->id)) {
+			t.bad = true;
+		}
 	}
 	tkey(&t, "al");
 	int nal = (int)tnum(&t, 0, SIM_MAX_ALLOC);
@@ -200,6 +225,10 @@ static int parse(struct sim *n, char *line, char *leader_id, size_t cap)
 		a->used = true;
 		a->primary = tnum(&t, 0, 1);
 		a->status = (enum alloc_status)tnum(&t, AL_STARTING, AL_LEAVING);
+		if (v2) {
+			a->seed = tnum(&t, 0, 1) ? SEED_WANTED : SEED_NONE;
+			tstr(&t, a->msg, sizeof a->msg);
+		}
 		a->server = id_index(n, id);
 		a->db = -1;
 		for (int d = 0; d < ndb; d++)
@@ -253,9 +282,10 @@ int sim_adopt(struct sim *s, const char *text)
 			goto out;
 		/* known to the cluster, but its process has not come back yet */
 		merged[nm] = n->srv[j];
-		merged[nm].lfd = merged[nm].hfd = -1;
+		merged[nm].lfd = merged[nm].hfd = merged[nm].bfd = -1;
 		merged[nm].stopped = true;
 		snprintf(merged[nm].bind, sizeof merged[nm].bind, "127.0.0.1:0");
+		snprintf(merged[nm].bkbind, sizeof merged[nm].bkbind, "127.0.0.1:0");
 		snprintf(merged[nm].hbind, sizeof merged[nm].hbind, "127.0.0.1:0");
 		map[j] = nm++;
 	}
@@ -276,6 +306,7 @@ int sim_adopt(struct sim *s, const char *text)
 		s->db[d].created = now - 1000;
 	s->formed = n->formed;
 	s->txid = n->txid > s->txid ? n->txid : s->txid;
+	s->sys_last_tx = n->sys_last_tx > s->sys_last_tx ? n->sys_last_tx : s->sys_last_tx;
 	scopy(s->password, sizeof s->password, n->password);
 	int l = id_index(s, leader_id);
 	s->leader = l;

@@ -43,6 +43,10 @@ struct sim_server {
 	char http_address[128]; /* advertised HTTP address */
 	char hbind[64];         /* the daemon's HTTP listener for it */
 	int hfd;
+	/* the backup port (README.md "Backup port"): fixed servers listen on their bind IP,
+	 * members' processes on theirs and relay to this daemon listener */
+	char bkbind[64];
+	int bfd;
 };
 
 enum alloc_status { AL_STARTING, AL_ONLINE, AL_OFFLINE, AL_LEAVING };
@@ -53,6 +57,11 @@ struct sim_alloc {
 	bool primary;
 	enum alloc_status status;
 	long ready_at; /* STARTING -> ONLINE, or LEAVING -> gone */
+	/* seeding from a URI (README.md "Seeding"): the hosting server runs the seed tool;
+	 * the copy stays STARTING until it answers */
+	enum { SEED_NONE, SEED_WANTED, SEED_RUNNING } seed;
+	long seed_token; /* matches the tool's answer to this copy (0: not sent yet) */
+	char msg[160];   /* statusMessage, e.g. "Unable to start database `DatabaseId{…}`" */
 };
 
 struct sim_db {
@@ -62,7 +71,11 @@ struct sim_db {
 	bool requested_online;
 	bool is_default;
 	long created;
-	long nodes; /* CREATE (…) on it adds one: enough to see where writes land */
+	long nodes;   /* CREATE (…) on it adds one: enough to see where writes land */
+	char id[37];  /* databaseId: a UUID, new on CREATE and on recreate */
+	long last_tx; /* grows with every write (the backup port reports it) */
+	/* the seed the hosting servers load: a URI and its options ("" = none) */
+	char seed_uri[512], seed_until[64], seed_src[64];
 };
 
 struct sim_alias {
@@ -85,6 +98,9 @@ struct sim {
 	bool formed;        /* `system` bootstrapped (always, without members) */
 	long gen;           /* generation of the persisted state (persist.c) */
 	char *last;         /* the state as last persisted, to detect changes */
+	char version[32];   /* Neo4j version served ("5.26.0"; members bring theirs) */
+	long sys_last_tx;   /* the `system` database's transaction counter */
+	long seed_seq;      /* last seed token handed out */
 };
 
 /* A query result or a FAILURE. Values live in the arena. */
@@ -131,6 +147,22 @@ int sim_persist_check(struct sim *s);
 int sim_pw_hash(const char *salt, const char *pw, char *out, size_t cap);
 bool sim_pw_check(const char *stored, const char *pw);
 int sim_uuid(char out[37]);
+/* persist.c's token codec, also used for seed requests: " " + %-escaped v ("~" = empty). */
+void sim_enc(struct n4j_buf *b, const char *v);
+int sim_dec(const char *t, char *out, size_t cap);
+/* True when s->version is at least major.minor (5.26 < 2025.01 < 2025.06). */
+bool sim_version_at_least(const struct sim *s, int major, int minor);
+/* backup.c: the answer to one line of the backup protocol on server `me` (locked); false
+ * when the connection must close after it (a malformed request). */
+bool sim_backup_line(struct sim *s, int me, const char *line, struct n4j_buf *out);
+/* seed.c: a seed tool's answer for the copy with this token (locked): rc 0 brings the copy
+ * online (last_tx >= 0: the database's lastTx), else it is offline with Neo4j's message. */
+void sim_seed_done(struct sim *s, long token, int rc, long last_tx);
+/* seed.c: runs N4J_SIM_SEED_CMD (default /startup/bin/n4j-testbed-seed) URI DB [--until X]
+ * [--source-db S] and waits; its exit status (-1 when it could not run), last_tx from a
+ * `lastTx=N` line of its stdout (-1 when absent). */
+int sim_seed_exec(const char *uri, const char *db, const char *until, const char *src,
+		  long *last_tx);
 /* simhttp.c: a member server's HTTP answer (status code; body and content type out). */
 int sim_http(struct sim *s, int me, const char *method, const char *path, struct n4j_buf *body,
 	     const char **ctype);

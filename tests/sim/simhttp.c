@@ -99,8 +99,9 @@ int sim_http(struct sim *s, int me, const char *method, const char *path, struct
 		n4j_buf_puts(body, v->http_address);
 		n4j_buf_puts(body, "/db/{databaseName}/tx\",\"bolt_direct\":\"bolt://");
 		n4j_buf_puts(body, v->address);
-		n4j_buf_puts(body,
-			     "\",\"neo4j_version\":\"5.26.0\",\"neo4j_edition\":\"enterprise\"}");
+		n4j_buf_printf(body,
+			       "\",\"neo4j_version\":\"%s\",\"neo4j_edition\":\"enterprise\"}",
+			       s->version);
 		return 200;
 	}
 	bool up = s->formed && !v->stopped && !v->partitioned;

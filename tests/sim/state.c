@@ -2,6 +2,7 @@
 #include "sim.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *sim_state_name(enum srv_state st)
@@ -18,6 +19,17 @@ void sim_init(struct sim *s)
 	s->leader = -1;
 	s->move_ms = 1000;
 	snprintf(s->user, sizeof s->user, "neo4j");
+	snprintf(s->version, sizeof s->version, "5.26.0");
+	/* seed tokens stay unique across daemon restarts: an old tool's late answer never
+	 * matches a copy seeded again by a new daemon */
+	s->seed_seq = sim_now_ms() * 1000;
+}
+
+bool sim_version_at_least(const struct sim *s, int major, int minor)
+{
+	char *e;
+	long ma = strtol(s->version, &e, 10), mi = *e == '.' ? strtol(e + 1, NULL, 10) : 0;
+	return ma > major || (ma == major && mi >= minor);
 }
 
 static bool server_up(const struct sim *s, int i)
@@ -55,13 +67,18 @@ void sim_tick(struct sim *s)
 	long now = sim_now_ms();
 	for (int k = 0; k < SIM_MAX_ALLOC; k++) {
 		struct sim_alloc *a = &s->al[k];
-		if (!a->used || now < a->ready_at)
+		/* a copy being seeded starts when its server's seed tool answers */
+		if (!a->used || now < a->ready_at || a->seed != SEED_NONE)
 			continue;
 		if (a->status == AL_STARTING)
 			a->status = s->db[a->db].requested_online ? AL_ONLINE : AL_OFFLINE;
 		else if (a->status == AL_LEAVING)
 			a->used = false;
 	}
+	/* databases made at bootstrap get their databaseId here */
+	for (int d = 0; d < SIM_MAX_DBS; d++)
+		if (s->db[d].used && !s->db[d].id[0] && sim_uuid(s->db[d].id))
+			s->db[d].id[0] = '\0';
 	for (int i = 0; i < s->nsrv; i++) {
 		if (s->srv[i].state != SRV_DEALLOCATING)
 			continue;
@@ -87,12 +104,12 @@ void sim_dump(struct sim *s, struct n4j_buf *o)
 			"%s{\"name\": \"%s\", \"id\": \"%s\", \"address\": \"%s\", \"bind\": "
 			"\"%s\", \"state\": \"%s\", \"stopped\": %s, \"partitioned\": %s, "
 			"\"slow_ms\": %d, \"member\": %s, \"connected\": %s, \"frozen\": %s, "
-			"\"system_primary\": %s, \"hosting\": [",
+			"\"system_primary\": %s, \"backup\": \"%s\", \"hosting\": [",
 			i ? ", " : "", v->name, v->id, v->address, v->bind,
 			sim_state_name(v->state), v->stopped ? "true" : "false",
 			v->partitioned ? "true" : "false", v->slow_ms, v->member ? "true" : "false",
 			v->connected ? "true" : "false", v->frozen ? "true" : "false",
-			v->system_primary ? "true" : "false");
+			v->system_primary ? "true" : "false", v->member ? "" : v->bkbind);
 		bool first = true;
 		for (int k = 0; k < SIM_MAX_ALLOC; k++) {
 			struct sim_alloc *a = &s->al[k];
@@ -113,9 +130,11 @@ void sim_dump(struct sim *s, struct n4j_buf *o)
 	for (int d = 0; d < SIM_MAX_DBS; d++) {
 		if (!s->db[d].used)
 			continue;
-		n4j_buf_printf(o, "%s{\"name\": \"%s\", \"primaries\": %d, \"secondaries\": %d}",
+		n4j_buf_printf(o,
+			       "%s{\"name\": \"%s\", \"primaries\": %d, \"secondaries\": %d, "
+			       "\"id\": \"%s\", \"lastTx\": %ld}",
 			       first ? "" : ", ", s->db[d].name, s->db[d].primaries,
-			       s->db[d].secondaries);
+			       s->db[d].secondaries, s->db[d].id, s->db[d].last_tx);
 		first = false;
 	}
 	n4j_buf_puts(o, "]}\n");

@@ -25,7 +25,8 @@
 
 static const char *sim;
 static char top[64], ctl_path[108], pwfile[128], settings[128], baddir[128];
-static char binds[N][32], https[N][32], dirs[N][128], confs[N][128];
+static char binds[N][32], https[N][32], bks[N][32], dirs[N][128], confs[N][128];
+static char seed_log[128];
 static char names[N][96]; /* advertised Bolt addresses, as pods' DNS names */
 static pid_t daemon_pid, members[N];
 static struct n4j_arena *A;
@@ -96,10 +97,11 @@ static int http_wait(int i, const char *path, int want, int ms)
 
 static pid_t start_member(int i, const char *name)
 {
-	char *args[] = {(char *)sim,  "member",     "--control", ctl_path, "--name",
-			(char *)name, "--bind",     binds[i],    "--http", https[i],
-			"--data",     dirs[i],      "--conf",    confs[i], "--password-file",
-			pwfile,       "--settings", settings,    NULL};
+	char *args[] = {(char *)sim,  "member",     "--control", ctl_path,   "--name",
+			(char *)name, "--bind",     binds[i],    "--http",   https[i],
+			"--data",     dirs[i],      "--conf",    confs[i],   "--password-file",
+			pwfile,       "--settings", settings,    "--backup", bks[i],
+			"--version",  "2025.06.0",  NULL};
 	return child_start(args);
 }
 
@@ -343,6 +345,127 @@ static void test_crash_and_hang(char ids[N][64])
 	HAS(body, "\"core\":false");
 }
 
+static int http_leader(void);
+
+/* Polls SHOW DATABASE db on the leader until no copy is in another status than want. */
+static bool db_status(const char *db, const char *want, int ms)
+{
+	char text[256], code[128];
+	snprintf(text, sizeof text,
+		 "SHOW DATABASE %s YIELD currentStatus WHERE currentStatus <> '%s'", db, want);
+	struct n4j_bolt_result r;
+	for (long end = mono_ms() + ms; mono_ms() < end; usleep(50000)) {
+		int l = http_leader();
+		if (l >= 0 && direct_query(l, "simpw", text, &r, code, sizeof code, 2000) == 0 &&
+		    r.nrows == 0)
+			return true;
+	}
+	return false;
+}
+
+static int member_of(const char *adv)
+{
+	for (int i = 0; i < N; i++)
+		if (adv && strcmp(adv, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static char sd1_id[64], sd1_msg[160];
+
+/* 2025.06 members: seeding with seedRestoreUntil and seedSourceDatabase, run by the
+ * hosting members' own processes; the backup port through the member; recreate with
+ * dbms.recreateDatabase. */
+static void test_seed_and_backup(void)
+{
+	struct n4j_bolt_result r;
+	char code[128], line[256], id[64];
+	long tx;
+	int l = http_leader();
+	CHECK(l >= 0);
+	if (l < 0)
+		return;
+	CHECK_MSG(direct_query(l, "simpw",
+			       "CREATE DATABASE sd1 TOPOLOGY 2 PRIMARIES OPTIONS {existingData: "
+			       "'use', seedURI: 's3://b/good/', seedRestoreUntil: '2026-12-01 "
+			       "10:00:00', seedSourceDatabase: 'old'}",
+			       &r, code, sizeof code, 3000) == 0,
+		  "%s", code);
+	CHECK(db_status("sd1", "online", 5000));
+	CHECK(direct_query(l, "simpw", "SHOW DATABASE sd1 YIELD address, databaseID", &r, code,
+			   sizeof code, 3000) == 0 &&
+	      r.nrows == 2);
+	int h = member_of(cell(&r, 0, "address"));
+	CHECK(h >= 0);
+	if (h < 0)
+		return;
+	snprintf(sd1_id, sizeof sd1_id, "%s", cell(&r, 0, "databaseID"));
+	/* the tool ran in the hosting member's process, with the 2025.06 options */
+	char want[256], log[4096] = "";
+	snprintf(want, sizeof want,
+		 "%d s3://b/good/ sd1 --until 2026-12-01 10:00:00 --source-db old\n",
+		 (int)members[h]);
+	FILE *f = fopen(seed_log, "r");
+	size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+	log[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK_HAS(log, want);
+	/* the member's backup port relays to its server */
+	CHECK_MSG(bk_once(bks[h], "BACKUP sd1 0\n", line, sizeof line) == 0, "%s", line);
+	CHECK_MSG(sscanf(line, "OK %63s %ld", id, &tx) == 2, "%s", line);
+	CHECK_STR(id, sd1_id);
+	CHECK_INT(tx, 42);
+	int other = -1;
+	for (int i = 0; i < N; i++)
+		if (members[i] > 0 && i != h && i != member_of(cell(&r, 1, "address")))
+			other = i;
+	CHECK(other >= 0);
+	if (other < 0)
+		return;
+	CHECK(bk_once(bks[other], "BACKUP sd1 0\n", line, sizeof line) == 0);
+	CHECK_STR(line, "ERR Database 'sd1' is not hosted on this server");
+	/* a frozen member's backup port says nothing */
+	kill(members[other], SIGSTOP);
+	CHECK(bk_once(bks[other], "BACKUP system 0\n", line, sizeof line) == -1);
+	kill(members[other], SIGCONT);
+	CHECK(wait_health(l, other, "Available", 3000));
+	CHECK(bk_once(bks[other], "BACKUP system 0\n", line, sizeof line) == 0 &&
+	      strncmp(line, "OK 00000000-0000-0000-0000-000000000001 ", 40) == 0);
+	/* 2025.04+: dbms.recreateDatabase; a failing seed leaves both copies offline (on
+	 * the leader of now: the freeze may have moved it) */
+	l = http_leader();
+	CHECK(l >= 0);
+	if (l < 0)
+		return;
+	CHECK_MSG(direct_query(l, "simpw",
+			       "CALL dbms.recreateDatabase('sd1', {seedURI: 's3://b/none/'})", &r,
+			       code, sizeof code, 3000) == 0,
+		  "%s", code);
+	CHECK(db_status("sd1", "offline", 5000));
+	CHECK(direct_query(l, "simpw", "SHOW DATABASE sd1 YIELD databaseID, statusMessage", &r,
+			   code, sizeof code, 3000) == 0 &&
+	      r.nrows == 2);
+	CHECK(strcmp(cell(&r, 0, "databaseID"), sd1_id) != 0);
+	snprintf(sd1_id, sizeof sd1_id, "%s", cell(&r, 0, "databaseID"));
+	snprintf(sd1_msg, sizeof sd1_msg, "Unable to start database `DatabaseId{%.8s[sd1]}`",
+		 sd1_id);
+	CHECK_STR(cell(&r, 0, "statusMessage"), sd1_msg);
+}
+
+/* sd1's id and offline copies, as persisted in the members' DIRs. */
+static void check_sd1_kept(void)
+{
+	struct n4j_bolt_result r;
+	char code[128];
+	CHECK(db_status("sd1", "offline", 5000));
+	CHECK(direct_query(0, "simpw", "SHOW DATABASE sd1 YIELD databaseID, statusMessage", &r,
+			   code, sizeof code, 3000) == 0 &&
+	      r.nrows == 2);
+	CHECK_STR(cell(&r, 0, "databaseID"), sd1_id);
+	CHECK_STR(cell(&r, 1, "statusMessage"), sd1_msg);
+}
+
 /* Only the daemon dies: the running members rejoin a new one and teach it the cluster. */
 static void test_daemon_restart(char ids[N][64])
 {
@@ -365,6 +488,7 @@ static void test_daemon_restart(char ids[N][64])
 	CHECK(direct_query(0, "simpw", "SHOW DATABASE foo YIELD name", &r, code, sizeof code,
 			   3000) == 0 &&
 	      r.nrows == 2);
+	check_sd1_kept();
 }
 
 /* Everything dies; the same DIRs bring back the same cluster, password included (the new
@@ -395,6 +519,7 @@ static void test_restart_all(char ids[N][64])
 	CHECK(direct_query(0, "simpw", "SHOW DATABASE foo YIELD name", &r, code, sizeof code,
 			   3000) == 0 &&
 	      r.nrows == 2);
+	check_sd1_kept();
 	CHECK_INT(direct_query(0, "another", "RETURN 1", &r, code, sizeof code, 3000),
 		  N4J_EBOLT_FAILURE);
 	CHECK_STR(code, "Neo.ClientError.Security.Unauthorized");
@@ -546,6 +671,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N; i++) {
 		snprintf(binds[i], sizeof binds[i], "127.0.0.%d:%d", 91 + i, port);
 		snprintf(https[i], sizeof https[i], "127.0.0.%d:%d", 91 + i, port + 1);
+		snprintf(bks[i], sizeof bks[i], "127.0.0.%d:%d", 91 + i, port + 2);
 		snprintf(names[i], sizeof names[i], "g-%d.g-headless.ns.svc.cluster.local:7687", i);
 		snprintf(dirs[i], sizeof dirs[i], "%s/data-%d", top, i);
 		snprintf(confs[i], sizeof confs[i], "%s/neo4j-%d.conf", top, i);
@@ -566,6 +692,12 @@ int main(int argc, char **argv)
 		CHECK(write_text(confs[i], conf) == 0);
 	}
 	addrs.n = N;
+	/* the members run this seed tool (their environment is this one) */
+	char tool[128];
+	snprintf(tool, sizeof tool, "%s/seed-tool", top);
+	snprintf(seed_log, sizeof seed_log, "%s/seed.log", top);
+	CHECK(write_seed_tool(tool, seed_log) == 0);
+	setenv("N4J_SIM_SEED_CMD", tool, 1);
 	daemon_pid = start_daemon();
 	CHECK_MSG(daemon_pid > 0, "the daemon did not start");
 	if (daemon_pid <= 0)
@@ -575,6 +707,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		server_id_of(0, i, ids[i], sizeof ids[i]);
 	test_http();
+	test_seed_and_backup();
 	test_crash_and_hang(ids);
 	test_password_hygiene();
 	test_daemon_restart(ids);

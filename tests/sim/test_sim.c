@@ -368,6 +368,230 @@ static void test_not_a_leader(void)
 	CHECK(ctl("frobnicate s0", out, sizeof out) != 0);
 }
 
+static char bk_addrs[N][64]; /* each server's backup port */
+static char seed_log[128];
+
+/* The backup address of the server advertising adv (SHOW DATABASE's address column). */
+static const char *bk_of(const char *adv)
+{
+	for (int i = 0; i < N; i++)
+		if (adv && strcmp(adv, names[i]) == 0)
+			return bk_addrs[i];
+	return "";
+}
+
+/* lastTx from an "OK <id> <lastTx>" answer, -1 for anything else; the id into id. */
+static long ok_tx(const char *line, char *id, size_t cap)
+{
+	char tmp[64];
+	long tx;
+	if (sscanf(line, "OK %63s %ld", tmp, &tx) != 2)
+		return -1;
+	snprintf(id, cap, "%s", tmp);
+	return tx;
+}
+
+static void test_backup_port(void)
+{
+	struct n4j_bolt_result r;
+	struct n4j_error err = {0};
+	char line[256], id[64], id2[64];
+	CHECK_MSG(q("CREATE DATABASE bk1 TOPOLOGY 1 PRIMARY WAIT", NULL, &r, &err) == 0, "%s",
+		  err.msg);
+	CHECK(q("SHOW DATABASE bk1 YIELD address, databaseID", NULL, &r, &err) == 0 &&
+	      r.nrows == 1);
+	const char *host = bk_of(cell(&r, 0, "address"));
+	char dbid[64];
+	snprintf(dbid, sizeof dbid, "%s",
+		 cell(&r, 0, "databaseID") ? cell(&r, 0, "databaseID") : "");
+	const char *other = strcmp(host, bk_addrs[0]) == 0 ? bk_addrs[1] : bk_addrs[0];
+	/* several requests on one connection: the hosting server answers with the id and lastTx */
+	int fd = bk_connect(host);
+	CHECK_MSG(fd >= 0, "no backup port at %s", host);
+	CHECK(bk_ask(fd, "BACKUP bk1 0\n", line, sizeof line) == 0);
+	long tx0 = ok_tx(line, id, sizeof id);
+	CHECK_MSG(tx0 >= 0, "%s", line);
+	CHECK_STR(id, dbid);
+	/* writes raise lastTx (CREATE on the writer: bk1's one primary, directly) */
+	int hi = -1;
+	for (int i = 0; i < N; i++)
+		if (strcmp(bk_addrs[i], host) == 0)
+			hi = i;
+	struct n4j_bolt_config cfg = {.address = binds[hi < 0 ? 0 : hi],
+				      .tls = N4J_BOLT_TLS_NONE,
+				      .user = "neo4j",
+				      .password = "simpw",
+				      .connect_timeout_ms = 2000,
+				      .io_timeout_ms = 5000};
+	struct n4j_bolt_conn *c = NULL;
+	CHECK(n4j_bolt_open(&cfg, &c, &err) == 0);
+	struct n4j_bolt_query w = {.db = "bk1", .text = "CREATE (n)"};
+	for (int k = 0; c && k < 2; k++)
+		CHECK_MSG(n4j_bolt_query(c, A, &w, &r, &err) == 0, "%s", err.msg);
+	if (c)
+		n4j_bolt_close(c);
+	CHECK(bk_ask(fd, "BACKUP bk1 0\n", line, sizeof line) == 0);
+	CHECK_INT(ok_tx(line, id2, sizeof id2), tx0 + 2);
+	/* system: on every server; administration raises its lastTx */
+	CHECK(bk_ask(fd, "BACKUP system 0\n", line, sizeof line) == 0);
+	long sys0 = ok_tx(line, id, sizeof id);
+	CHECK_STR(id, "00000000-0000-0000-0000-000000000001");
+	CHECK(q("CREATE DATABASE bk2 IF NOT EXISTS", NULL, &r, &err) == 0);
+	CHECK(bk_ask(fd, "BACKUP system 0\n", line, sizeof line) == 0);
+	CHECK(ok_tx(line, id, sizeof id) > sys0);
+	/* not found, not hosted here */
+	CHECK(bk_ask(fd, "BACKUP nosuch 0\n", line, sizeof line) == 0);
+	CHECK_STR(line, "ERR Database not found: nosuch");
+	close(fd);
+	CHECK(bk_once(other, "BACKUP bk1 0\n", line, sizeof line) == 0);
+	CHECK_STR(line, "ERR Database 'bk1' is not hosted on this server");
+	CHECK(bk_once(other, "BACKUP system 3\n", line, sizeof line) == 0 &&
+	      strncmp(line, "OK ", 3) == 0);
+	/* a malformed line: ERR, then the server closes */
+	fd = bk_connect(host);
+	CHECK(bk_ask(fd, "BACKUP bk1\n", line, sizeof line) == 0);
+	CHECK(strncmp(line, "ERR malformed", 13) == 0);
+	CHECK(bk_ask(fd, "BACKUP bk1 0\n", line, sizeof line) == -1);
+	close(fd);
+	/* an over-long line: ERR and closed, never a buffer overrun */
+	char longreq[2048];
+	memset(longreq, 'x', sizeof longreq - 1);
+	longreq[sizeof longreq - 1] = '\0';
+	fd = bk_connect(host);
+	CHECK(bk_ask(fd, longreq, line, sizeof line) == 0);
+	CHECK_STR(line, "ERR request line too long");
+	close(fd);
+	/* a stopped server's backup port refuses */
+	char cmd[32], out[64];
+	snprintf(cmd, sizeof cmd, "stop s%d", hi);
+	CHECK(ctl(cmd, out, sizeof out) == 0);
+	CHECK(bk_once(host, "BACKUP bk1 0\n", line, sizeof line) == -1);
+	snprintf(cmd, sizeof cmd, "start s%d", hi);
+	CHECK(ctl(cmd, out, sizeof out) == 0);
+	CHECK(q("DROP DATABASE bk1", NULL, &r, &err) == 0);
+	CHECK(q("DROP DATABASE bk2", NULL, &r, &err) == 0);
+}
+
+static bool all_status(const char *db, const char *status, int ms)
+{
+	char text[256];
+	snprintf(text, sizeof text,
+		 "SHOW DATABASE %s YIELD currentStatus WHERE currentStatus <> '%s'", db, status);
+	return wait_empty(text, NULL, ms);
+}
+
+static void test_seeding(void)
+{
+	struct n4j_bolt_result r;
+	struct n4j_error err = {0};
+	char line[256], id[64];
+	/* a seed that loads: every hosting copy starts when its tool exits 0 */
+	CHECK_MSG(q("CREATE DATABASE seeded1 TOPOLOGY 2 PRIMARIES OPTIONS {existingData: 'use', "
+		    "seedURI: 's3://bucket/good/seeded1.backup'}",
+		    NULL, &r, &err) == 0,
+		  "%s", err.msg);
+	CHECK(all_status("seeded1", "online", 5000));
+	CHECK(q("SHOW DATABASE seeded1 YIELD address, requestedStatus", NULL, &r, &err) == 0 &&
+	      r.nrows == 2);
+	CHECK(bk_once(bk_of(cell(&r, 0, "address")), "BACKUP seeded1 0\n", line, sizeof line) == 0);
+	CHECK_INT(ok_tx(line, id, sizeof id), 42); /* lastTx=42 from the tool */
+	/* while the tool runs: starting (not store copying) */
+	struct n4j_bolt_value *pm = n4j_bolt_map_new(A, 1);
+	n4j_bolt_map_set(pm, 0, "u", n4j_bolt_str("s3://bucket/slow/x"));
+	CHECK_MSG(q("CREATE DATABASE $n OPTIONS {existingData: 'use', seedURI: $u}", pm, &r,
+		    &err) != 0,
+		  "$n missing must fail");
+	struct n4j_bolt_value *pm2 = n4j_bolt_map_new(A, 2);
+	n4j_bolt_map_set(pm2, 0, "u", n4j_bolt_str("s3://bucket/slow/x"));
+	n4j_bolt_map_set(pm2, 1, "n", n4j_bolt_str("seedslow"));
+	CHECK_MSG(q("CREATE DATABASE $n OPTIONS {existingData: 'use', seedURI: $u}", pm2, &r,
+		    &err) == 0,
+		  "%s", err.msg);
+	CHECK(q("SHOW DATABASE seedslow YIELD currentStatus, requestedStatus", NULL, &r, &err) ==
+		      0 &&
+	      r.nrows == 1);
+	CHECK_STR(cell(&r, 0, "currentStatus"), "starting");
+	CHECK(all_status("seedslow", "online", 5000));
+	/* a seed that fails: offline with Neo4j's message, requested online */
+	CHECK_MSG(q("CREATE DATABASE seedbad TOPOLOGY 2 PRIMARIES OPTIONS {existingData: 'use', "
+		    "seedURI: 's3://bucket/missing/'}",
+		    NULL, &r, &err) == 0,
+		  "%s", err.msg);
+	CHECK(all_status("seedbad", "offline", 5000));
+	CHECK(q("SHOW DATABASE seedbad YIELD address, databaseID, requestedStatus, statusMessage",
+		NULL, &r, &err) == 0 &&
+	      r.nrows == 2);
+	char want[160], oldid[64];
+	snprintf(oldid, sizeof oldid, "%s", cell(&r, 0, "databaseID"));
+	snprintf(want, sizeof want, "Unable to start database `DatabaseId{%.8s[seedbad]}`", oldid);
+	CHECK_STR(cell(&r, 0, "statusMessage"), want);
+	CHECK_STR(cell(&r, 1, "statusMessage"), want);
+	CHECK_STR(cell(&r, 0, "requestedStatus"), "online");
+	CHECK(bk_once(bk_of(cell(&r, 0, "address")), "BACKUP seedbad 0\n", line, sizeof line) == 0);
+	CHECK(strncmp(line, "ERR Database 'seedbad' is not online", 36) == 0);
+	/* the tool got URI and name, and nothing more on 5.26 */
+	FILE *f = fopen(seed_log, "r");
+	char log[4096] = "";
+	size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+	log[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK_HAS(log, "s3://bucket/missing/ seedbad\n");
+	CHECK_HAS(log, "s3://bucket/good/seeded1.backup seeded1\n");
+	/* refusals: existingData is required (Cypher 5), seedRestoreUntil is 2025.01+ */
+	CHECK_INT(
+		q("CREATE DATABASE noexist OPTIONS {seedURI: 's3://bucket/good/'}", NULL, &r, &err),
+		N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "existingData");
+	CHECK_INT(q("CREATE DATABASE nountil OPTIONS {existingData: 'use', seedURI: "
+		    "'s3://bucket/good/', seedRestoreUntil: 12}",
+		    NULL, &r, &err),
+		  N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "unrecognised option: 'seedRestoreUntil'");
+	CHECK_INT(q("CREATE DATABASE nosrc OPTIONS {existingData: 'use', seedURI: "
+		    "'s3://bucket/good/', seedSourceDatabase: 'old'}",
+		    NULL, &r, &err),
+		  N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "unrecognised option: 'seedSourceDatabase'");
+	CHECK(q("SHOW DATABASES YIELD name WHERE name = 'nountil'", NULL, &r, &err) == 0 &&
+	      r.nrows == 0);
+	/* recreate: 5.26 has dbms.cluster.recreateDatabase (5.24+), not dbms.recreateDatabase
+	 * (2025.04) */
+	CHECK_INT(q("CALL dbms.recreateDatabase('seedbad', {seedURI: 's3://bucket/good/'})", NULL,
+		    &r, &err),
+		  N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "no procedure with the name");
+	CHECK_MSG(q("CALL dbms.cluster.recreateDatabase('seedbad', {seedURI: "
+		    "'s3://bucket/good/again'})",
+		    NULL, &r, &err) == 0,
+		  "%s", err.msg);
+	CHECK(all_status("seedbad", "online", 5000));
+	CHECK(q("SHOW DATABASE seedbad YIELD databaseID, statusMessage, currentPrimariesCount",
+		NULL, &r, &err) == 0 &&
+	      r.nrows == 2);
+	CHECK(strcmp(cell(&r, 0, "databaseID"), oldid) != 0); /* a new store */
+	CHECK_STR(cell(&r, 0, "statusMessage"), "");
+	CHECK_INT(r.rows[0].u.list.items[2].u.i, 2); /* the topology kept */
+	CHECK_INT(q("CALL dbms.cluster.recreateDatabase('system')", NULL, &r, &err),
+		  N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "system database");
+	CHECK_INT(q("CALL dbms.cluster.recreateDatabase('nosuch', {seedURI: 's3://b/good'})", NULL,
+		    &r, &err),
+		  N4J_EBOLT_FAILURE);
+	CHECK_HAS(err.msg, "does not exist");
+	CHECK_INT(q("CALL dbms.cluster.recreateDatabase('seedbad', {clearData: true})", NULL, &r,
+		    &err),
+		  N4J_EBOLT_FAILURE); /* clearData is 2025.02 */
+	/* recreate from a failing seed: offline again, with the new id in the message */
+	CHECK_MSG(q("CALL dbms.cluster.recreateDatabase('seedbad', {seedURI: 's3://b/none'})", NULL,
+		    &r, &err) == 0,
+		  "%s", err.msg);
+	CHECK(all_status("seedbad", "offline", 5000));
+	CHECK(q("DROP DATABASE seeded1", NULL, &r, &err) == 0);
+	CHECK(q("DROP DATABASE seedslow", NULL, &r, &err) == 0);
+	CHECK(q("DROP DATABASE seedbad", NULL, &r, &err) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -391,12 +615,23 @@ int main(int argc, char **argv)
 	fclose(pf);
 	args[n++] = "--password-file";
 	args[n++] = pwfile;
+	/* the backup ports: every server's IP, one port of this run's block */
+	char bkport[16];
+	snprintf(bkport, sizeof bkport, "%d", base + 8);
+	args[n++] = "--backup-port";
+	args[n++] = bkport;
+	char tool[64];
+	snprintf(tool, sizeof tool, "/tmp/n4j-sim-%d.seed", (int)getpid());
+	snprintf(seed_log, sizeof seed_log, "/tmp/n4j-sim-%d.seedlog", (int)getpid());
+	CHECK(write_seed_tool(tool, seed_log) == 0);
+	setenv("N4J_SIM_SEED_CMD", tool, 1);
 	char specs[N][160];
 	for (int i = 0; i < N; i++) {
 		snprintf(binds[i], sizeof binds[i], "127.0.0.%d:%d", 61 + i, base + i);
 		snprintf(specs[i], sizeof specs[i], "s%d=%s@%s", i, names[i], binds[i]);
 		addrs.adv[i] = names[i];
 		addrs.bind[i] = binds[i];
+		snprintf(bk_addrs[i], sizeof bk_addrs[i], "127.0.0.%d:%d", 61 + i, base + 8);
 		args[n++] = "--server";
 		args[n++] = specs[i];
 	}
@@ -411,6 +646,8 @@ int main(int argc, char **argv)
 	struct n4j_error err;
 	CHECK(sim_cluster_new(seeds, &addrs, &cl, &err) == 0);
 	test_formation();
+	test_backup_port();
+	test_seeding();
 	test_refusals();
 	test_scale_down();
 	test_not_a_leader();
@@ -420,5 +657,7 @@ int main(int argc, char **argv)
 	child_wait(pid, 2000);
 	unlink(ctl_path);
 	unlink(pwfile);
+	unlink(tool);
+	unlink(seed_log);
 	T_DONE();
 }

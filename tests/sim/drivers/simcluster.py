@@ -54,8 +54,9 @@ class Cluster:
         pw = os.path.join(self.dir, "pw")
         with open(pw, "w") as f:
             f.write(PASSWORD + "\n")
+        # backup ports picked by the kernel: runs of these suites may overlap on one IP
         args = [sim_bin, "--move-ms", str(move_ms), "--control", self.control_path,
-                "--password-file", pw]
+                "--password-file", pw, "--backup-port", "0"]
         for i in range(n):
             args += ["--server", "%s=%s@%s" % (self.names[i], self.adv[i], self.bind[i])]
         # N4J_CHILD_WRAPPER (cmake/valgrind.cmake) runs the simulator under valgrind.
