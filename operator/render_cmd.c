@@ -6,8 +6,9 @@
 #include "operator/cli.h"
 #include "render/render.h"
 
-#define MAX_FILES 64
-#define MAX_INPUT (16u << 20)
+#define MAX_FILES      64
+#define MAX_BACKUP_DBS 64
+#define MAX_INPUT      (16u << 20)
 
 const char *n4j_render_version(void)
 {
@@ -193,6 +194,27 @@ static int load_all(struct render_run *r)
 	return 0;
 }
 
+/*
+ * A cluster restored from a Neo4jBackup (spec.restore.backupRef) reads the seed with that
+ * backup's endpoint and region, as the controller does: taken from the Neo4jBackup when it
+ * is in the input (offline there is no other place to look it up).
+ */
+static void seed_facts(const struct render_run *r, const struct n4j_cluster *c,
+		       struct n4j_render_facts *f)
+{
+	const char *ref = c->spec.restore.backup_ref;
+	if (!c->spec.restore.present || !ref)
+		return;
+	for (size_t i = 0; i < r->n_inputs; i++) {
+		const struct input *in = &r->inputs[i];
+		if (in->kind != N4J_BACKUP || !in->ok || strcmp(in->backup.meta.name, ref) != 0 ||
+		    strcmp(in->backup.meta.namespace_, c->meta.namespace_) != 0)
+			continue;
+		f->seed_endpoint = in->backup.spec.target.endpoint;
+		f->seed_region = in->backup.spec.target.region;
+	}
+}
+
 static int render_all(struct render_run *r, const struct n4j_render_facts *facts, cJSON *out)
 {
 	for (size_t i = 0; i < r->n_inputs; i++) {
@@ -206,9 +228,11 @@ static int render_all(struct render_run *r, const struct n4j_render_facts *facts
 			if (!copy)
 				return N4J_ENOMEM;
 			cJSON_AddItemToArray(out, copy);
-		} else if (in->kind == N4J_CLUSTER)
-			rc = n4j_render_cluster(&in->cluster, facts, out, &err);
-		else if (in->kind == N4J_BACKUP) {
+		} else if (in->kind == N4J_CLUSTER) {
+			struct n4j_render_facts cf = *facts;
+			seed_facts(r, &in->cluster, &cf);
+			rc = n4j_render_cluster(&in->cluster, &cf, out, &err);
+		} else if (in->kind == N4J_BACKUP) {
 			struct input *c = find_cluster(r, in->backup.meta.namespace_,
 						       in->backup.spec.cluster);
 			rc = n4j_render_backup(&in->backup, &c->cluster, facts, out, &err);
@@ -235,6 +259,8 @@ int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag)
 	const char *format = "yaml";
 	struct n4j_render_facts facts;
 	n4j_render_facts_default(&facts);
+	const char *dbs[MAX_BACKUP_DBS];
+	size_t n_dbs = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
@@ -252,6 +278,15 @@ int n4j_cmd_render(int argc, char **argv, FILE *out, FILE *diag)
 			facts.has_cert_manager = false;
 		} else if (strcmp(a, "--no-service-monitor") == 0) {
 			facts.has_service_monitor = false;
+		} else if (strcmp(a, "--operator-image") == 0 && has_val) {
+			facts.operator_image = argv[++i];
+		} else if (strcmp(a, "--backup-database") == 0 && has_val) {
+			/* As the controller expands them from the cluster's status.databases. */
+			if (n_dbs == MAX_BACKUP_DBS)
+				return usage_error(diag, "too many --backup-database");
+			dbs[n_dbs++] = argv[++i];
+			facts.backup_databases = dbs;
+			facts.n_backup_databases = n_dbs;
 		} else {
 			fprintf(diag, "neo4j-operator %s: unexpected argument '%s'\n", argv[0], a);
 			return usage_error(diag, "usage: render|defaults -f FILE [-o yaml|json]");

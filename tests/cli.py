@@ -118,16 +118,18 @@ def yaml_to_json(text):
 def secret_reads(pod_spec, secret):
     """(kind, key) for every read of `secret` by the pod template."""
     reads = []
-    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+    containers = pod_spec.get("containers", []) + pod_spec.get("initContainers", [])
+    for c in containers:
         for e in c.get("env", []):
             ref = e.get("valueFrom", {}).get("secretKeyRef")
-            if ref and ref.get("name") == secret:
+            # An optional key (AWS_SESSION_TOKEN) may be absent from the Secret.
+            if ref and ref.get("name") == secret and not ref.get("optional"):
                 reads.append(("secretKeyRef", ref["key"]))
         for e in c.get("envFrom", []):
             if e.get("secretRef", {}).get("name") == secret:
                 reads.append(("envFrom", None))
     vols = {v["name"]: v for v in pod_spec.get("volumes", [])}
-    for c in pod_spec.get("containers", []):
+    for c in containers:
         for m in c.get("volumeMounts", []):
             sv = vols.get(m["name"], {}).get("secret")
             if sv and sv.get("secretName") == secret:

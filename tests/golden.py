@@ -3,6 +3,8 @@
 
 Backup examples are rendered together with the cluster they reference
 (examples/cluster-3.yaml), since a backup Job needs its cluster's servers and image.
+A line `# golden-args: ARG...` in the input adds those arguments to `render` (e.g. the
+--backup-database names the controller would expand a backup's list to).
 """
 import difflib
 import os
@@ -23,6 +25,10 @@ expected = os.path.normpath(expected)
 args = [binary, "render"]
 for f in files:
     args += ["-f", f]
+with open(inp) as f:
+    for line in f:
+        if line.startswith("# golden-args:"):
+            args += line.split(":", 1)[1].split()
 p = subprocess.run(args, capture_output=True, text=True)
 if p.returncode != 0:
     print(f"render failed (exit {p.returncode}):\n{p.stderr}")

@@ -56,6 +56,33 @@ struct n4j_render_facts {
 	const char *operator_namespace; /* where the operator runs, for NetworkPolicy */
 	bool has_cert_manager;          /* cert-manager.io/v1 Certificate served */
 	bool has_service_monitor;       /* monitoring.coreos.com/v1 ServiceMonitor served */
+
+	/*
+	 * The image of the backup Job's `retention` container (`neo4j-operator
+	 * backup-retention`). Default "ghcr.io/graphops/neo4j-operator:<release>"
+	 * (render_context.c, the release from CMake's PROJECT_VERSION); the controller passes
+	 * its own image so that the retention tool matches the operator that rendered it.
+	 */
+	const char *operator_image;
+
+	/*
+	 * The concrete databases a Neo4jBackup covers, expanded by the controller from
+	 * the cluster's status.databases (`*` and globs; `system` included for "*").
+	 * Backup, verification and retention then name exactly these. NULL (offline
+	 * render): the spec's names and globs are passed as written; retention then
+	 * touches only artifacts whose database matches one of them (docs/rendering.md).
+	 */
+	const char *const *backup_databases;
+	size_t n_backup_databases;
+
+	/*
+	 * Seed storage of a cluster restored from a Neo4jBackup (spec.restore.backupRef):
+	 * the backup target's endpoint and region, looked up by the controller. Used only
+	 * with spec.restore.backupRef, and only for what spec.seedStorage leaves unset
+	 * (an explicit seedStorage.endpoint/region wins). NULL: none.
+	 */
+	const char *seed_endpoint;
+	const char *seed_region;
 };
 
 void n4j_render_facts_default(struct n4j_render_facts *f);

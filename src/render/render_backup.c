@@ -1,7 +1,9 @@
 /*
  * A Neo4jBackup: a PVC for a new pvc target (first, so the Job can mount it),
- * then a CronJob, or a Job when there is no schedule. The backup runs the
- * cluster's own image, so neo4j-admin always matches the servers' version.
+ * then a CronJob, or a Job when there is no schedule. The pod's init container
+ * `backup` runs the cluster's own image, so neo4j-admin always matches the servers'
+ * version; its container `retention` then prunes the target with the operator's
+ * image (contract: docs/rendering.md, "The backup Job").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,23 +13,36 @@
 
 #define BACKUP_DIR  "/backups"
 #define SCRATCH_DIR "/scratch"
+#define REPORT_DIR  SCRATCH_DIR "/report" /* what the backup step tells the retention step */
 #define GCS_DIR     "/var/run/gcs"
 #define GCS_KEY     "credentials.json" /* the Secret's key holding the JSON key file */
+#define TERM_LOG    "/dev/termination-log"
 
 /*
- * Fixed text: every spec value arrives as an environment variable or as a
- * positional argument (the database names), and is always quoted.
+ * The `backup` init container's script. Fixed text: every spec value arrives as
+ * an environment variable or as a positional argument (the database names), and
+ * is always quoted.
+ *
+ * It writes REPORT_DIR/started (epoch seconds, before the backup: retention never
+ * prunes what this run wrote) and, after a good backup and verification,
+ * REPORT_DIR/inspect.json (`neo4j-admin backup inspect`, which retention reads:
+ * full/diff and tx ranges only Neo4j knows). A failed inspect does not fail the
+ * backup: retention then finds no inspect.json, prunes nothing and says so.
  *
  * With TLS the servers' backup policy requires a client certificate, so the
  * client gets the same policy through --additional-config.
  *
- * Verification checks the newest chain of each database just backed up. On a
- * volume the new artifacts are found by modification time; a bucket cannot be
- * listed from the image, so there only literal database names are checked and
- * globs are reported as unchecked.
+ * Verification checks the newest chain of each named database in the target. The
+ * controller passes concrete names; a pattern (an offline render of a glob) cannot
+ * be checked and is reported as unchecked.
+ *
+ * The last log line of a failure names it ("BackupFailed: ..." or "VerifyFailed:
+ * ..."): with FallbackToLogsOnError the log tail, neo4j-admin's own error above
+ * that line included, is the container's termination message.
  */
 static const char backup_script[] =
 	"set -euo pipefail\n"
+	"say() { printf 'neo4j-backup: %s\\n' \"$*\" >&2; }\n"
 	"args=()\n"
 	"if [ \"${N4J_TLS:-false}\" = true ]; then\n"
 	"  printf '%s\\n' \\\n"
@@ -38,57 +53,134 @@ static const char backup_script[] =
 	"    dbms.ssl.policy.backup.client_auth=REQUIRE >" SCRATCH_DIR "/tls.conf\n"
 	"  args+=(--additional-config=" SCRATCH_DIR "/tls.conf)\n"
 	"fi\n"
-	"mkdir -p " SCRATCH_DIR "/report\n"
-	"touch " SCRATCH_DIR "/.started\n"
+	"mkdir -p " REPORT_DIR " " SCRATCH_DIR "/check\n"
+	"printf '%(%s)T\\n' -1 >" REPORT_DIR "/started\n"
+	"rc=0\n"
 	"neo4j-admin database backup --from=\"${N4J_FROM}\" --to-path=\"${N4J_TO}\" \\\n"
 	"  --type=\"${N4J_TYPE}\" --compress=true --keep-failed=false --include-metadata=all \\\n"
-	"  --temp-path=" SCRATCH_DIR " --expand-commands ${args[@]+\"${args[@]}\"} \"$@\"\n"
-	"if [ \"${N4J_VERIFY:-false}\" != true ]; then\n"
-	"  exit 0\n"
+	"  --temp-path=" SCRATCH_DIR
+	" --expand-commands ${args[@]+\"${args[@]}\"} \"$@\" || rc=$?\n"
+	"if [ \"${rc}\" -ne 0 ]; then\n"
+	"  say \"BackupFailed: neo4j-admin database backup exited ${rc}\"\n"
+	"  exit \"${rc}\"\n"
 	"fi\n"
-	"dbs=()\n"
-	"case \"${N4J_TO}\" in\n"
-	"/*)\n"
-	"  re='^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}.*[.]backup$'\n"
-	"  while IFS= read -r -d '' f; do\n"
-	"    if [[ \"${f##*/}\" =~ $re ]]; then\n"
-	"      dbs+=(\"${BASH_REMATCH[1]}\")\n"
-	"    fi\n"
-	"  done < <(find \"${N4J_TO}\" -maxdepth 1 -type f -name '*.backup' \\\n"
-	"    -newer " SCRATCH_DIR "/.started -print0)\n"
-	"  ;;\n"
-	"*)\n"
+	"if [ \"${N4J_VERIFY:-false}\" = true ]; then\n"
+	"  failed=()\n"
 	"  for db in \"$@\"; do\n"
 	"    case \"${db}\" in\n"
-	"    *[*?[]*) printf 'verify: %s is a pattern; not checked\\n' \"${db}\" >&2 ;;\n"
-	"    *) dbs+=(\"${db}\") ;;\n"
+	"    *[*?[]*) say \"verify: ${db} is a pattern, not a database; not checked\"; continue "
+	";;\n"
 	"    esac\n"
+	"    neo4j-admin database check --from-path=\"${N4J_TO}\" --temp-path=" SCRATCH_DIR " \\\n"
+	"      --report-path=" SCRATCH_DIR "/check \"${db}\" || failed+=(\"${db}\")\n"
 	"  done\n"
-	"  ;;\n"
-	"esac\n"
-	"status=0\n"
-	"checked=()\n"
-	"for db in ${dbs[@]+\"${dbs[@]}\"}; do\n"
-	"  for c in ${checked[@]+\"${checked[@]}\"}; do\n"
-	"    [ \"${c}\" = \"${db}\" ] && continue 2\n"
-	"  done\n"
-	"  checked+=(\"${db}\")\n"
-	"  neo4j-admin database check --from-path=\"${N4J_TO}\" --temp-path=" SCRATCH_DIR " \\\n"
-	"    --report-path=" SCRATCH_DIR "/report \"${db}\" || status=1\n"
-	"done\n"
-	"exit \"${status}\"\n";
+	"  if [ \"${#failed[@]}\" -gt 0 ]; then\n"
+	"    say \"VerifyFailed: the consistency check failed for ${failed[*]}\"\n"
+	"    exit 1\n"
+	"  fi\n"
+	"fi\n"
+	"if neo4j-admin backup inspect \"${N4J_TO}\" --format=json >" REPORT_DIR
+	"/inspect.tmp; then\n"
+	"  mv " REPORT_DIR "/inspect.tmp " REPORT_DIR "/inspect.json\n"
+	"else\n"
+	"  say \"inspect failed: retention will prune nothing\"\n"
+	"  rm -f " REPORT_DIR "/inspect.tmp\n"
+	"fi\n";
+
+/* The databases of this backup: concrete (controller), else as the spec has them. */
+static void databases(const struct n4j_backup_spec *s, const struct n4j_render_facts *f,
+		      const char *const **names, size_t *n)
+{
+	static const char *const all[] = {"*"};
+	if (f->backup_databases && f->n_backup_databases) {
+		*names = f->backup_databases;
+		*n = f->n_backup_databases;
+	} else if (s->n_databases) {
+		*names = (const char *const *)s->databases;
+		*n = s->n_databases;
+	} else {
+		*names = all;
+		*n = 1;
+	}
+}
 
 static void secret_env(struct rx *x, cJSON *env, const char *name, const char *secret,
-		       const char *key)
+		       const char *key, bool optional)
 {
 	cJSON *e = rx_obj(x, env, NULL);
 	rx_str(x, e, "name", name);
 	cJSON *ref = rx_obj(x, rx_obj(x, e, "valueFrom"), "secretKeyRef");
 	rx_str(x, ref, "name", secret);
 	rx_str(x, ref, "key", key);
+	if (optional)
+		rx_bool(x, ref, "optional", true);
 }
 
-static void env(struct rx *x, cJSON *c, const struct n4j_backup *b, const struct rx_cluster *k)
+static bool set(const char *v)
+{
+	return v && *v;
+}
+
+static bool gcs_creds(const struct n4j_backup_spec *s)
+{
+	return s->target.kind == N4J_TARGET_GCS && s->target.credentials_secret;
+}
+
+/*
+ * The store's credentials and endpoint, the same for the backup and the retention
+ * container, in the variables Neo4j (the AWS, Google and Azure SDKs) and the retention
+ * tool read (docs/backup-restore.md). `env` may be NULL: created on first use, so a
+ * container with nothing to pass has no empty list.
+ */
+static void cloud_env(struct rx *x, cJSON *c, cJSON *env, const struct n4j_backup_spec *s)
+{
+	const char *cred = s->target.credentials_secret;
+	const char *endpoint = set(s->target.endpoint) ? s->target.endpoint : NULL;
+	switch (s->target.kind) {
+	case N4J_TARGET_S3:
+		if (!cred && !endpoint && !set(s->target.region))
+			return;
+		env = env ? env : rx_arr(x, c, "env");
+		/* The Secret's keys are the AWS variable names, as AWS tooling and the docs
+		 * (api.md, "Backup credentials") have them; a session token is optional. */
+		if (cred) {
+			secret_env(x, env, "AWS_ACCESS_KEY_ID", cred, "AWS_ACCESS_KEY_ID", false);
+			secret_env(x, env, "AWS_SECRET_ACCESS_KEY", cred, "AWS_SECRET_ACCESS_KEY",
+				   false);
+			secret_env(x, env, "AWS_SESSION_TOKEN", cred, "AWS_SESSION_TOKEN", true);
+		}
+		if (endpoint)
+			rx_env(x, env, "AWS_ENDPOINT_URL_S3", endpoint);
+		if (set(s->target.region))
+			rx_env(x, env, "AWS_REGION", s->target.region);
+		break;
+	case N4J_TARGET_GCS:
+		if (!cred && !endpoint)
+			return;
+		env = env ? env : rx_arr(x, c, "env");
+		if (cred)
+			rx_env(x, env, "GOOGLE_APPLICATION_CREDENTIALS", GCS_DIR "/" GCS_KEY);
+		/* As written, e.g. "http://host:4443" (the Go client also takes host:port). */
+		if (endpoint)
+			rx_env(x, env, "STORAGE_EMULATOR_HOST", endpoint);
+		break;
+	case N4J_TARGET_AZURE:
+		if (endpoint) {
+			env = env ? env : rx_arr(x, c, "env");
+			rx_env(x, env, "AZURE_STORAGE_BLOB_ENDPOINT", endpoint);
+		}
+		/* DefaultAzureCredential reads AZURE_* variables: take the Secret whole. */
+		if (cred)
+			rx_str(x, rx_obj(x, rx_obj(x, rx_arr(x, c, "envFrom"), NULL), "secretRef"),
+			       "name", cred);
+		break;
+	case N4J_TARGET_PVC:
+		break;
+	}
+}
+
+static void backup_env(struct rx *x, cJSON *c, const struct n4j_backup *b,
+		       const struct rx_cluster *k)
 {
 	const struct n4j_backup_spec *s = &b->spec;
 	cJSON *env = rx_arr(x, c, "env");
@@ -110,51 +202,24 @@ static void env(struct rx *x, cJSON *c, const struct n4j_backup *b, const struct
 	rx_env(x, env, "N4J_TO", s->target.kind == N4J_TARGET_PVC ? BACKUP_DIR : s->target.uri);
 	rx_env(x, env, "N4J_TYPE", s->type ? s->type : "AUTO");
 	rx_env(x, env, "N4J_VERIFY", s->verify ? "true" : "false");
-	char keep[16];
-	snprintf(keep, sizeof(keep), "%d", s->retention.keep_last);
-	rx_env(x, env, "N4J_KEEP_LAST", keep);
 	if (k->tls)
 		rx_env(x, env, "N4J_TLS", "true");
-
-	const char *cred = s->target.credentials_secret;
-	switch (s->target.kind) {
-	case N4J_TARGET_S3:
-		/* The Secret's keys are the AWS variable names, as AWS tooling and the docs
-		 * (api.md, "Backup credentials") have them. */
-		if (cred) {
-			secret_env(x, env, "AWS_ACCESS_KEY_ID", cred, "AWS_ACCESS_KEY_ID");
-			secret_env(x, env, "AWS_SECRET_ACCESS_KEY", cred, "AWS_SECRET_ACCESS_KEY");
-		}
-		if (s->target.endpoint && *s->target.endpoint)
-			rx_env(x, env, "AWS_ENDPOINT_URL_S3", s->target.endpoint);
-		if (s->target.region && *s->target.region)
-			rx_env(x, env, "AWS_REGION", s->target.region);
-		break;
-	case N4J_TARGET_GCS:
-		if (cred)
-			rx_env(x, env, "GOOGLE_APPLICATION_CREDENTIALS", GCS_DIR "/" GCS_KEY);
-		break;
-	case N4J_TARGET_AZURE:
-		/* DefaultAzureCredential reads AZURE_* variables: take the Secret whole. */
-		if (cred)
-			rx_str(x, rx_obj(x, rx_obj(x, rx_arr(x, c, "envFrom"), NULL), "secretRef"),
-			       "name", cred);
-		break;
-	case N4J_TARGET_PVC:
-		break;
-	}
+	cloud_env(x, c, env, s);
 }
 
-static bool gcs_creds(const struct n4j_backup_spec *s)
+static void store_mounts(struct rx *x, cJSON *mounts, const struct n4j_backup_spec *s)
 {
-	return s->target.kind == N4J_TARGET_GCS && s->target.credentials_secret;
+	if (s->target.kind == N4J_TARGET_PVC)
+		rx_mount(x, mounts, "backups", BACKUP_DIR, false);
+	if (gcs_creds(s))
+		rx_mount(x, mounts, "gcs", GCS_DIR, true);
 }
 
-static void container(struct rx *x, cJSON *pod, const struct n4j_backup *b,
-		      const struct rx_cluster *k)
+static void backup_container(struct rx *x, cJSON *pod, const struct n4j_backup *b,
+			     const struct rx_cluster *k, const struct n4j_render_facts *f)
 {
 	const struct n4j_backup_spec *s = &b->spec;
-	cJSON *c = rx_obj(x, rx_arr(x, pod, "containers"), NULL);
+	cJSON *c = rx_obj(x, rx_arr(x, pod, "initContainers"), NULL);
 	rx_str(x, c, "name", "backup");
 	rx_str(x, c, "image", k->s->image);
 	rx_str(x, c, "imagePullPolicy",
@@ -164,23 +229,65 @@ static void container(struct rx *x, cJSON *pod, const struct n4j_backup *b,
 	rx_str(x, cmd, NULL, "-c");
 	rx_str(x, cmd, NULL, backup_script);
 	rx_str(x, cmd, NULL, "neo4j-backup"); /* $0 */
-	if (s->n_databases) {
-		for (size_t i = 0; i < s->n_databases; i++)
-			rx_str(x, cmd, NULL, s->databases[i]);
-	} else {
-		rx_str(x, cmd, NULL, "*");
-	}
-	env(x, c, b, k);
+	const char *const *dbs;
+	size_t n;
+	databases(s, f, &dbs, &n);
+	for (size_t i = 0; i < n; i++)
+		rx_str(x, cmd, NULL, dbs[i]);
+	backup_env(x, c, b, k);
 	rx_resources(x, c, &s->requests, &s->limits);
-	rx_container_security(x, c);
+	rx_container_security(x, c, false);
+	rx_str(x, c, "terminationMessagePolicy", "FallbackToLogsOnError");
 	cJSON *m = rx_arr(x, c, "volumeMounts");
 	rx_mount(x, m, "scratch", SCRATCH_DIR, false);
-	if (s->target.kind == N4J_TARGET_PVC)
-		rx_mount(x, m, "backups", BACKUP_DIR, false);
-	if (gcs_creds(s))
-		rx_mount(x, m, "gcs", GCS_DIR, true);
+	store_mounts(x, m, s);
 	if (k->tls)
 		rx_mount(x, m, "ssl", "/ssl", true);
+}
+
+/*
+ * Retention runs only after a successful backup (an init container that fails
+ * stops the pod), with the operator's own binary: the Neo4j image has no client for
+ * the object stores (reference §5), and neo4j-admin prunes nothing. Every value is
+ * one argv element: no shell.
+ */
+static void retention_container(struct rx *x, cJSON *pod, const struct n4j_backup *b,
+				const struct n4j_render_facts *f)
+{
+	const struct n4j_backup_spec *s = &b->spec;
+	cJSON *c = rx_obj(x, rx_arr(x, pod, "containers"), NULL);
+	rx_str(x, c, "name", "retention");
+	rx_str(x, c, "image", f->operator_image);
+	rx_str(x, c, "imagePullPolicy", "IfNotPresent");
+	cJSON *cmd = rx_arr(x, c, "command");
+	rx_str(x, cmd, NULL, "neo4j-operator");
+	rx_str(x, cmd, NULL, "backup-retention");
+	rx_strf(x, cmd, NULL, "--target=%s",
+		s->target.kind == N4J_TARGET_PVC ? BACKUP_DIR : s->target.uri);
+	rx_str(x, cmd, NULL, "--inspect=" REPORT_DIR "/inspect.json");
+	rx_str(x, cmd, NULL, "--started=" REPORT_DIR "/started");
+	rx_strf(x, cmd, NULL, "--keep-last=%d", s->retention.keep_last);
+	if (s->retention.daily > 0)
+		rx_strf(x, cmd, NULL, "--daily=%d", s->retention.daily);
+	if (s->retention.weekly > 0)
+		rx_strf(x, cmd, NULL, "--weekly=%d", s->retention.weekly);
+	if (s->retention.monthly > 0)
+		rx_strf(x, cmd, NULL, "--monthly=%d", s->retention.monthly);
+	if (set(s->retention.max_age))
+		rx_strf(x, cmd, NULL, "--max-age=%s", s->retention.max_age);
+	const char *const *dbs;
+	size_t n;
+	databases(s, f, &dbs, &n);
+	for (size_t i = 0; i < n; i++)
+		rx_strf(x, cmd, NULL, "--database=%s", dbs[i]);
+	rx_str(x, cmd, NULL, "--report=" TERM_LOG);
+	cloud_env(x, c, NULL, s);
+	/* The operator binary writes nothing but its report (a mounted file). */
+	rx_container_security(x, c, true);
+	rx_str(x, c, "terminationMessagePolicy", "FallbackToLogsOnError");
+	cJSON *m = rx_arr(x, c, "volumeMounts");
+	rx_mount(x, m, "scratch", SCRATCH_DIR, true);
+	store_mounts(x, m, s);
 }
 
 static void volumes(struct rx *x, cJSON *pod, const struct n4j_backup *b,
@@ -215,19 +322,32 @@ static void volumes(struct rx *x, cJSON *pod, const struct n4j_backup *b,
 }
 
 static void job_spec(struct rx *x, cJSON *spec, const struct n4j_backup *b,
-		     const struct rx_cluster *k, const struct rx_meta *m, const char *claim)
+		     const struct rx_cluster *k, const struct n4j_render_facts *f,
+		     const struct rx_meta *m, const char *claim)
 {
+	const struct n4j_backup_spec *s = &b->spec;
 	rx_int(x, spec, "backoffLimit", 1);
 	rx_int(x, spec, "activeDeadlineSeconds", 21600);
 	cJSON *tpl = rx_obj(x, spec, "template");
 	rx_labels(x, rx_obj(x, rx_obj(x, tpl, "metadata"), "labels"), m);
 	cJSON *pod = rx_obj(x, tpl, "spec");
 	rx_str(x, pod, "restartPolicy", "Never");
-	rx_bool(x, pod, "automountServiceAccountToken", false);
+	if (set(s->service_account)) {
+		/*
+		 * Workload identity (IRSA, EKS Pod Identity, GKE, Azure): several of these
+		 * webhooks and SDKs need the pod's ServiceAccount token, so it is mounted
+		 * for an SA the user chose for this purpose, and only then.
+		 */
+		rx_str(x, pod, "serviceAccountName", s->service_account);
+		rx_bool(x, pod, "automountServiceAccountToken", true);
+	} else {
+		rx_bool(x, pod, "automountServiceAccountToken", false);
+	}
 	rx_bool(x, pod, "enableServiceLinks", false);
 	rx_pod_security(x, pod);
 	rx_pull_secrets(x, pod, k->s);
-	container(x, pod, b, k);
+	backup_container(x, pod, b, k, f);
+	retention_container(x, pod, b, f);
 	volumes(x, pod, b, k, claim);
 }
 
@@ -248,8 +368,9 @@ static int pvc(const struct n4j_backup *b, const struct rx_meta *owned, cJSON *o
 	return rx_finish(&x, o, out, "backup PersistentVolumeClaim", err);
 }
 
-static int job(const struct n4j_backup *b, const struct rx_cluster *k, const struct rx_meta *m,
-	       const char *claim, cJSON *out, struct n4j_error *err)
+static int job(const struct n4j_backup *b, const struct rx_cluster *k,
+	       const struct n4j_render_facts *f, const struct rx_meta *m, const char *claim,
+	       cJSON *out, struct n4j_error *err)
 {
 	const struct n4j_backup_spec *s = &b->spec;
 	struct rx x = {0};
@@ -262,16 +383,19 @@ static int job(const struct n4j_backup *b, const struct rx_cluster *k, const str
 			rx_str(&x, spec, "timeZone", s->time_zone);
 		/* One writer per backup chain. */
 		rx_str(&x, spec, "concurrencyPolicy", "Forbid");
-		rx_int(&x, spec, "startingDeadlineSeconds", 3600);
+		/* A run missed by more than this (controller-manager down) is skipped; the
+		 * controller's overdue rule reports it. */
+		rx_int(&x, spec, "startingDeadlineSeconds",
+		       s->starting_deadline_s > 0 ? s->starting_deadline_s : 3600);
 		rx_int(&x, spec, "successfulJobsHistoryLimit", 3);
 		rx_int(&x, spec, "failedJobsHistoryLimit", 3);
 		rx_bool(&x, spec, "suspend", s->suspend);
 		cJSON *jt = rx_obj(&x, spec, "jobTemplate");
 		rx_labels(&x, rx_obj(&x, rx_obj(&x, jt, "metadata"), "labels"), m);
-		job_spec(&x, rx_obj(&x, jt, "spec"), b, k, m, claim);
+		job_spec(&x, rx_obj(&x, jt, "spec"), b, k, f, m, claim);
 	} else {
 		o = rx_object(&x, "batch/v1", "Job", m);
-		job_spec(&x, rx_obj(&x, o, "spec"), b, k, m, claim);
+		job_spec(&x, rx_obj(&x, o, "spec"), b, k, f, m, claim);
 	}
 	return rx_finish(&x, o, out, s->schedule ? "CronJob" : "Job", err);
 }
@@ -285,6 +409,8 @@ int n4j_render_backup(const struct n4j_backup *b, const struct n4j_cluster *clus
 		return n4j_err(err, N4J_EINVAL, "render: backup without name or namespace");
 	if (!cluster)
 		return n4j_err(err, N4J_EINVAL, "render: backup %s: no cluster", b->meta.name);
+	struct n4j_render_facts storage;
+	f = rx_facts(f, &storage);
 	struct rx_cluster k;
 	int rc = rx_cluster_init(&k, cluster, f, err);
 	if (rc)
@@ -312,7 +438,7 @@ int n4j_render_backup(const struct n4j_backup *b, const struct n4j_cluster *clus
 	if (s->target.kind == N4J_TARGET_PVC && !s->target.claim_name)
 		rc = pvc(b, &m, out, err);
 	if (!rc)
-		rc = job(b, &k, &m, claim, out, err);
+		rc = job(b, &k, f, &m, claim, out, err);
 	free(name);
 	rx_cluster_free(&k);
 	return rc;

@@ -12,6 +12,13 @@
 #define DEFAULT_CLUSTER_DOMAIN     "cluster.local"
 #define DEFAULT_OPERATOR_NAMESPACE "neo4j-system"
 
+/* The release, from CMake's PROJECT_VERSION (CMakeLists.txt): no silent fallback, an image
+ * tag that is not the release's would run another retention tool than the operator's. */
+#ifndef N4J_OPERATOR_VERSION
+#error "N4J_OPERATOR_VERSION must be defined for src/render (CMakeLists.txt)"
+#endif
+#define DEFAULT_OPERATOR_IMAGE "ghcr.io/graphops/neo4j-operator:" N4J_OPERATOR_VERSION
+
 /*
  * Offline `render` assumes the optional CRDs are served (its --no-* flags say
  * otherwise); the controller overwrites both from API discovery.
@@ -22,6 +29,11 @@ void n4j_render_facts_default(struct n4j_render_facts *f)
 	f->operator_namespace = DEFAULT_OPERATOR_NAMESPACE;
 	f->has_cert_manager = true;
 	f->has_service_monitor = true;
+	f->operator_image = DEFAULT_OPERATOR_IMAGE;
+	f->backup_databases = NULL;
+	f->n_backup_databases = 0;
+	f->seed_endpoint = NULL;
+	f->seed_region = NULL;
 }
 
 const struct n4j_render_facts *rx_facts(const struct n4j_render_facts *f,
@@ -34,6 +46,8 @@ const struct n4j_render_facts *rx_facts(const struct n4j_render_facts *f,
 			storage->cluster_domain = DEFAULT_CLUSTER_DOMAIN;
 		if (!storage->operator_namespace || !*storage->operator_namespace)
 			storage->operator_namespace = DEFAULT_OPERATOR_NAMESPACE;
+		if (!storage->operator_image || !*storage->operator_image)
+			storage->operator_image = DEFAULT_OPERATOR_IMAGE;
 	}
 	return storage;
 }
@@ -66,6 +80,21 @@ int rx_cluster_init(struct rx_cluster *k, const struct n4j_cluster *c,
 	k->ee = c->spec.edition == N4J_ENTERPRISE;
 	k->tls = c->spec.tls.enabled;
 	k->prometheus = k->ee && c->spec.monitoring.prometheus;
+	/*
+	 * The servers read seed URIs with these (reference §9.21). A backupRef restore
+	 * borrows the backup target's endpoint and region (the controller's facts) for
+	 * what spec.seedStorage leaves unset.
+	 */
+	const struct n4j_cluster_spec *s = &c->spec;
+	bool from_backup = s->restore.present && s->restore.backup_ref;
+	k->seed_secret = s->seed_storage.credentials_secret;
+	k->seed_endpoint = s->seed_storage.endpoint && *s->seed_storage.endpoint
+				   ? s->seed_storage.endpoint
+			   : from_backup && f->seed_endpoint && *f->seed_endpoint ? f->seed_endpoint
+										  : NULL;
+	k->seed_region = s->seed_storage.region && *s->seed_storage.region  ? s->seed_storage.region
+			 : from_backup && f->seed_region && *f->seed_region ? f->seed_region
+									    : NULL;
 	k->headless = rx_printf(&x, "%s-headless", k->name);
 	k->config = rx_printf(&x, "%s-config", k->name);
 	k->pod_domain = rx_printf(&x, "%s-headless.%s.svc.%s", k->name, k->ns, f->cluster_domain);

@@ -86,7 +86,9 @@ struct rx_cluster {
 	char *headless;   /* <name>-headless */
 	char *config;     /* <name>-config */
 	char *pod_domain; /* <name>-headless.<ns>.svc.<domain> */
-	char *conf;       /* the neo4j.conf text */
+	/* Seed storage (spec.seedStorage, else the facts' backupRef values); NULL: none. */
+	const char *seed_secret, *seed_endpoint, *seed_region;
+	char *conf; /* the neo4j.conf text */
 	char conf_hash[N4J_SHA256_HEX_LEN + 1];
 };
 
@@ -103,7 +105,8 @@ const struct n4j_render_facts *rx_facts(const struct n4j_render_facts *f,
 /* ---- pod pieces shared by servers and backups (render_pod.c) ------------------ */
 
 void rx_pod_security(struct rx *x, cJSON *pod_spec);
-void rx_container_security(struct rx *x, cJSON *container);
+/* Neo4j containers need a writable root (DESIGN §8.1); the operator's do not. */
+void rx_container_security(struct rx *x, cJSON *container, bool read_only_root);
 void rx_resources(struct rx *x, cJSON *container, const struct n4j_str_map *requests,
 		  const struct n4j_str_map *limits);
 void rx_mount(struct rx *x, cJSON *mounts, const char *name, const char *path, bool ro);

@@ -14,13 +14,13 @@ void rx_pod_security(struct rx *x, cJSON *pod_spec)
 	rx_str(x, rx_obj(x, sc, "seccompProfile"), "type", "RuntimeDefault");
 }
 
-void rx_container_security(struct rx *x, cJSON *container)
+void rx_container_security(struct rx *x, cJSON *container, bool read_only_root)
 {
 	cJSON *sc = rx_obj(x, container, "securityContext");
 	rx_bool(x, sc, "allowPrivilegeEscalation", false);
 	rx_str(x, rx_arr(x, rx_obj(x, sc, "capabilities"), "drop"), NULL, "ALL");
-	/* DESIGN §8.1: the image's entrypoint rewrites $NEO4J_HOME/conf at start. */
-	rx_bool(x, sc, "readOnlyRootFilesystem", false);
+	/* DESIGN §8.1: the Neo4j image's entrypoint rewrites $NEO4J_HOME/conf at start. */
+	rx_bool(x, sc, "readOnlyRootFilesystem", read_only_root);
 	rx_bool(x, sc, "runAsNonRoot", true);
 }
 

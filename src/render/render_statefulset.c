@@ -11,6 +11,7 @@
 
 #define AUTH_DIR  "/var/run/neo4j-auth"
 #define AUTH_FILE "password"
+#define SEED_DIR  "/var/run/neo4j/seed"
 
 /*
  * The container's start script. A fixed string: spec values reach it only as
@@ -92,6 +93,20 @@ static void env(struct rx *x, cJSON *c, const struct rx_cluster *k)
 		rx_env(x, env, "NEO4J_PLUGINS", json);
 		cJSON_free(json);
 	}
+	/*
+	 * Seed storage: paths and endpoints only, never a secret value (reference §9.21).
+	 * One endpoint serves both S3 and GCS clients.
+	 */
+	if (k->seed_secret) {
+		rx_env(x, env, "AWS_SHARED_CREDENTIALS_FILE", SEED_DIR "/credentials");
+		rx_env(x, env, "GOOGLE_APPLICATION_CREDENTIALS", SEED_DIR "/credentials.json");
+	}
+	if (k->seed_endpoint) {
+		rx_env(x, env, "AWS_ENDPOINT_URL_S3", k->seed_endpoint);
+		rx_env(x, env, "STORAGE_EMULATOR_HOST", k->seed_endpoint);
+	}
+	if (k->seed_region)
+		rx_env(x, env, "AWS_REGION", k->seed_region);
 }
 
 static void ports(struct rx *x, cJSON *c, const struct rx_cluster *k)
@@ -156,6 +171,8 @@ static void mounts(struct rx *x, cJSON *c, const struct rx_cluster *k)
 		rx_mount(x, m, "licenses", "/licenses", true);
 	if (k->tls)
 		rx_mount(x, m, "ssl", "/ssl", true);
+	if (k->seed_secret)
+		rx_mount(x, m, "seed", SEED_DIR, true);
 }
 
 static void empty_dir(struct rx *x, cJSON *volumes, const char *name)
@@ -212,6 +229,27 @@ static void volumes(struct rx *x, cJSON *pod, const struct rx_cluster *k)
 	if (k->tls) {
 		static const char *const scopes[] = {"bolt", "https", "cluster", "backup"};
 		rx_ssl_volume(x, vols, s->tls.secret_name, scopes, k->ee ? 4 : 2);
+	}
+
+	/*
+	 * The seed credentials as files (an AWS shared-credentials INI, a GCS key), both
+	 * optional: a Secret for one store need not hold the other's key. 0440 for the
+	 * fsGroup, as the other Secrets.
+	 */
+	if (k->seed_secret) {
+		v = rx_obj(x, vols, NULL);
+		rx_str(x, v, "name", "seed");
+		sec = rx_obj(x, v, "secret");
+		rx_str(x, sec, "secretName", k->seed_secret);
+		rx_int(x, sec, "defaultMode", 0440);
+		rx_bool(x, sec, "optional", true);
+		cJSON *items = rx_arr(x, sec, "items");
+		static const char *const keys[] = {"credentials", "credentials.json"};
+		for (size_t i = 0; i < 2; i++) {
+			it = rx_obj(x, items, NULL);
+			rx_str(x, it, "key", keys[i]);
+			rx_str(x, it, "path", keys[i]);
+		}
 	}
 }
 
@@ -284,7 +322,7 @@ static void container(struct rx *x, cJSON *pod, const struct rx_cluster *k)
 	env(x, c, k);
 	ports(x, c, k);
 	rx_resources(x, c, &s->requests, &s->limits);
-	rx_container_security(x, c);
+	rx_container_security(x, c, false);
 	probes(x, c, k);
 	mounts(x, c, k);
 }

@@ -78,15 +78,22 @@ static void check_pod(const cJSON *pod, const char *file, const char *what)
 {
 	CHECK(cJSON_IsTrue(get(pod, "securityContext.runAsNonRoot")));
 	CHECK_STR(str(pod, "securityContext.seccompProfile.type"), "RuntimeDefault");
-	CHECK(cJSON_IsFalse(get(pod, "automountServiceAccountToken")));
+	/* The token only for a ServiceAccount the user named for workload identity. */
+	const char *sa = str(pod, "serviceAccountName");
+	bool named_sa = sa && strcmp(what, "StatefulSet") != 0;
+	CHECK(named_sa ? cJSON_IsTrue(get(pod, "automountServiceAccountToken"))
+		       : cJSON_IsFalse(get(pod, "automountServiceAccountToken")));
 	const cJSON *ct;
-	cJSON_ArrayForEach(ct, get(pod, "containers"))
-	{
-		CHECK(cJSON_IsFalse(get(ct, "securityContext.allowPrivilegeEscalation")));
-		const cJSON *drop = get(ct, "securityContext.capabilities.drop");
-		CHECK(drop && cJSON_GetArraySize(drop) == 1 &&
-		      strcmp(cJSON_GetArrayItem(drop, 0)->valuestring, "ALL") == 0);
-		CHECK(!cJSON_IsTrue(get(ct, "securityContext.privileged")));
+	const cJSON *lists[] = {get(pod, "initContainers"), get(pod, "containers")};
+	for (int l = 0; l < 2; l++) {
+		cJSON_ArrayForEach(ct, lists[l])
+		{
+			CHECK(cJSON_IsFalse(get(ct, "securityContext.allowPrivilegeEscalation")));
+			const cJSON *drop = get(ct, "securityContext.capabilities.drop");
+			CHECK(drop && cJSON_GetArraySize(drop) == 1 &&
+			      strcmp(cJSON_GetArrayItem(drop, 0)->valuestring, "ALL") == 0);
+			CHECK(!cJSON_IsTrue(get(ct, "securityContext.privileged")));
+		}
 	}
 	const cJSON *v;
 	cJSON_ArrayForEach(v, get(pod, "volumes"))
@@ -97,6 +104,102 @@ static void check_pod(const cJSON *pod, const char *file, const char *what)
 		CHECK(ok);
 	}
 	CHECK(get(pod, "hostNetwork") == NULL && get(pod, "hostPID") == NULL);
+}
+
+/* Index of the first argv element equal to `s`, or -1. */
+static int arg_index(const cJSON *cmd, const char *s)
+{
+	int i = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cmd)
+	{
+		if (cJSON_IsString(a) && strcmp(a->valuestring, s) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+static char *backup_script; /* must be the same for every input */
+
+/*
+ * The backup Job pod (docs/rendering.md, "The backup Job"): init container `backup`
+ * with a constant script and the databases as arguments, container `retention` with
+ * the operator image and exactly the spec's retention rules, per database, the same
+ * list as the backup's.
+ */
+static void check_backup_pod(const cJSON *pod, const struct n4j_backup *b,
+			     const struct n4j_render_facts *f, const char *file)
+{
+	const struct n4j_backup_spec *s = &b->spec;
+	CHECK_INT(cJSON_GetArraySize(get(pod, "initContainers")), 1);
+	CHECK_INT(cJSON_GetArraySize(get(pod, "containers")), 1);
+	const cJSON *bk = cJSON_GetArrayItem(get(pod, "initContainers"), 0);
+	const cJSON *rt = cJSON_GetArrayItem(get(pod, "containers"), 0);
+	CHECK_STR(str(bk, "name"), "backup");
+	CHECK_STR(str(rt, "name"), "retention");
+	CHECK_STR(str(bk, "terminationMessagePolicy"), "FallbackToLogsOnError");
+	CHECK_STR(str(rt, "terminationMessagePolicy"), "FallbackToLogsOnError");
+	CHECK_STR(str(rt, "image"), f->operator_image);
+	CHECK(s->service_account
+		      ? str(pod, "serviceAccountName") &&
+				strcmp(str(pod, "serviceAccountName"), s->service_account) == 0
+		      : get(pod, "serviceAccountName") == NULL);
+
+	const cJSON *bcmd = get(bk, "command");
+	const cJSON *script = cJSON_GetArrayItem(bcmd, 2);
+	CHECK(cJSON_IsString(script));
+	if (cJSON_IsString(script)) {
+		if (!backup_script)
+			backup_script = strdup(script->valuestring);
+		else
+			CHECK_STR(script->valuestring, backup_script);
+	}
+	/* No env var carries a retention rule any more: the retention flags do. */
+	const cJSON *e;
+	cJSON_ArrayForEach(e, get(bk, "env"))
+	{
+		CHECK(strncmp(str(e, "name"), "N4J_KEEP", 8) != 0);
+	}
+
+	/* The databases: argv after $0 of the backup == the --database flags, in order. */
+	const cJSON *rcmd = get(rt, "command");
+	CHECK_STR(str(cJSON_GetArrayItem(rcmd, 0), ""), "neo4j-operator");
+	int n_db = cJSON_GetArraySize(bcmd) - 4;
+	CHECK(n_db >= 1);
+	if (f->n_backup_databases)
+		CHECK_INT(n_db, (long long)f->n_backup_databases);
+	else
+		CHECK_INT(n_db, s->n_databases ? (long long)s->n_databases : 1);
+	int n_flag = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, rcmd)
+	{
+		if (strncmp(a->valuestring, "--database=", 11) != 0)
+			continue;
+		const cJSON *want = cJSON_GetArrayItem(bcmd, 4 + n_flag++);
+		CHECK(want && strcmp(a->valuestring + 11, want->valuestring) == 0);
+	}
+	CHECK_INT(n_flag, n_db);
+
+	char flag[128];
+	snprintf(flag, sizeof(flag), "--keep-last=%d", s->retention.keep_last);
+	CHECK(arg_index(rcmd, flag) >= 0);
+	const struct {
+		const char *name;
+		int v;
+	} rules[] = {{"daily", s->retention.daily},
+		     {"weekly", s->retention.weekly},
+		     {"monthly", s->retention.monthly}};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(flag, sizeof(flag), "--%s=%d", rules[i].name, rules[i].v);
+		CHECK((arg_index(rcmd, flag) >= 0) == (rules[i].v > 0));
+	}
+	if (s->retention.max_age) {
+		snprintf(flag, sizeof(flag), "--max-age=%s", s->retention.max_age);
+		CHECK(arg_index(rcmd, flag) >= 0);
+	}
+	(void)file;
 }
 
 static void check_statefulset(const cJSON *sts, const struct n4j_cluster *c, const char *file)
@@ -264,10 +367,16 @@ static void check_file(const char *path)
 				const char *kind = str(o, "kind");
 				if (strcmp(kind, "CronJob") == 0) {
 					CHECK_STR(str(o, "spec.concurrencyPolicy"), "Forbid");
-					check_pod(get(o, "spec.jobTemplate.spec.template.spec"),
-						  path, "CronJob");
+					CHECK_INT(get(o, "spec.startingDeadlineSeconds")->valueint,
+						  b.spec.starting_deadline_s);
+					const cJSON *pod =
+						get(o, "spec.jobTemplate.spec.template.spec");
+					check_pod(pod, path, "CronJob");
+					check_backup_pod(pod, &b, &facts, path);
 				} else if (strcmp(kind, "Job") == 0) {
 					check_pod(get(o, "spec.template.spec"), path, "Job");
+					check_backup_pod(get(o, "spec.template.spec"), &b, &facts,
+							 path);
 				}
 			}
 		}
@@ -336,6 +445,117 @@ static int check_dir(const char *dir)
 	return n;
 }
 
+/* Renders `yaml` (a cluster, then optionally a backup of it) with `f`; `out` gets the objects. */
+static void render_text(const char *yaml, const struct n4j_render_facts *f, cJSON *out,
+			struct n4j_backup *b_out)
+{
+	struct n4j_error err = {0};
+	cJSON *docs = NULL;
+	CHECK_INT(n4j_yaml_parse(yaml, strlen(yaml), &docs, &err), 0);
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_problems p;
+	n4j_problems_init(&p, a);
+	struct n4j_cluster c;
+	CHECK_INT(n4j_cluster_load(a, schemas, cJSON_GetArrayItem(docs, 0), &c, &p, &err), 0);
+	const cJSON *bd = cJSON_GetArrayItem(docs, 1);
+	if (bd) {
+		struct n4j_backup b;
+		CHECK_INT(n4j_backup_load(a, schemas, bd, &b, &p, &err), 0);
+		CHECK_INT(n4j_render_backup(&b, &c, f, out, &err), 0);
+		const cJSON *job = cJSON_GetArrayItem(out, cJSON_GetArraySize(out) - 1);
+		check_backup_pod(get(job, "spec.template.spec"), &b, f, "inline");
+		if (b_out)
+			*b_out = b; /* strings die with the arena: only counts are read */
+	} else {
+		CHECK_INT(n4j_render_cluster(&c, f, out, &err), 0);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		fprintf(stderr, "inline: %s: %s\n", p.items[i].path, p.items[i].message);
+	n4j_arena_free(a);
+	cJSON_Delete(docs);
+}
+
+static const cJSON *find_kind(const cJSON *list, const char *kind)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, list)
+	{
+		if (strcmp(str(o, "kind"), kind) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+static const char *env_value(const cJSON *container, const char *name)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, get(container, "env"))
+	{
+		if (strcmp(str(e, "name"), name) == 0)
+			return str(e, "value") ? str(e, "value") : "";
+	}
+	return NULL;
+}
+
+#define CLUSTER_YAML                                                                               \
+	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"                             \
+	"metadata: {name: g, namespace: ns}\n"                                                     \
+	"spec: {edition: enterprise, version: \"5.26.12\", acceptLicenseAgreement: \"yes\", "      \
+	"servers: 3"
+
+/* The facts only the controller knows: concrete databases, its image, a backupRef's store. */
+static void check_facts(void)
+{
+	struct n4j_render_facts f;
+	n4j_render_facts_default(&f);
+	CHECK(strncmp(f.operator_image, "ghcr.io/graphops/neo4j-operator:", 32) == 0 &&
+	      strlen(f.operator_image) > 32);
+
+	static const char *const dbs[] = {"neo4j", "sales-eu", "system"};
+	f.backup_databases = dbs;
+	f.n_backup_databases = 3;
+	f.operator_image = "registry.example/neo4j-operator:test";
+	cJSON *out = cJSON_CreateArray();
+	render_text(CLUSTER_YAML "}\n---\napiVersion: neo4j.graphops.io/v1alpha1\n"
+				 "kind: Neo4jBackup\nmetadata: {name: b, namespace: ns}\n"
+				 "spec: {clusterRef: {name: g}, databases: [\"*\"], "
+				 "target: {pvc: {claimName: c}}}\n",
+		    &f, out, NULL);
+	const cJSON *job = find_kind(out, "Job");
+	const cJSON *cmd = get(cJSON_GetArrayItem(get(job, "spec.template.spec.initContainers"), 0),
+			       "command");
+	CHECK_INT(cJSON_GetArraySize(cmd), 4 + 3);
+	CHECK(arg_index(cmd, "*") == -1);
+	CHECK_STR(str(cJSON_GetArrayItem(cmd, 5), ""), "sales-eu");
+	cJSON_Delete(out);
+
+	/* A backupRef restore borrows the backup's endpoint and region; nothing else does. */
+	n4j_render_facts_default(&f);
+	f.seed_endpoint = "http://127.0.0.1:9000";
+	f.seed_region = "eu-west-1";
+	const char *restore = CLUSTER_YAML ", databases: [{name: sales}], "
+					   "restore: {backupRef: {name: b}, databases: [sales]}, "
+					   "seedStorage: {credentialsSecretRef: {name: seed}}}\n";
+	out = cJSON_CreateArray();
+	render_text(restore, &f, out, NULL);
+	const cJSON *c = cJSON_GetArrayItem(
+		get(find_kind(out, "StatefulSet"), "spec.template.spec.containers"), 0);
+	CHECK_STR(env_value(c, "AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:9000");
+	CHECK_STR(env_value(c, "STORAGE_EMULATOR_HOST"), "http://127.0.0.1:9000");
+	CHECK_STR(env_value(c, "AWS_REGION"), "eu-west-1");
+	CHECK_STR(env_value(c, "AWS_SHARED_CREDENTIALS_FILE"), "/var/run/neo4j/seed/credentials");
+	cJSON_Delete(out);
+
+	out = cJSON_CreateArray();
+	render_text(CLUSTER_YAML ", seedStorage: {endpoint: \"http://own:1\"}}\n", &f, out, NULL);
+	c = cJSON_GetArrayItem(get(find_kind(out, "StatefulSet"), "spec.template.spec.containers"),
+			       0);
+	CHECK_STR(env_value(c, "AWS_ENDPOINT_URL_S3"), "http://own:1");
+	CHECK(env_value(c, "AWS_REGION") == NULL);
+	CHECK(env_value(c, "AWS_SHARED_CREDENTIALS_FILE") == NULL);
+	cJSON_Delete(out);
+}
+
 int main(void)
 {
 	struct n4j_error err = {0};
@@ -345,6 +565,8 @@ int main(void)
 	}
 	int n = check_dir(N4J_SOURCE_DIR "/examples") + check_dir(N4J_SOURCE_DIR "/tests/golden");
 	CHECK(n >= 20);
+	check_facts();
+	free(backup_script);
 	n4j_schemas_free(schemas);
 	free(start_script[0]);
 	free(start_script[1]);
