@@ -325,8 +325,12 @@ int ctl_restore_status(struct n4j_arena *a, const struct ctl_restore_status_in *
 	const struct ctl_restore *r = in->rs;
 	const struct n4j_restore_status *prev = in->prev;
 	memset(out, 0, sizeof(*out));
-	if (!r->req.present)
+	if (!r->req.present) {
+		/* spec.restore removed: the record of the last restore stays as it was */
+		if (prev && prev->phase)
+			*out = *prev;
 		return 0;
+	}
 	bool same = prev && streq(prev->key, r->key);
 	out->key = r->key;
 	out->source = r->source;
@@ -408,7 +412,17 @@ int ctl_restore_status(struct n4j_arena *a, const struct ctl_restore_status_in *
 void ctl_restore_condition(const struct ctl_restore *r, const struct n4j_restore_status *st,
 			   const struct n4j_plan *plan, struct ctl_conds *cs)
 {
-	if (!r->req.present || !st->phase)
+	if (!r->req.present) {
+		/* the condition of the last restore stays with its record */
+		const struct n4j_condition *o =
+			cs->prev ? ctl_cond_find(cs->prev->conditions, cs->prev->n_conditions,
+						 CT_RESTORED)
+				 : NULL;
+		if (o && st->phase)
+			ctl_cond_set(cs, CT_RESTORED, o->status, o->reason, o->message);
+		return;
+	}
+	if (!st->phase)
 		return;
 	const char *phase = st->phase;
 	const char *msg = NULL;

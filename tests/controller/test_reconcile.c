@@ -987,6 +987,13 @@ static void test_restore_from_uri(void)
 	CHECK_STR(restore_db_field("sales", "phase"), "Failed");
 	CHECK_HAS(restore_db_field("sales", "message"), "DatabaseNotFound");
 	fake_step_rc = 0;
+	/* spec.restore removed: the record and its condition stay, nothing is sent. */
+	put_graph(5, "", SPEC3);
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Failed");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "Failed");
+	CHECK(!last_world.restore.present);
+	CHECK_INT(steps_run, steps + 3);
 	n4j_controller_free(c);
 	cJSON_Delete(store);
 	store = store_before;
