@@ -394,14 +394,19 @@ static long reconcile(struct rec *r)
 							       : "reading the Neo4jBackup failed"));
 		return -1;
 	}
-	/* TODO(h-render): with a backupRef, pass rs.endpoint/rs.region to the renderer as
-	 * facts.seed_endpoint/seed_region when spec.seedStorage leaves them unset. */
+	/* With a backupRef, the backup target's endpoint and region reach the servers' seed
+	 * storage where spec.seedStorage leaves them unset (the renderer decides). */
+	struct n4j_render_facts facts = c->cfg.facts;
+	if (rs.req.present && cl->spec.restore.backup_ref) {
+		facts.seed_endpoint = rs.endpoint;
+		facts.seed_region = rs.region;
+	}
 
 	/* 2. render */
 	cJSON *objs = cJSON_CreateArray();
 	if (!objs || ctl_arena_json(a, objs))
 		return -1;
-	if ((rc = n4j_render_cluster(cl, &c->cfg.facts, objs, &err))) {
+	if ((rc = n4j_render_cluster(cl, &facts, objs, &err))) {
 		n4j_log_error(CTL, "render failed", N4J_STR("key", r->key),
 			      N4J_STR("error", err.msg));
 		return -1;

@@ -205,6 +205,36 @@ static bool phase_done(const char *phase)
 	return streq(phase, "Seeding") || streq(phase, "Succeeded") || streq(phase, "Failed");
 }
 
+/* The Neo4jBackup of spec.restore.backupRef: the cache, else the apiserver; *out NULL when
+ * it does not exist. < 0 on another apiserver error. */
+static int read_backup(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+		       cJSON **out)
+{
+	*out = NULL;
+	const char *name = cl->spec.restore.backup_ref;
+	char bkey[512];
+	snprintf(bkey, sizeof(bkey), "%s/%s", cl->meta.namespace_, name);
+	struct n4j_cached *co = c->cfg.caches.get(c->cfg.caches.ud, &N4J_RES_NEO4JBACKUPS, bkey);
+	cJSON *bj = NULL;
+	if (co) {
+		bj = n4j_cached_parse(co);
+		n4j_cached_unref(co);
+		if (!bj || ctl_arena_json(a, bj))
+			return N4J_ENOMEM;
+	} else {
+		/* No cache of Neo4jBackups (or not synced yet): ask the apiserver. */
+		struct n4j_kube_error e = {0};
+		int rc = n4j_kube_get(c->cfg.kube, &N4J_RES_NEO4JBACKUPS, cl->meta.namespace_, name,
+				      &bj, &e);
+		if (rc && e.reason != N4J_KUBE_NOT_FOUND)
+			return rc;
+		if (bj && ctl_arena_json(a, bj))
+			return N4J_ENOMEM;
+	}
+	*out = bj;
+	return 0;
+}
+
 int ctl_restore_resolve(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
 			const struct n4j_restore_status *prev, struct ctl_restore *r)
 {
@@ -232,33 +262,25 @@ int ctl_restore_resolve(struct n4j_controller *c, struct n4j_arena *a, const str
 		if (set_dbs(a, r, names, prev->n_databases, prev->source,
 			    sp->restore.restore_until))
 			return N4J_ENOMEM;
+		/* the servers keep the backup target's endpoint and region while it exists */
+		cJSON *bj = NULL;
+		if (sp->restore.backup_ref && read_backup(c, a, cl, &bj) == 0 && bj) {
+			struct ctl_restore t = {0};
+			if (ctl_restore_from_backup(a, c->cfg.schemas, cl, bj, &t) == 0) {
+				r->endpoint = t.endpoint;
+				r->region = t.region;
+			}
+		}
 	} else if (sp->restore.seed_uri) {
 		r->req.resolved = true;
 		if (set_dbs(a, r, sp->restore.databases, sp->restore.n_databases,
 			    sp->restore.seed_uri, sp->restore.restore_until))
 			return N4J_ENOMEM;
 	} else {
-		char bkey[512];
-		snprintf(bkey, sizeof(bkey), "%s/%s", cl->meta.namespace_, sp->restore.backup_ref);
-		struct n4j_cached *co =
-			c->cfg.caches.get(c->cfg.caches.ud, &N4J_RES_NEO4JBACKUPS, bkey);
 		cJSON *bj = NULL;
-		if (co) {
-			bj = n4j_cached_parse(co);
-			n4j_cached_unref(co);
-			if (!bj || ctl_arena_json(a, bj))
-				return N4J_ENOMEM;
-		} else {
-			/* No cache of Neo4jBackups (or not synced yet): ask the apiserver. */
-			struct n4j_kube_error e = {0};
-			int rc = n4j_kube_get(c->cfg.kube, &N4J_RES_NEO4JBACKUPS,
-					      cl->meta.namespace_, sp->restore.backup_ref, &bj, &e);
-			if (rc && e.reason != N4J_KUBE_NOT_FOUND)
-				return rc;
-			if (bj && ctl_arena_json(a, bj))
-				return N4J_ENOMEM;
-		}
-		int rc = ctl_restore_from_backup(a, c->cfg.schemas, cl, bj, r);
+		int rc = read_backup(c, a, cl, &bj);
+		if (!rc)
+			rc = ctl_restore_from_backup(a, c->cfg.schemas, cl, bj, r);
 		if (rc)
 			return rc;
 	}

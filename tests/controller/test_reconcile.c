@@ -1046,7 +1046,8 @@ static void test_restore_from_backup(void)
 	/* A successful run: its databases but system, from the target URI. */
 	put_backup(BACKUP_HEAD
 		   "spec: {clusterRef: {name: graph}, databases: [\"*\"], target: {s3: {uri: "
-		   "\"s3://bkt/graph\", credentialsSecretRef: {name: s3}}}}\n"
+		   "\"s3://bkt/graph\", credentialsSecretRef: {name: s3}, endpoint: "
+		   "\"http://127.0.0.1:9000\", region: eu-west-3}}}\n"
 		   "status: {history: [{name: j2, result: Succeeded, databases: [neo4j, system, "
 		   "sales]}, {name: j1, result: Failed, databases: [neo4j]}]}\n");
 	reconcile(c, "db/graph", NULL);
@@ -1057,6 +1058,12 @@ static void test_restore_from_backup(void)
 	CHECK_STR(last_world.restore.dbs[1].uri, "s3://bkt/graph");
 	CHECK_INT(steps_run, steps + 1);
 	CHECK_STR(restore_field("source"), "s3://bkt/graph");
+	/* The servers reach the store at the backup target's endpoint and region. */
+	char *sts = cJSON_PrintUnformatted(find("statefulsets", "db", "graph", NULL));
+	CHECK_HAS(sts, "AWS_ENDPOINT_URL_S3");
+	CHECK_HAS(sts, "http://127.0.0.1:9000");
+	CHECK_HAS(sts, "eu-west-3");
+	free(sts);
 	/* Frozen once started: the Neo4jBackup gone changes nothing. */
 	int idx;
 	find("neo4jbackups", "db", "nightly", &idx);
