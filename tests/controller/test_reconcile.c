@@ -339,7 +339,8 @@ static bool restore_mode;
 static struct n4j_obs_database fake_dbs[4];
 static struct n4j_obs_copy fake_copies[8];
 static size_t n_fake_dbs, n_fake_copies;
-static struct n4j_step last_step;
+static struct n4j_step last_step; /* its strings die with the reconcile: see last_uri */
+static char last_uri[128];
 static int fake_step_rc;
 
 const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *o, const char *name)
@@ -353,6 +354,23 @@ const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *
 bool n4j_step_refused(int rc)
 {
 	return rc == -23 || rc == N4J_EINVAL;
+}
+
+/* The world's restore outlives the reconcile's arena only as this copy. */
+static struct {
+	char db[64], uri[128];
+	bool done;
+} seen[8];
+
+static void keep_restore(const struct n4j_world *w)
+{
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < w->restore.n && i < 8; i++) {
+		snprintf(seen[i].db, sizeof(seen[i].db), "%s", w->restore.dbs[i].database);
+		snprintf(seen[i].uri, sizeof(seen[i].uri), "%s",
+			 w->restore.dbs[i].uri ? w->restore.dbs[i].uri : "");
+		seen[i].done = w->restore.dbs[i].done;
+	}
 }
 
 static bool fake_restore_step(const struct n4j_world *w, struct n4j_plan *out)
@@ -392,6 +410,7 @@ int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_pla
 		  struct n4j_error *err)
 {
 	last_world = *w;
+	keep_restore(w);
 	memset(out, 0, sizeof(*out));
 	out->replicas = w->cluster->spec.servers;
 	out->gates = n4j_arena_calloc(a, w->n_pods + 1, sizeof(*out->gates));
@@ -469,6 +488,7 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 {
 	steps_run++;
 	last_step = *s;
+	snprintf(last_uri, sizeof(last_uri), "%s", s->seed_uri ? s->seed_uri : "");
 	if (fake_step_rc)
 		return n4j_err(err, fake_step_rc, "Neo.ClientError.Database.DatabaseNotFound");
 	return 0;
@@ -889,9 +909,9 @@ static void test_restore_from_uri(void)
 	reconcile(c, "db/graph", NULL);
 	CHECK(last_world.restore.present && last_world.restore.resolved);
 	CHECK_INT(last_world.restore.n, 1);
-	CHECK_STR(last_world.restore.dbs[0].database, "sales");
-	CHECK_STR(last_world.restore.dbs[0].uri, "s3://bucket/backups/");
-	CHECK(!last_world.restore.dbs[0].done);
+	CHECK_STR(seen[0].db, "sales");
+	CHECK_STR(seen[0].uri, "s3://bucket/backups/");
+	CHECK(!seen[0].done);
 	CHECK_STR(restore_field("phase"), "Pending");
 	CHECK_STR(restore_field("source"), "s3://bucket/backups/");
 	const char *key = restore_field("key");
@@ -907,7 +927,7 @@ static void test_restore_from_uri(void)
 	reconcile(c, "db/graph", NULL);
 	CHECK_INT(steps_run, steps + 1);
 	CHECK_INT(last_step.kind, N4J_STEP_SEED_CREATE);
-	CHECK_STR(last_step.seed_uri, "s3://bucket/backups/");
+	CHECK_STR(last_uri, "s3://bucket/backups/");
 	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
 	CHECK_STR(restore_field("phase"), "Seeding");
 	CHECK(restore_field("startedAt") != NULL);
@@ -916,7 +936,7 @@ static void test_restore_from_uri(void)
 	/* Neo4j shows the copy starting: done under this key, nothing sent again. */
 	fake_db("sales", "starting", "");
 	reconcile(c, "db/graph", NULL);
-	CHECK(last_world.restore.dbs[0].done);
+	CHECK(seen[0].done);
 	CHECK_INT(steps_run, steps + 1);
 	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
 	CHECK_STR(restore_field("key"), key1);
@@ -1053,9 +1073,9 @@ static void test_restore_from_backup(void)
 	reconcile(c, "db/graph", NULL);
 	CHECK(last_world.restore.resolved);
 	CHECK_INT(last_world.restore.n, 2);
-	CHECK_STR(last_world.restore.dbs[0].database, "neo4j");
-	CHECK_STR(last_world.restore.dbs[1].database, "sales");
-	CHECK_STR(last_world.restore.dbs[1].uri, "s3://bkt/graph");
+	CHECK_STR(seen[0].db, "neo4j");
+	CHECK_STR(seen[1].db, "sales");
+	CHECK_STR(seen[1].uri, "s3://bkt/graph");
 	CHECK_INT(steps_run, steps + 1);
 	CHECK_STR(restore_field("source"), "s3://bkt/graph");
 	/* The servers reach the store at the backup target's endpoint and region. */
@@ -1071,7 +1091,7 @@ static void test_restore_from_backup(void)
 	reconcile(c, "db/graph", NULL);
 	CHECK(last_world.restore.resolved);
 	CHECK_INT(last_world.restore.n, 2);
-	CHECK(last_world.restore.dbs[0].done);
+	CHECK(seen[0].done);
 	CHECK_STR(restore_field("phase"), "Seeding");
 	n4j_controller_free(c);
 	cJSON_Delete(store);
