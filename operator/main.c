@@ -1,6 +1,7 @@
 /*
  * neo4j-operator: the command line. `run` runs the operator; `render` shows every object the operator
- * would create for some CRs, offline; `version` prints the build.
+ * would create for some CRs, offline; `backup-retention` prunes backups inside a backup Job;
+ * `version` prints the build.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,9 @@ static void usage(FILE *out)
 	      "  defaults -f FILE [-o yaml|json]\n"
 	      "         Validate the resources and print them as the apiserver would store\n"
 	      "         them: with every default of the CRDs filled in.\n"
+	      "  backup-retention --target=DIR|URI --inspect=FILE --keep-last=N ...\n"
+	      "         Inside a backup Job: prune the backups no retention rule keeps and\n"
+	      "         write a one-line JSON report (neo4j-operator backup-retention --help).\n"
 	      "  version   Print the operator version.\n"
 	      "  help      Print this help.\n",
 	      out);
@@ -48,6 +52,8 @@ int main(int argc, char **argv)
 		return n4j_cmd_run(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "render") == 0 || strcmp(cmd, "defaults") == 0)
 		return n4j_cmd_render(argc - 1, argv + 1, stdout, stderr);
+	if (strcmp(cmd, "backup-retention") == 0)
+		return n4j_cmd_backup_retention(argc - 1, argv + 1, stdout, stderr);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("neo4j-operator %s (render %s)\n", N4J_OPERATOR_VERSION,
 		       n4j_render_version());

@@ -132,7 +132,7 @@ check(len(backup) == 1 and backup[0][-3:] == dbs and "--type=AUTO" in backup[0] 
 checks = [a[-1] for a in r["calls"] if a[:2] == ["database", "check"]]
 check(checks == dbs, f"one check per database: {checks}")
 inspect = [a for a in r["calls"] if a[:2] == ["backup", "inspect"]]
-check(inspect == [["backup", "inspect", "/backups", "--format=json"]], f"inspect: {inspect}")
+check(inspect == [["backup", "inspect", "/backups", "--format=json", "--show-metadata", "--empty"]], f"inspect: {inspect}")
 check(r["inspect"] and json.loads(r["inspect"])[0]["database"] == "neo4j",
       "inspect.json holds inspect's output")
 check(r["calls"][-1][:2] == ["backup", "inspect"], "inspect runs last, after verification")

@@ -79,8 +79,10 @@ static const char backup_script[] =
 	"    exit 1\n"
 	"  fi\n"
 	"fi\n"
-	"if neo4j-admin backup inspect \"${N4J_TO}\" --format=json >" REPORT_DIR
-	"/inspect.tmp; then\n"
+	/* 5.26 lists names only without --show-metadata and hides empty artifacts
+	 * without --empty; 2025.x accepts both. */
+	"if neo4j-admin backup inspect \"${N4J_TO}\" --format=json --show-metadata --empty \\\n"
+	"  >" REPORT_DIR "/inspect.tmp; then\n"
 	"  mv " REPORT_DIR "/inspect.tmp " REPORT_DIR "/inspect.json\n"
 	"else\n"
 	"  say \"inspect failed: retention will prune nothing\"\n"

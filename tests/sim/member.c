@@ -663,8 +663,12 @@ int member_main(int argc, char **argv)
 		o.version = getenv("N4J_TESTBED_VERSION");
 	if (!o.version || !*o.version)
 		o.version = "5.26.0";
-	if (strspn(o.version, "0123456789.") != strlen(o.version) || strlen(o.version) > 31)
-		return exit_die("--version must look like 5.26.0 or 2025.01.0");
+	/* one word of the join line: the image tag's version part (IMAGE_RE in the agent) */
+	if (!isdigit((unsigned char)o.version[0]) || strlen(o.version) > 31 ||
+	    strspn(o.version, "0123456789.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+		    strlen(o.version))
+		return exit_die("the Neo4j version must look like 5.26.0 or 2025.01.0, not '%s'",
+				o.version);
 	if (read_conf(&o, &c))
 		return 1;
 	char pwhash[160], id[37];

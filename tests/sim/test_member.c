@@ -101,7 +101,7 @@ static pid_t start_member(int i, const char *name)
 			(char *)name, "--bind",     binds[i],    "--http",   https[i],
 			"--data",     dirs[i],      "--conf",    confs[i],   "--password-file",
 			pwfile,       "--settings", settings,    "--backup", bks[i],
-			"--version",  "2025.06.0",  NULL};
+			NULL};
 	return child_start(args);
 }
 
@@ -379,8 +379,8 @@ static char sd1_id[64], sd1_msg[160];
 static void test_seed_and_backup(void)
 {
 	struct n4j_bolt_result r;
-	char code[128], line[256], id[64];
-	long tx;
+	char code[128], line[256], id[64] = "";
+	long tx = -1;
 	int l = http_leader();
 	CHECK(l >= 0);
 	if (l < 0)
@@ -698,6 +698,9 @@ int main(int argc, char **argv)
 	snprintf(seed_log, sizeof seed_log, "%s/seed.log", top);
 	CHECK(write_seed_tool(tool, seed_log) == 0);
 	setenv("N4J_SIM_SEED_CMD", tool, 1);
+	/* the members' version comes from the environment, as the node agent sets it from
+	 * the image tag (the test bed's entrypoint passes no --version) */
+	setenv("N4J_TESTBED_VERSION", "2025.06.0", 1);
 	daemon_pid = start_daemon();
 	CHECK_MSG(daemon_pid > 0, "the daemon did not start");
 	if (daemon_pid <= 0)
