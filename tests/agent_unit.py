@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Pure parts of the test bed's node agent (hack/testenv/node-agent.py), no environment:
 
-- the agent and kwok's stages agree on which pods the agent runs: the image rule in
-  kwok.yaml's jq selectors is the agent's IMAGE_RE, image for image (a pod both touch, or
-  neither, would be a pod with two kubelets or none);
+- the agent and kwok's stages agree on which pods the agent runs: the image rules in
+  kwok.yaml's jq selectors are the agent's IMAGE_RE and OPERATOR_RE, image for image, and
+  the selector itself (run with jq) leaves exactly the pods the agent runs (server pods,
+  Job pods of Neo4j/operator images only) to it (a pod both touch, or neither, would be a
+  pod with two kubelets or none);
 - the kubelet's $(VAR) expansion; the image entrypoint's NEO4J_* -> setting conversion.
 """
 import importlib.util
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -28,11 +32,15 @@ def check(cond, what):
 
 
 kwok = open(os.path.join(ROOT, "hack", "testenv", "kwok.yaml")).read()
-rules = set(re.findall(r'\.image \| test\("([^"]+)"\)', kwok))
+rules = set(re.findall(r'test\("([^"]+)"\)', kwok))
 stages = len(re.findall(r"^kind: Stage$", kwok, re.M))
-check(len(rules) == 1, f"one image rule in kwok.yaml: {rules}")
-check(kwok.count('.image | test("') == stages, f"every one of the {stages} pod stages skips the agent's pods")
-kwok_re = re.compile(rules.pop() if rules else "$^")
+selectors = re.findall(r"^    - jq: \{key: '(.*neo4j-operator:.*)', operator: In, values: \[\"false\"\]\}$", kwok, re.M)
+check(len(rules) == 2, f"two image rules in kwok.yaml (Neo4j, operator): {rules}")
+check(len(selectors) == stages and len(set(selectors)) == 1,
+      f"every one of the {stages} pod stages skips the agent's pods, with the same selector: {len(selectors)}")
+neo_rule = next((r for r in rules if "neo4j-operator" not in r), "$^")
+op_rule = next((r for r in rules if "neo4j-operator" in r), "$^")
+kwok_re, op_re = re.compile(neo_rule), re.compile(op_rule)
 images = {
     "neo4j:5.26.12-community": "community", "neo4j:5.26.12-enterprise": "enterprise",
     "neo4j:5.26.12": "community", "neo4j:2025.10.1-enterprise": "enterprise",
@@ -44,13 +52,47 @@ images = {
 for img, kind in images.items():
     check(agent.image_kind(img) == kind, f"agent: {img} -> {agent.image_kind(img)}, want {kind}")
     check(bool(kwok_re.search(img)) == (kind is not None), f"kwok.yaml rule and the agent agree on {img}")
+operator_images = {"ghcr.io/graphops/neo4j-operator:0.12.0": True, "neo4j-operator:dev": True,
+                   "localhost:5000/x/neo4j-operator:1.0@sha256:ab": True, "neo4j-operator": False,
+                   "my-neo4j-operator:1.0": False, "neo4j-operator-bundle:1.0": False, "neo4j:5.26.0": False}
+for img, want in operator_images.items():
+    check((agent.container_kind(img) == "operator") == want, f"agent: operator image {img}: {want}")
+    check(bool(op_re.search(img)) == want, f"kwok.yaml operator rule and the agent agree on {img}")
 
-job_pod = {"metadata": {"ownerReferences": [{"kind": "Job", "name": "b"}]},
-           "spec": {"containers": [{"image": "neo4j:5.26.0-enterprise"}]}}
-sts_pod = {"metadata": {"ownerReferences": [{"kind": "StatefulSet", "name": "g"}]},
-           "spec": {"containers": [{"image": "busybox"}, {"image": "neo4j:5.26.0-enterprise"}]}}
-check(agent.managed_container(job_pod) is None, "a Job's neo4j pod (a backup) stays kwok's")
-check(agent.managed_container(sts_pod) == 1, "the neo4j container of a StatefulSet pod is the agent's")
+JOB = [{"kind": "Job", "name": "b"}]
+OP, NEO, EE = "ghcr.io/graphops/neo4j-operator:0.12.0", "neo4j:5.26.12-enterprise", "neo4j:5.26.0-enterprise"
+
+
+def mkpod(owners, containers, inits=()):
+    return {"metadata": {"ownerReferences": owners},
+            "spec": {"containers": [{"name": f"c{i}", "image": im} for i, im in enumerate(containers)],
+                     "initContainers": [{"name": f"i{i}", "image": im} for i, im in enumerate(inits)]}}
+
+
+pods = {  # name: (pod, the agent runs it)
+    "backup Job pod (Neo4j init + operator)": (mkpod(JOB, [OP], [NEO]), True),
+    "Job pod, one Neo4j container": (mkpod(JOB, [EE]), True),
+    "Job pod with a busybox init container": (mkpod(JOB, [OP], ["busybox"]), False),
+    "Job pod with a busybox sidecar": (mkpod(JOB, [NEO, "busybox"]), False),
+    "Job pod of busybox": (mkpod(JOB, ["busybox"]), False),
+    "StatefulSet pod, Neo4j second": (mkpod([{"kind": "StatefulSet", "name": "g"}], ["busybox", EE]), True),
+    "bare pod of the operator image": (mkpod([], [OP]), False),
+    "bare busybox pod": (mkpod([], ["busybox"]), False),
+}
+check(agent.managed_container(pods["StatefulSet pod, Neo4j second"][0]) == 1,
+      "the neo4j container of a StatefulSet pod is the agent's")
+check(agent.managed_container(pods["Job pod, one Neo4j container"][0]) is None,
+      "a Job's pod is never run as a server")
+jq_ok = shutil.which("jq") is not None
+check(jq_ok, "jq is installed (hack/install-deps): kwok.yaml's selector is evaluated with it")
+for what, (p, want) in pods.items():
+    mine = agent.managed_container(p) is not None or agent.managed_job_pod(p)
+    check(mine == want, f"agent runs {what}: {mine}, want {want}")
+    if jq_ok and selectors:
+        r = subprocess.run(["jq", "-c", selectors[0]], input=json.dumps(p), capture_output=True, text=True)
+        kwok_skips = r.stdout.strip() == "true"
+        check(r.returncode == 0 and kwok_skips == want,
+              f"kwok.yaml's selector on {what}: {r.stdout.strip() or r.stderr.strip()} (true = kwok leaves it)")
 
 env = {"POD_NAME": "graph-0", "EMPTY": ""}
 for raw, want in [("$(POD_NAME).h.ns.svc", "graph-0.h.ns.svc"), ("$$(POD_NAME)", "$(POD_NAME)"),
@@ -100,6 +142,17 @@ with tempfile.TemporaryDirectory() as tmp:
     check(len(lines) == 3 and "127.1.128.1\tg-0.g-headless.ns.svc.cluster.local g-0.g-headless.ns.svc" in lines,
           f"the hosts file maps each pod's DNS names: {lines}")
     check(os.listdir(tmp) == ["hosts"], f"no temporary file left behind: {os.listdir(tmp)}")
+
+# Events name the container by its place in the spec: spec.initContainers{backup} for an
+# init container of a Job pod (kubectl describe groups them so).
+sent = []
+fake = types.SimpleNamespace(kube=types.SimpleNamespace(request=lambda m, path, body: sent.append(body)))
+jp = {"metadata": {"name": "b-x", "namespace": "ns", "uid": "u"},
+      "spec": {"nodeName": "n", "initContainers": [{"name": "backup"}], "containers": [{"name": "retention"}]}}
+agent.Agent.event(fake, jp, "Normal", "Started", "Started container backup", "backup")
+agent.Agent.event(fake, jp, "Normal", "Started", "Started container retention", "retention")
+paths = [b["involvedObject"].get("fieldPath") for b in sent]
+check(paths == ["spec.initContainers{backup}", "spec.containers{retention}"], f"event fieldPaths: {paths}")
 
 print(f"{count - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

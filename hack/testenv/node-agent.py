@@ -21,9 +21,15 @@ ContainersReady and every readiness gate (gates are never written here). Deletio
 SIGKILL after the grace period, then the final delete. A node that loses its `type=kwok`
 label (hack/test-env node down) or is not Ready loses its processes at once.
 
+A Job's pod whose containers and init containers are all of Neo4j images or the operator
+image (the backup Job) runs too, as a kubelet runs a restartPolicy Never pod: init containers
+in order, then the containers, each once (the operator image runs --operator-bin at
+/startup/bin/neo4j-operator), termination messages, phase Succeeded/Failed for the Job
+controller, activeDeadlineSeconds.
+
 Pods it manages are left alone by kwok's stages (kwok.yaml selects on the same images).
 
-  node-agent.py run --run DIR --apiserver URL [--sim BIN] [--testserver DIR]
+  node-agent.py run --run DIR --apiserver URL [--sim BIN] [--testserver DIR] [--operator-bin BIN]
   node-agent.py ctl SOCK COMMAND...       (pod kill|hang|resume|partition|heal NS/NAME, status)
   node-agent.py reap RUN_DIR              (kill container processes a dead agent left behind)
   node-agent.py exec SPEC                  (internal: the container's chroot and exec)
@@ -48,9 +54,12 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-# The images this agent runs. The same rule is in kwok.yaml (jq), which keeps kwok's stages
-# away from these pods; Job-owned pods (backup Jobs run the same image) stay kwok's.
+# The images this agent runs. The same rules are in kwok.yaml (jq), which keeps kwok's stages
+# away from these pods: a server pod (no Job owns it, a container of a Neo4j image) and a Job
+# pod all of whose containers and init containers are Neo4j or operator images (the backup
+# Job); other Job pods stay kwok's (completed without running anything).
 IMAGE_RE = re.compile(r'^(?:.*/)?neo4j:([0-9][0-9A-Za-z.]*?)(?:-(community|enterprise))?(?:@.*)?$')
+OPERATOR_RE = re.compile(r'^(?:.*/)?neo4j-operator:[0-9A-Za-z._-]+(?:@.*)?$')
 AGENT_POOL = ipaddress.ip_network("127.1.128.0/17")  # kwok has 127.1.0.0/17
 IMAGE_PATH = "/startup/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BACKOFF_BASE, BACKOFF_CAP, BACKOFF_RESET = 10.0, 300.0, 600.0  # kubelet's
@@ -80,15 +89,33 @@ def image_version(image):
     return m.group(1) if m else ""
 
 
+def container_kind(image):
+    """'community' | 'enterprise' (a Neo4j image) | 'operator' | None."""
+    if OPERATOR_RE.match(image or ""):
+        return "operator"
+    return image_kind(image)
+
+
+def job_owned(pod):
+    return any(o.get("kind") == "Job" for o in pod["metadata"].get("ownerReferences") or [])
+
+
 def managed_container(pod):
     """The index of the Neo4j server container of a pod this agent runs, else None."""
-    for o in pod["metadata"].get("ownerReferences") or []:
-        if o.get("kind") == "Job":
-            return None
+    if job_owned(pod):
+        return None
     for i, c in enumerate(pod["spec"].get("containers") or []):
         if image_kind(c.get("image")):
             return i
     return None
+
+
+def managed_job_pod(pod):
+    """A Job's pod this agent runs: every container and init container is of a Neo4j or the
+    operator image (a container it cannot run would make the pod's result a lie)."""
+    cs = (pod["spec"].get("initContainers") or []) + (pod["spec"].get("containers") or [])
+    return job_owned(pod) and bool(pod["spec"].get("containers")) and all(
+        container_kind(c.get("image")) for c in cs)
 
 
 # ------------------------------------------------------------------ the API ----
@@ -250,6 +277,7 @@ class Agent:
         self.kube = Kube(args.apiserver, os.path.join(self.run_dir, "admin.token"),
                          os.path.join(self.run_dir, "pki", "ca.crt"))
         self.sim_bin = args.sim
+        self.operator_bin = args.operator_bin
         self.testserver = args.testserver
         self.settings_dir = os.path.join(REPO, "tests", "data")
         self.stop = threading.Event()
@@ -277,9 +305,14 @@ class Agent:
                 if deleted or not pod["spec"].get("nodeName"):
                     return
                 idx = managed_container(pod)
-                if idx is None or not self._is_kwok_node(pod["spec"]["nodeName"]):
+                job = idx is None and managed_job_pod(pod)
+                if (idx is None and not job) or not self._is_kwok_node(pod["spec"]["nodeName"]):
                     return
-                p = PodRuntime(self, pod, idx)
+                # A finished Job pod stays finished (restartPolicy Never): an agent restarted
+                # later must not run it again.
+                if job and (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                    return
+                p = PodRuntime(self, pod, idx, job=job)
                 self.pods[uid] = p
                 p.start()
             p.update(pod, deleted)
@@ -359,8 +392,9 @@ class Agent:
         t = now_rfc3339()
         ref = {"kind": "Pod", "apiVersion": "v1", "namespace": md["namespace"],
                "name": md["name"], "uid": md["uid"]}
-        if container:
-            ref["fieldPath"] = f"spec.containers{{{container}}}"
+        if container:  # names are unique across a pod's init containers and containers
+            init = any(c.get("name") == container for c in pod["spec"].get("initContainers") or [])
+            ref["fieldPath"] = f"spec.{'initContainers' if init else 'containers'}{{{container}}}"
         node = pod["spec"].get("nodeName", "")
         ev = {"apiVersion": "v1", "kind": "Event",
               "metadata": {"generateName": md["name"] + ".", "namespace": md["namespace"]},
@@ -615,18 +649,39 @@ class Probe:
         return f"{where}: {e}"
 
 
-class PodRuntime(threading.Thread):
-    """The kubelet's sync loop for one pod."""
+DEADLINE_MSG = "Pod was active on the node longer than the specified deadline"  # the kubelet's
+TERM_MSG_MAX, TERM_LOG_LINES, TERM_LOG_BYTES = 4096, 80, 2048  # the kubelet's limits
 
-    def __init__(self, agent, pod, idx):
+
+class PodRuntime(threading.Thread):
+    """The kubelet's sync loop for one pod.
+
+    A server pod: its Neo4j container (containers[idx]), restarted with back-off. A Job pod
+    (job=True, restartPolicy Never): its init containers, then its containers, each run once
+    through the same machinery (self.container is the current one, _select moves on), to
+    phase Succeeded or Failed. The containers of a Job pod run one after another in spec order,
+    where a kubelet starts them together."""
+
+    def __init__(self, agent, pod, idx, job=False):
         super().__init__(daemon=True)
-        self.agent, self.pod, self.idx = agent, pod, idx
+        self.agent, self.pod, self.idx, self.job = agent, pod, idx, job
         md = pod["metadata"]
         self.uid, self.ns, self.name = md["uid"], md["namespace"], md["name"]
         self.node = pod["spec"]["nodeName"]
-        self.container = pod["spec"]["containers"][idx]
+        self.seq = []
+        if job:
+            self.seq = ([("init", c) for c in pod["spec"].get("initContainers") or []] +
+                        [("main", c) for c in pod["spec"]["containers"]])
+        self.step = 0
+        self.results = {}  # Job pod: container name -> its terminated state (with message)
+        self.final = None  # Job pod: "Succeeded" | "Failed" once done
+        self.deadline_hit = False
+        self.start_epoch = None
+        self.term_file = None
+        self.log_off = 0
+        self.container = self.seq[0][1] if job else pod["spec"]["containers"][idx]
         self.cname = self.container["name"]
-        self.kind = image_kind(self.container["image"])
+        self.kind = container_kind(self.container["image"])
         self.hostname = pod["spec"].get("hostname") or self.name
         self.subdomain = pod["spec"].get("subdomain")
         self.dir = os.path.join(agent.base, "pods", f"{self.ns}_{self.name}_{self.uid[:8]}")
@@ -660,6 +715,22 @@ class PodRuntime(threading.Thread):
         self.logf = None
         self.last_error = None
         self._t0 = None
+
+    def _select(self, step):
+        """Job pod: the next container of the sequence becomes the current one."""
+        self.step = step
+        self.container = self.seq[step][1]
+        self.cname = self.container["name"]
+        self.kind = container_kind(self.container["image"])
+        self.restarts = 0
+        self.started = self.ready = False
+        self.state = {"waiting": {"reason": "ContainerCreating"}}
+        self.last_state = {}
+        self.started_at = None
+        self.next_start = 0.0
+        self.backoff = 0.0
+        self.last_error = None
+        self.term_file = None
 
     # ---- inputs
     def update(self, pod, deleted):
@@ -732,6 +803,12 @@ class PodRuntime(threading.Thread):
             self.ip = self.agent.alloc_ip(self.uid)
             self.start_time = now_rfc3339()
             self.agent.write_hosts()
+        if self.start_epoch is None:
+            self.start_epoch = time.time()
+        if self.job:
+            self._sync_job()
+            self._report()
+            return False
         if self.proc is None and self.terminating is None and time.time() >= self.next_start:
             self._start()
         elif self.proc is None and time.time() < self.next_start and self.last_state:
@@ -740,6 +817,68 @@ class PodRuntime(threading.Thread):
                                                  f"container={self.cname} pod={self.name}_{self.ns}({self.uid})"}}
         self._report()
         return False
+
+    def _sync_job(self):
+        """Job pod: the current container's end decides what runs next (restartPolicy Never)."""
+        if self.final:
+            return
+        ads = self.pod["spec"].get("activeDeadlineSeconds")
+        if ads is not None and not self.deadline_hit and time.time() >= self.start_epoch + ads:
+            self.deadline_hit = True
+            self.agent.event(self.pod, "Normal", "DeadlineExceeded", DEADLINE_MSG)
+            if self.proc is not None:
+                self.agent.event(self.pod, "Normal", "Killing", f"Stopping container {self.cname}", self.cname)
+                self.kill_reason = "deadline"
+                self._term(self.pod["spec"].get("terminationGracePeriodSeconds", 30))
+        if self.proc is not None:
+            return
+        if "terminated" in self.state:
+            term = dict(self.state["terminated"])
+            msg = self._termination_message(term["exitCode"])
+            if msg:
+                term["message"] = msg
+            self.results[self.cname] = term
+            failed_init = self.seq[self.step][0] == "init" and term["exitCode"] != 0
+            if failed_init or self.deadline_hit or self.step + 1 >= len(self.seq):
+                self._finish()
+                return
+            self._select(self.step + 1)
+        if self.deadline_hit:  # the current container never started
+            self._finish()
+            return
+        if self.terminating is None and time.time() >= self.next_start:
+            self._start()
+
+    def _finish(self):
+        mains = [c["name"] for k, c in self.seq if k == "main"]
+        ok = not self.deadline_hit and all(self.results.get(n, {}).get("exitCode") == 0 for n in mains)
+        self.final = "Succeeded" if ok else "Failed"
+        self.started = self.ready = False
+        log("job pod finished", pod=f"{self.ns}/{self.name}", phase=self.final,
+            exitCodes={n: t["exitCode"] for n, t in self.results.items()})
+
+    def _termination_message(self, code):
+        """The kubelet's: the last 4096 bytes of the terminationMessagePath file; with
+        FallbackToLogsOnError, an empty file and a non-zero exit, the container log's last 80
+        lines, at most 2048 bytes of them."""
+        data = b""
+        if self.term_file:
+            try:
+                with open(self.term_file, "rb") as f:
+                    f.seek(0, os.SEEK_END)
+                    f.seek(max(0, f.tell() - TERM_MSG_MAX))
+                    data = f.read()
+            except FileNotFoundError:
+                pass
+        if not data and code != 0 and self.container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            try:
+                with open(os.path.join(self.dir, f"{self.cname}.log"), "rb") as f:
+                    f.seek(self.log_off)
+                    lines = f.read().splitlines(keepends=True)
+                data = b"".join(lines[-TERM_LOG_LINES:])[:TERM_LOG_BYTES]
+            except FileNotFoundError:
+                pass
+        return data.decode(errors="replace")
 
     def _terminate_pod(self):
         if self.proc is not None and self.terminating is None:
@@ -812,7 +951,9 @@ class PodRuntime(threading.Thread):
             self.logf = None
         ran = time.time() - (self._t0 or time.time())
         self.backoff = BACKOFF_BASE if ran > BACKOFF_RESET or not self.backoff else min(self.backoff * 2, BACKOFF_CAP)
-        if self.kill_reason in ("liveness", "startup"):
+        if self.job:
+            self.next_start = float("inf")  # restartPolicy Never: _sync_job moves on
+        elif self.kill_reason in ("liveness", "startup"):
             self.next_start = time.time()  # the kubelet restarts a probe-killed container at once
         else:
             self.next_start = time.time() + (self.backoff if code != 0 or not self.kill_reason else 0)
@@ -853,6 +994,7 @@ class PodRuntime(threading.Thread):
         self.logf = open(os.path.join(self.dir, f"{self.cname}.log"), "ab")
         self.logf.write(f"--- {now_rfc3339()} start #{self.restarts}\n".encode())
         self.logf.flush()
+        self.log_off = self.logf.tell()  # the termination message's log tail starts here
         self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--",
                                       sys.executable, os.path.abspath(__file__), "exec", path],
                                      stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL,
@@ -943,9 +1085,12 @@ class PodRuntime(threading.Thread):
             srcs = [{"secret": v["secret"]}]
         elif "projected" in v:
             srcs = v["projected"].get("sources") or []
+        elif "downwardAPI" in v:
+            srcs = [{"downwardAPI": v["downwardAPI"]}]
         else:
             raise ConfigError(f"volume {name}: type not supported by the test-bed agent")
-        mode = (v.get("configMap") or v.get("secret") or v.get("projected") or {}).get("defaultMode", 0o644)
+        mode = (v.get("configMap") or v.get("secret") or v.get("projected") or v.get("downwardAPI")
+                or {}).get("defaultMode", 0o644)
         for s in srcs:
             if "configMap" in s:
                 c = s["configMap"]
@@ -958,6 +1103,22 @@ class PodRuntime(threading.Thread):
                 sec = self._secret(name2)
                 self._write_keys(vdir, (sec or {}).get("data", {}) if sec else None, c.get("items"), mode, True,
                                  f'secret "{name2}"', c.get("optional", False))
+            elif "downwardAPI" in s:
+                pod = dict(self.pod, status=dict(self.pod.get("status") or {}, podIP=self.ip))
+                for it in s["downwardAPI"].get("items") or []:
+                    if "fieldRef" not in it:
+                        raise ConfigError(f"volume {name}: downwardAPI {it.get('path')}: only fieldRef is supported "
+                                          "by the test-bed agent")
+                    val = field_ref(pod, it["fieldRef"]["fieldPath"])
+                    self._write_keys(vdir, {it["path"]: val}, [dict(it, key=it["path"])], mode, False,
+                                     f"volume {name} downwardAPI")
+            elif "serviceAccountToken" in s:
+                # A bound token from the TokenRequest API, as the kubelet gets it (workload
+                # identity reads it; the kube-api-access volume of an automounted token).
+                t = s["serviceAccountToken"]
+                token = self._token(t.get("audience"), t.get("expirationSeconds", 3600))
+                self._write_keys(vdir, {"token": token}, [{"key": "token", "path": t["path"]}], mode, False,
+                                 f"volume {name} serviceAccountToken")
             else:
                 raise ConfigError(f"volume {name}: projected source not supported by the test-bed agent")
         for root, dirs, files in os.walk(vdir):
@@ -966,6 +1127,17 @@ class PodRuntime(threading.Thread):
             for fn in files:
                 os.chown(os.path.join(root, fn), 0, fsgroup if fsgroup is not None else 0)
         return vdir
+
+    def _token(self, audience, expiration):
+        sa = self.pod["spec"].get("serviceAccountName") or "default"
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"audiences": [audience] if audience else [], "expirationSeconds": expiration,
+                         "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": self.name, "uid": self.uid}}}
+        st, obj = self.agent.kube.request("POST", f"/api/v1/namespaces/{self.ns}/serviceaccounts/{sa}/token", body)
+        token = ((obj or {}).get("status") or {}).get("token") if st in (200, 201) else None
+        if not token:  # the answer's message only: it never holds a token when it failed
+            raise ConfigError(f'failed to fetch token for serviceaccount "{sa}": HTTP {st} {obj.get("message", "")}')
+        return token
 
     def _own(self, path, uid, fsgroup):
         # fsGroup, OnRootMismatch: the volume root belongs to the group, setgid, rwx for it.
@@ -983,6 +1155,9 @@ class PodRuntime(threading.Thread):
                "NEO4J_HOME": "/var/lib/neo4j", "NEO4J_EDITION": self.kind,
                "N4J_TESTBED_POD_IP": self.ip, "N4J_TESTBED_IMAGE": c["image"],
                "N4J_TESTBED_VERSION": image_version(c["image"])}
+        if self.kind == "operator":  # not a Neo4j image: none of its NEO4J_* defaults
+            env = {k: v for k, v in env.items() if not k.startswith("NEO4J_")}
+            env.update(HOME="/", N4J_TESTBED_VERSION="")
         for ef in c.get("envFrom") or []:
             for kind, field in (("configmap", "configMapRef"), ("secret", "secretRef")):
                 if field in ef:
@@ -1022,9 +1197,13 @@ class PodRuntime(threading.Thread):
         fsgroup = psc.get("fsGroup")
         if (csc.get("runAsNonRoot", psc.get("runAsNonRoot")) and uid == 0):
             raise ConfigError("container has runAsNonRoot and image will run as root")
-        if self.kind == "enterprise":
+        if self.kind == "enterprise" and not self.job:
             key = self._cluster_key()
             self.sim = self.agent.sim_for(key)
+        if self.kind == "operator":
+            binary = os.path.realpath(self.agent.operator_bin or "")
+            if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+                raise ConfigError(f"operator binary not built: {self.agent.operator_bin} (--operator-bin)")
         vols = {v["name"]: v for v in pod["spec"].get("volumes") or []}
         mounts = []
         for m in c.get("volumeMounts") or []:
@@ -1038,7 +1217,11 @@ class PodRuntime(threading.Thread):
             mounts.append({"src": src, "dst": m["mountPath"], "ro": bool(m.get("readOnly"))})
         img = os.path.join(HERE, "image")
         mounts.append({"src": img, "dst": "/startup", "ro": True})
-        if self.kind == "community":
+        if self.job:
+            mounts += self._job_mounts(uid, gid)
+            if self.kind == "operator":  # over the image's placeholder of the same name
+                mounts.append({"src": binary, "dst": "/startup/bin/neo4j-operator", "ro": True})
+        elif self.kind == "community":
             if not os.path.isfile(os.path.join(self.agent.testserver, "classes", "TestServer.class")):
                 raise ConfigError(f"Neo4j test server not built in {self.agent.testserver}")
             mounts.append({"src": self.agent.testserver, "dst": "/opt/testbed/neo4j", "ro": True})
@@ -1046,8 +1229,11 @@ class PodRuntime(threading.Thread):
             mounts.append({"src": os.path.dirname(self.agent.sim_bin), "dst": "/opt/testbed/sim-bin", "ro": True})
             mounts.append({"src": self.sim.dir, "dst": "/opt/testbed/sim", "ro": False})
         mounts.append({"src": self.agent.settings_dir, "dst": "/opt/testbed/settings", "ro": True})
-        argv = list(c.get("command") or ["tini", "-g", "--", "/startup/docker-entrypoint.sh"])
-        argv += list(c.get("args") or ([] if c.get("command") else ["neo4j"]))
+        if self.kind == "operator":  # the operator image's entrypoint
+            argv = list(c.get("command") or ["neo4j-operator"]) + list(c.get("args") or [])
+        else:
+            argv = list(c.get("command") or ["tini", "-g", "--", "/startup/docker-entrypoint.sh"])
+            argv += list(c.get("args") or ([] if c.get("command") else ["neo4j"]))
         env = self._env()
         argv = [expand(a, env) for a in argv]
         groups = [g for g in [fsgroup] + list(psc.get("supplementalGroups") or []) if g is not None]
@@ -1056,8 +1242,38 @@ class PodRuntime(threading.Thread):
         os.chmod(tmp, 0o1777)
         return {"root": os.path.join(self.dir, "root"), "tmp": tmp, "mounts": mounts, "argv": argv,
                 "env": env, "uid": uid, "gid": gid, "groups": groups,
-                "workdir": c.get("workingDir") or "/var/lib/neo4j",
-                "no_new_privs": csc.get("allowPrivilegeEscalation") is False}
+                "workdir": c.get("workingDir") or ("/" if self.kind == "operator" else "/var/lib/neo4j"),
+                "no_new_privs": csc.get("allowPrivilegeEscalation") is False,
+                # A Job pod's /dev is its own (the termination-log file is bound into it).
+                "private_dev": self.job}
+
+    def _job_mounts(self, uid, gid):
+        """A Job pod container's /etc/hosts and termination-message file."""
+        # /etc/hosts as the kubelet writes it, plus the pods' DNS names (no cluster DNS here),
+        # as of this container's start.
+        fq = f"{self.hostname}.{self.subdomain}.{self.ns}.svc.cluster.local" if self.subdomain else ""
+        hosts = ["# Kubernetes-managed hosts file (test-bed node agent).\n", "127.0.0.1\tlocalhost\n",
+                 "::1\tlocalhost ip6-localhost ip6-loopback\n", f"{self.ip}\t{fq} {self.hostname}\n".replace("\t ", "\t")]
+        try:
+            with open(os.path.join(self.agent.run_dir, "hosts")) as f:
+                hosts += [ln for ln in f if ln.strip()]
+        except FileNotFoundError:
+            pass
+        hpath = os.path.join(self.dir, "etc-hosts")
+        with open(hpath, "w") as f:
+            f.writelines(hosts)
+        os.chmod(hpath, 0o644)
+        # The kubelet creates the file empty for each container, mode 0666.
+        tdir = os.path.join(self.dir, "termination")
+        os.makedirs(tdir, exist_ok=True)
+        self.term_file = os.path.join(tdir, self.cname)
+        with open(self.term_file, "wb"):
+            pass
+        os.chown(self.term_file, uid, gid)
+        os.chmod(self.term_file, 0o666)
+        tpath = self.container.get("terminationMessagePath") or "/dev/termination-log"
+        return [{"src": hpath, "dst": "/etc/hosts", "ro": True},
+                {"src": self.term_file, "dst": tpath, "ro": False}]
 
     def _cluster_key(self):
         for o in self.pod["metadata"].get("ownerReferences") or []:
@@ -1070,16 +1286,16 @@ class PodRuntime(threading.Thread):
         prev = self.cond_times.get(ctype)
         if prev is None or prev[0] != status:
             self.cond_times[ctype] = (status, now_rfc3339())
-        c = {"type": ctype, "status": status, "lastTransitionTime": self.cond_times[ctype][1],
-             "lastProbeTime": None}
-        if reason:
-            c["reason"] = reason
-        if message:
-            c["message"] = message
-        return c
+        # null, not absent: the status patch is a strategic merge, which would otherwise keep
+        # the reason and message of the condition's previous state (False -> True).
+        return {"type": ctype, "status": status, "lastTransitionTime": self.cond_times[ctype][1],
+                "lastProbeTime": None, "reason": reason or None, "message": message or None}
 
     def _report(self):
         if self.node_lost or not self.ip:
+            return
+        if self.job:
+            self._patch_status(self._job_status())
             return
         c = self.container
         ready = bool(self.proc is not None and self.started and self.ready)
@@ -1128,6 +1344,62 @@ class PodRuntime(threading.Thread):
                   "containerStatuses": statuses}
         if init:
             status["initContainerStatuses"] = init
+        self._patch_status(status)
+
+    def _job_status(self):
+        """A Job pod's status as the kubelet reports a restartPolicy Never pod."""
+        inits = [c for k, c in self.seq if k == "init"]
+        mains = [c for k, c in self.seq if k == "main"]
+        running = None if self.final or self.proc is None else self.cname
+
+        def entry(c, is_init):
+            n = c["name"]
+            e = {"name": n, "image": c["image"], "imageID": "testbed://" + c["image"], "restartCount": 0,
+                 "started": n == running, "ready": n == running and not is_init}
+            if n in self.results:
+                t = self.results[n]
+                e.update(state={"terminated": t}, containerID=t["containerID"], ready=is_init and t["exitCode"] == 0)
+            elif n == self.cname and not self.final:
+                e["state"] = self.state
+                if n == running:
+                    e["containerID"] = self._cid()
+            else:  # not reached (yet, or ever: an init container failed, or the deadline)
+                e["state"] = {"waiting": {"reason": "PodInitializing"}}
+            return e
+
+        not_init = [c["name"] for c in inits if self.results.get(c["name"], {}).get("exitCode") != 0]
+        not_ready = [c["name"] for c in mains if c["name"] != running]
+        if self.final:
+            phase = self.final
+        elif not not_init and (running or any(c["name"] in self.results for c in mains)):
+            phase = "Running"
+        else:
+            phase = "Pending"
+        conds = [self._cond("PodReadyToStartContainers", "False" if self.final else "True")]
+        if not_init:
+            conds.append(self._cond("Initialized", "False", "ContainersNotInitialized",
+                                    f"containers with incomplete status: [{' '.join(not_init)}]"))
+        else:
+            conds.append(self._cond("Initialized", "True", "PodCompleted" if self.final == "Succeeded" else None))
+        for t in ("ContainersReady", "Ready"):
+            if self.final:
+                conds.append(self._cond(t, "False", "PodCompleted"))
+            elif not_ready:
+                conds.append(self._cond(t, "False", "ContainersNotReady",
+                                        f"containers with unready status: [{' '.join(not_ready)}]"))
+            else:
+                conds.append(self._cond(t, "True"))
+        hip = self.agent.node_ip(self.node)
+        status = {"phase": phase, "podIP": self.ip, "podIPs": [{"ip": self.ip}], "hostIP": hip,
+                  "hostIPs": [{"ip": hip}], "startTime": self.start_time, "conditions": conds,
+                  "containerStatuses": [entry(c, False) for c in mains]}
+        if inits:
+            status["initContainerStatuses"] = [entry(c, True) for c in inits]
+        if self.final and self.deadline_hit:
+            status.update(reason="DeadlineExceeded", message=DEADLINE_MSG)
+        return status
+
+    def _patch_status(self, status):
         cur = self.pod.get("status") or {}
         key = json.dumps(status, sort_keys=True)
         if key == self.reported and cur.get("podIP") == self.ip:
@@ -1170,10 +1442,13 @@ class PodRuntime(threading.Thread):
         return f"error: unknown fault {what} (kill|hang|resume|partition|heal)"
 
     def describe(self):
-        return {"pod": f"{self.ns}/{self.name}", "uid": self.uid, "node": self.node, "ip": self.ip,
-                "kind": self.kind, "pid": self.proc.pid if self.proc else None, "restarts": self.restarts,
-                "started": self.started, "ready": self.ready, "hung": self.hung, "nodeLost": self.node_lost,
-                "dir": self.dir}
+        d = {"pod": f"{self.ns}/{self.name}", "uid": self.uid, "node": self.node, "ip": self.ip,
+             "kind": self.kind, "pid": self.proc.pid if self.proc else None, "restarts": self.restarts,
+             "started": self.started, "ready": self.ready, "hung": self.hung, "nodeLost": self.node_lost,
+             "dir": self.dir}
+        if self.job:
+            d.update(job=True, container=self.cname, phase=self.final)
+        return d
 
     def shutdown(self):
         if self.proc is not None:
@@ -1220,7 +1495,23 @@ def container_exec(spec_path):
         elif os.path.isdir(host):
             bind(host, d, True)
     bind("/proc", "proc", False)
-    bind("/dev", "dev", False, recursive=True)
+    if s.get("private_dev"):
+        # A tmpfs with the usual device nodes (bound from the host's), as a runtime gives a
+        # container: files bound under /dev then stay this container's, not the host's.
+        dev = os.path.join(root, "dev")
+        os.makedirs(dev, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=1m,nosuid", "tmpfs", dev], check=True)
+        for node in ("null", "zero", "full", "random", "urandom", "tty"):
+            if os.path.exists("/dev/" + node):
+                bind("/dev/" + node, "dev/" + node, False)
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            os.symlink(target, os.path.join(dev, name))
+        os.makedirs(os.path.join(dev, "shm"))
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs",
+                        os.path.join(dev, "shm")], check=True)
+    else:
+        bind("/dev", "dev", False, recursive=True)
     bind("/sys", "sys", True)
     bind(s["tmp"], "tmp", False)
     for m in s["mounts"]:
@@ -1252,7 +1543,12 @@ def reap_leftovers(base):
         try:
             pid = int(open(f).read().strip())
             cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")
-            if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd:
+            try:  # a container (a Job pod's bash, ...) is chrooted into its pod's directory
+                pods_dir = os.path.join(os.path.realpath(base), "pods") + os.sep
+                in_pod = os.readlink(f"/proc/{pid}/root").startswith(pods_dir)
+            except OSError:
+                in_pod = False
+            if b"TestServer" in cmd or b"n4j-clustersim" in cmd or b"node-agent.py exec" in cmd or in_pod:
                 os.kill(pid, signal.SIGKILL)
                 log("killed a leftover container process", pid=pid)
         except (OSError, ValueError):
@@ -1286,6 +1582,8 @@ def main():
     ap.add_argument("--apiserver", required=True)
     ap.add_argument("--sim", default="")
     ap.add_argument("--testserver", default=os.path.join(REPO, "hack", "neo4j-testserver", "target"))
+    ap.add_argument("--operator-bin", default=os.path.join(REPO, "build", "default", "neo4j-operator"),
+                    help="the binary a Job pod's container of the operator image runs")
     args = ap.parse_args()
     Agent(args).main()
     return 0

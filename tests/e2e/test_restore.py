@@ -1,132 +1,180 @@
 #!/usr/bin/env python3
-"""Restore (issue 12): a new cluster seeded from a URI in the S3 emulator, then a restore
-into databases that exist.
+"""Restore and seeding (DESIGN §5, issue 12): a disaster-recovery drill is one YAML.
 
-- Seeds: `neo4j-<time>.backup` and `sales-<time>.backup` (the stand-in's artifact format)
-  under s3://<bucket>/graph/ in the S3 emulator; the servers read them with the shared
-  credentials file of spec.seedStorage (mounted, never env values) and the emulator's
-  endpoint, through the test bed's seed tool run by each hosting simulator member.
-- A new cluster with spec.restore {seedURI, databases: [neo4j, sales]} becomes Ready;
-  status.restore: phase Succeeded, both databases Succeeded, a 16-hex key, source = the
-  URI; condition Restored True; Events SeedDatabase / RecreateDatabase (neo4j is the empty
-  bootstrap database of a new cluster) and Restored; sales online with its declared
-  topology (3 primaries).
-- Another spec.restore without replace: refused (Restored False RestoreTargetExists,
-  Stalled True, a Warning RestoreRefused), and nothing changes in Neo4j (the simulator's
-  database ids stay).
+- A 3-server cluster `graph` with a database `sales` is backed up once to S3 (moto) by a
+  Neo4jBackup `nightly` (a Job: the neo4j-admin stand-in against the simulator's backup
+  ports).
+- examples/restore-from-backup.yaml (`graph-dr`, restore.backupRef: nightly): a new cluster
+  reaches Ready with `sales` online on its servers, seeded from the backup's artifact
+  (each hosting server ran the seed check with the credentials mounted as files from
+  spec.seedStorage: the simulator's copy shows the artifact's last transaction);
+  status.restore Succeeded, Restored True, a Restored Event.
+- examples/restore-from-uri.yaml (`orders`, Neo4j 2025.10, restore.seedURI + restoreUntil):
+  the same from a URI with a point in time.
+- spec.restore on the running source cluster into its existing `sales` without replace:
+  refused (Restored False, RestoreTargetExists, a Warning Event) and nothing changes (the
+  database keeps its id). With replace: recreated once (a new id), and not again.
+- No credential value in any server pod's environment: only file paths.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
-from e2elib import (check, condition, events_of, get_cr, kubectl, kubectl_wait_ready, patch_cr,
-                    run, say, sim_dump, wait_cond)
+from e2elib import (ROOT, check, get_cr, kjson, kubectl, operator, patch_cr, run, say, sim_dump, unique_name,
+                    wait_for, wait_ready)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "hack", "testenv", "image", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "hack", "testenv", "image", "lib"))
+import n4j_store  # noqa: E402
 
-
-def store_env():
-    return dict(os.environ,
-                AWS_ACCESS_KEY_ID=os.environ["TESTENV_S3_KEY_ID"],
-                AWS_SECRET_ACCESS_KEY=os.environ["TESTENV_S3_SECRET"],
-                AWS_ENDPOINT_URL_S3=os.environ["TESTENV_S3_ENDPOINT"],
-                AWS_REGION=os.environ.get("TESTENV_S3_REGION", "us-east-1"))
+GROUP = "neo4j.graphops.io"
 
 
-def put_seeds(bucket, prefix, dbs):
-    """Full artifacts as the stand-in writes them, through its own store client."""
-    code = r"""
-import json, sys
-import n4j_store as st
-bucket, prefix, dbs = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-s = st.S3Store(bucket)
-try:
-    s.create_bucket()
-except st.StoreError as e:
-    if "BucketAlready" not in str(e):
-        raise
-for i, db in enumerate(dbs):
-    h = {"database": db, "databaseId": "00000000-0000-4000-8000-00000000000%d" % (i + 1),
-         "time": "2026-12-01T02:00:00Z", "full": True, "lowestTx": 1, "highestTx": 42,
-         "compressed": False}
-    s.put(prefix + db + "-2026-12-01T02-00-00.backup",
-          st.MAGIC + json.dumps(h).encode() + b"\n" + b"x" * 420)
-print(sorted(k for k, _ in s.list(prefix)))
-"""
-    env = store_env()
-    env["PYTHONPATH"] = os.path.join(HERE, "..", "..", "hack", "testenv", "image", "lib")
-    p = subprocess.run([sys.executable, "-c", code, bucket, prefix, ",".join(dbs)], env=env,
-                       capture_output=True, text=True, timeout=60)
-    check(p.returncode == 0, f"seeds uploaded to s3://{bucket}/{prefix}: {p.stdout.strip()} {p.stderr.strip()[-400:]}")
+def doc(example, ns, name=None, edits=None):
+    cr = json.loads(operator("defaults", "-o", "json", "-f", os.path.join(ROOT, "examples", example),
+                             check=True).stdout)
+    if cr.get("kind") == "List":
+        cr = cr["items"][0]
+    cr["metadata"]["namespace"] = ns
+    if name:
+        cr["metadata"]["name"] = name
+    if edits:
+        edits(cr)
+    return cr
 
 
-def reasons(ns):
-    return [(e.get("type"), e.get("reason"), e.get("message", "")) for e in events_of(ns, "Neo4jCluster", "graph")]
+def apply(obj):
+    p = kubectl("apply", "--server-side", "--field-manager=e2e", "-f", "-", input=json.dumps(obj))
+    check(p.returncode == 0, f"apply {obj['kind']} {obj['metadata']['name']}: {p.stderr.strip()}")
+
+
+def backup(ns, name):
+    p = kubectl("-n", ns, "get", f"neo4jbackups.{GROUP}", name, "-o", "json")
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def cond(obj, ctype):
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return {}
+
+
+def restore_status(ns, name):
+    return ((get_cr(ns, name) or {}).get("status") or {}).get("restore") or {}
+
+
+def database_id(ns, sts, db):
+    d = sim_dump(ns, sts)
+    for x in d.get("databases") or []:
+        if isinstance(x, dict) and x.get("name") == db:
+            return x.get("databaseId") or x.get("id") or x.get("uuid")
+    return None
+
+
+def small(cr):
+    data = cr["spec"].setdefault("storage", {}).setdefault("data", {})
+    data.update(storageClassName="testenv", size="1Gi")
+    cr["spec"]["resources"] = {"requests": {"cpu": "100m", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
+    cr["spec"].pop("memory", None)
 
 
 def body(t):
-    ns = t.namespace("e2e-restore")
-    bucket = f"restore-{ns}"[:60]
-    put_seeds(bucket, "graph/", ["neo4j", "sales"])
-    ini = (f"[default]\naws_access_key_id = {os.environ['TESTENV_S3_KEY_ID']}\n"
-           f"aws_secret_access_key = {os.environ['TESTENV_S3_SECRET']}\n")
-    p = kubectl("-n", ns, "create", "secret", "generic", "seed-creds", f"--from-literal=credentials={ini}")
-    check(p.returncode == 0, f"seed Secret created: {p.stderr.strip()}")
-    uri = f"s3://{bucket}/graph/"
+    for v in ("TESTENV_S3_ENDPOINT", "TESTENV_S3_KEY_ID", "TESTENV_S3_SECRET"):
+        check(os.environ.get(v), f"hack/test-env env exports {v}")
+    ns = t.namespace("e2e-rs")
     op = t.operator([ns])
     op.start()
+    key_id, secret_key = os.environ["TESTENV_S3_KEY_ID"], os.environ["TESTENV_S3_SECRET"]
+    endpoint, region = os.environ["TESTENV_S3_ENDPOINT"], os.environ.get("TESTENV_S3_REGION", "us-east-1")
+    os.environ.update(AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret_key, AWS_ENDPOINT_URL_S3=endpoint,
+                      AWS_REGION=region)
+    bucket = unique_name("rs")
+    s3 = n4j_store.S3Store(bucket)
+    s3.create_bucket()
+    for name, data in (("backup-s3", {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret_key}),
+                       ("seed-s3", {"credentials": f"[default]\naws_access_key_id = {key_id}\n"
+                                                   f"aws_secret_access_key = {secret_key}\n"})):
+        apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": data})
 
-    def edits(cr):
-        cr["spec"]["restore"] = {"seedURI": uri, "databases": ["neo4j", "sales"]}
-        cr["spec"]["seedStorage"] = {"credentialsSecretRef": {"name": "seed-creds"},
-                                     "endpoint": os.environ["TESTENV_S3_ENDPOINT"],
-                                     "region": os.environ.get("TESTENV_S3_REGION", "us-east-1")}
-    t.cluster("cluster-3.yaml", ns, edits=edits)
-    p = kubectl_wait_ready(ns, "graph", timeout=300)
-    check(p.returncode == 0, f"kubectl wait --for=condition=Ready: {p.stdout.strip()} {p.stderr.strip()}")
-    cr = get_cr(ns, "graph")
-    st = (cr.get("status") or {})
-    r = st.get("restore") or {}
-    say("status.restore:", json.dumps(r))
-    check(r.get("phase") == "Succeeded", f"status.restore.phase Succeeded: {r.get('phase')}")
-    check(r.get("source") == uri, f"status.restore.source is the URI: {r.get('source')}")
-    key = r.get("key") or ""
-    check(len(key) == 16 and all(c in "0123456789abcdef" for c in key), f"a 16-hex key: {key!r}")
-    phases = {d.get("name"): d.get("phase") for d in r.get("databases") or []}
-    check(phases == {"neo4j": "Succeeded", "sales": "Succeeded"}, f"every database Succeeded: {phases}")
-    conds = {c["type"]: c for c in st.get("conditions") or []}
-    check(conds.get("Restored", {}).get("status") == "True", f"Restored True: {conds.get('Restored')}")
-    dbs = {d["name"]: d for d in st.get("databases") or []}
-    check(dbs.get("sales", {}).get("status") == "online" and dbs.get("sales", {}).get("primaries") == 3,
-          f"sales online with 3 primaries: {dbs.get('sales')}")
-    ev = reasons(ns)
-    seen = {x[1] for x in ev}
-    check({"SeedDatabase", "RecreateDatabase", "Restored"} <= seen,
-          f"Events SeedDatabase, RecreateDatabase, Restored: {sorted(seen)}")
-    bad = [x for x in ev if x[0] == "Warning" and x[1] in ("StepFailed", "RestoreFailed", "RestoreRefused",
-                                                            "RestoreTargetExists")]
-    check(not bad, f"no failed step nor restore Warning: {bad}")
-    before = {d.get("name"): d.get("id") for d in sim_dump(ns, "graph").get("databases") or []}
-    say("simulator databases:", before)
+    t.cluster("cluster-3.yaml", ns, "graph", edits=lambda cr: cr["spec"].update(
+        servers=3, databases=[{"name": "sales", "topology": {"primaries": 3}}]))
+    wait_ready(ns, "graph", 3, timeout=300)
 
-    # Another restore into the databases that exist, without replace: refused, nothing sent.
-    patch_cr(ns, "graph", {"spec": {"restore": {"seedURI": f"s3://{bucket}/other/"}}})
-    ok = wait_cond(ns, "graph", "Restored", "False", timeout=60,
-                   extra=lambda c: (condition(c, "Restored") or {}).get("reason") == "RestoreTargetExists")
-    check(ok, "Restored False, reason RestoreTargetExists")
-    cr = get_cr(ns, "graph")
-    conds = {c["type"]: c for c in (cr.get("status") or {}).get("conditions") or []}
-    check(conds.get("Stalled", {}).get("status") == "True", f"Stalled True: {conds.get('Stalled')}")
-    check((cr["status"].get("restore") or {}).get("phase") == "Refused",
-          f"status.restore.phase Refused: {cr['status'].get('restore')}")
-    time.sleep(3)
-    after = {d.get("name"): d.get("id") for d in sim_dump(ns, "graph").get("databases") or []}
-    check(after == before, f"the databases are unchanged: {before} -> {after}")
-    check(any(x[0] == "Warning" and x[1] == "RestoreRefused" for x in reasons(ns)),
-          "a Warning RestoreRefused Event")
+    def to_s3(cr):
+        cr["spec"].update(databases=["neo4j", "sales"], type="FULL")
+        cr["spec"]["target"] = {"s3": {"uri": f"s3://{bucket}/graph", "credentialsSecretRef": {"name": "backup-s3"},
+                                       "endpoint": endpoint, "region": region}}
+        cr["spec"]["clusterRef"] = {"name": "graph"}
+    apply(doc("backup-once-pvc.yaml", ns, "nightly", to_s3))
+    wait_for(lambda: any(h.get("result") == "Succeeded" for h in (backup(ns, "nightly").get("status") or {})
+                         .get("history") or []), 240, "nightly: the backup succeeded")
+    run0 = backup(ns, "nightly")["status"]["history"][0]
+    sales_art = [a for a in run0.get("artifacts") or [] if a["database"] == "sales"]
+    check(sales_art, f"the backup wrote a sales artifact ({run0})")
+    say(f"backup artifacts: {[a['name'] for a in run0.get('artifacts') or []]}")
+
+    # A new cluster from the backup, by name.
+    t.clusters.append((ns, "graph-dr"))
+    apply(doc("restore-from-backup.yaml", ns, "graph-dr", small))
+    # A new cluster from a URI with a point in time (Neo4j 2025.x: seedRestoreUntil).
+    until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 3600))
+
+    def from_uri(cr):
+        small(cr)
+        cr["spec"]["databases"] = [{"name": "sales", "topology": {"primaries": 3}}]
+        cr["spec"]["seedStorage"].update(endpoint=endpoint, region=region)
+        cr["spec"]["restore"] = {"seedURI": f"s3://{bucket}/graph/", "databases": ["sales"], "restoreUntil": until}
+    t.clusters.append((ns, "orders"))
+    apply(doc("restore-from-uri.yaml", ns, "orders", from_uri))
+
+    for name in ("graph-dr", "orders"):
+        wait_ready(ns, name, 3, timeout=300)
+        wait_for(lambda: restore_status(ns, name).get("phase") == "Succeeded", 180,
+                 f"{name}: status.restore.phase Succeeded")
+        rs = restore_status(ns, name)
+        say(f"{name}: status.restore {rs}")
+        check([d.get("name") for d in rs.get("databases") or []] == ["sales"] and
+              all(d.get("phase") == "Succeeded" for d in rs["databases"]), f"{name}: sales restored ({rs})")
+        check(rs.get("source", "").startswith(f"s3://{bucket}/graph"), f"{name}: source is the backup's URI ({rs})")
+        c = cond(get_cr(ns, name), "Restored")
+        check(c.get("status") == "True", f"{name}: Restored True ({c})")
+        dbs = {d["name"]: d for d in (get_cr(ns, name)["status"].get("databases") or [])}
+        check(dbs.get("sales", {}).get("status") == "online", f"{name}: sales online ({dbs.get('sales')})")
+        ev = [e for e in kjson("-n", ns, "get", "events")["items"]
+              if e["involvedObject"].get("name") == name and e.get("reason") in ("SeedDatabase", "Restored")]
+        check({e["reason"] for e in ev} == {"SeedDatabase", "Restored"}, f"{name}: SeedDatabase and Restored Events")
+
+    # Credentials reach the servers as files only.
+    for p in kjson("-n", ns, "get", "pods", "-l", "app.kubernetes.io/instance=graph-dr")["items"]:
+        for c in p["spec"]["containers"]:
+            env = json.dumps(c.get("env") or [])
+            check(secret_key not in env and key_id not in env, f"{p['metadata']['name']}: no key in env")
+            check("AWS_SHARED_CREDENTIALS_FILE" in env, f"{p['metadata']['name']}: the credentials file path in env")
+
+    # Into the running source cluster's existing `sales`: refused without replace.
+    id0 = database_id(ns, "graph", "sales")
+    say(f"graph: sales id before {id0}")
+    patch_cr(ns, "graph", {"spec": {"seedStorage": {"credentialsSecretRef": {"name": "seed-s3"},
+                                                    "endpoint": endpoint, "region": region},
+                                    "restore": {"seedURI": f"s3://{bucket}/graph/", "databases": ["sales"]}}})
+    wait_for(lambda: cond(get_cr(ns, "graph"), "Restored").get("reason") == "RestoreTargetExists", 120,
+             "graph: Restored False, reason RestoreTargetExists")
+    check(cond(get_cr(ns, "graph"), "Restored").get("status") == "False", "graph: Restored False")
+    check(any(e.get("type") == "Warning" and e["involvedObject"].get("name") == "graph"
+              and e.get("reason") in ("RestoreRefused", "RestoreTargetExists")
+              for e in kjson("-n", ns, "get", "events")["items"]), "graph: a Warning Event for the refusal")
+    time.sleep(5)
+    check(database_id(ns, "graph", "sales") == id0, "graph: the refused restore changed nothing (same id)")
+
+    # With replace: recreated once.
+    patch_cr(ns, "graph", {"spec": {"restore": {"replace": True}}})
+    wait_for(lambda: restore_status(ns, "graph").get("phase") == "Succeeded", 420,
+             "graph: the replacing restore Succeeded")
+    id1 = database_id(ns, "graph", "sales")
+    check(id1 and id1 != id0, f"graph: sales was recreated (id {id0} -> {id1})")
+    time.sleep(10)
+    check(database_id(ns, "graph", "sales") == id1, "graph: recreated once, not again")
 
 
 if __name__ == "__main__":
