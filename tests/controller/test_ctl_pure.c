@@ -329,7 +329,7 @@ static void test_restore_key(void)
 	CHECK_STR(k[0], k[1]);
 	CHECK(strcmp(k[1], k[2]) != 0);
 	CHECK(strcmp(k[1], k[3]) != 0); /* databases are in order: another restore */
-	CHECK_STR(k[4], k[5]);           /* nested objects too */
+	CHECK_STR(k[4], k[5]);          /* nested objects too */
 }
 
 int main(void)
