@@ -185,11 +185,12 @@ static const char *step_message(struct rec *r, const struct n4j_step *s)
 
 /* Runs the plan's one step; 0, or < 0 with an Event for a failed step. */
 static int run_step(struct rec *r, struct ctl_entry *en, const struct n4j_plan *plan,
-		    const struct ctl_pods *pods, bool *ran)
+		    const struct ctl_pods *pods, bool *ran, char *errmsg)
 {
 	const struct n4j_step *s = &plan->step;
 	struct n4j_controller *c = r->c;
 	*ran = false;
+	errmsg[0] = '\0';
 	switch (s->kind) {
 	case N4J_STEP_NONE:
 	case N4J_STEP_WAIT:
@@ -224,6 +225,7 @@ static int run_step(struct rec *r, struct ctl_entry *en, const struct n4j_plan *
 			     N4J_STR("error", msg));
 		event(r, "Warning", "StepFailed",
 		      n4j_arena_printf(r->a, "%s: %s", what ? what : kind, msg));
+		snprintf(errmsg, N4J_ERROR_MAX, "%s", msg);
 		return rc;
 	}
 	*ran = true;
@@ -311,6 +313,31 @@ static void transition_events(struct rec *r, const struct ctl_conds *cs,
 				       r->prev.phase ? r->prev.phase : "(none)", st->phase));
 }
 
+/* Restore Events on the transitions of status.restore.phase (a new key starts afresh). */
+static void restore_events(struct rec *r, const struct n4j_restore_status *st)
+{
+	const struct n4j_restore_status *old = &r->prev.restore;
+	if (!st->phase)
+		return;
+	bool same = old->key && st->key && strcmp(old->key, st->key) == 0;
+	if (same && old->phase && strcmp(old->phase, st->phase) == 0)
+		return;
+	const char *msg = NULL;
+	for (size_t i = 0; i < st->n_databases && !msg; i++)
+		if (st->databases[i].message)
+			msg = n4j_arena_printf(r->a, "database %s: %s", st->databases[i].name,
+					       st->databases[i].message);
+	if (strcmp(st->phase, "Succeeded") == 0)
+		event(r, "Normal", "Restored",
+		      n4j_arena_printf(r->a, "restored %zu database%s from %s", st->n_databases,
+				       st->n_databases == 1 ? "" : "s",
+				       st->source ? st->source : "the seed"));
+	else if (strcmp(st->phase, "Failed") == 0)
+		event(r, "Warning", "RestoreFailed", msg ? msg : "the restore failed");
+	else if (strcmp(st->phase, "Refused") == 0)
+		event(r, "Warning", "RestoreRefused", msg ? msg : "the restore was refused");
+}
+
 static long reconcile(struct rec *r)
 {
 	struct n4j_controller *c = r->c;
@@ -359,11 +386,27 @@ static long reconcile(struct rec *r)
 	}
 	struct n4j_cluster *cl = &r->cl;
 
+	/* 1b. spec.restore: its source and what is done under its key */
+	struct ctl_restore rs;
+	if ((rc = ctl_restore_resolve(c, a, cl, &r->prev.restore, &rs))) {
+		n4j_log_warn(CTL, "restore source", N4J_STR("key", r->key),
+			     N4J_STR("error", rc == N4J_ENOMEM ? "out of memory"
+							       : "reading the Neo4jBackup failed"));
+		return -1;
+	}
+	/* With a backupRef, the backup target's endpoint and region reach the servers' seed
+	 * storage where spec.seedStorage leaves them unset (the renderer decides). */
+	struct n4j_render_facts facts = c->cfg.facts;
+	if (rs.req.present && cl->spec.restore.backup_ref) {
+		facts.seed_endpoint = rs.endpoint;
+		facts.seed_region = rs.region;
+	}
+
 	/* 2. render */
 	cJSON *objs = cJSON_CreateArray();
 	if (!objs || ctl_arena_json(a, objs))
 		return -1;
-	if ((rc = n4j_render_cluster(cl, &c->cfg.facts, objs, &err))) {
+	if ((rc = n4j_render_cluster(cl, &facts, objs, &err))) {
 		n4j_log_error(CTL, "render failed", N4J_STR("key", r->key),
 			      N4J_STR("error", err.msg));
 		return -1;
@@ -423,6 +466,7 @@ static long reconcile(struct rec *r)
 				.started_ms = ctl_parse_time_ms(r->prev.operation.started_at),
 			},
 		.roll_allowed = !ao.update_pending,
+		.restore = rs.req,
 	};
 	if (w.op.started_ms < 0)
 		w.op.started_ms = w.now_ms;
@@ -435,7 +479,8 @@ static long reconcile(struct rec *r)
 
 	/* 7. one step */
 	bool ran = false;
-	int step_rc = run_step(r, en, &plan, &pods, &ran);
+	char step_err[N4J_ERROR_MAX];
+	int step_rc = run_step(r, en, &plan, &pods, &ran, step_err);
 
 	/* 8. readiness gates (not disruptive: all that differ) */
 	if ((rc = ctl_set_gates(c, a, cl, &pods, &plan, &r->writes, &ke)))
@@ -454,12 +499,28 @@ static long reconcile(struct rec *r)
 	};
 	if (ctl_status_build(a, &in, &st))
 		goto out;
+	/* Neo4j's FAILURE (or a step refused before sending) ends this key's attempt; a lost
+	 * connection does not (the next observation tells). */
+	struct ctl_restore_status_in rin = {
+		.rs = &rs,
+		.prev = &r->prev.restore,
+		.plan = &plan,
+		.neo = &neo,
+		.ran = ran,
+		.step_failed = step_rc && n4j_step_refused(step_rc),
+		.step_error = step_err,
+		.now = r->now,
+	};
+	if (ctl_restore_status(a, &rin, &st.restore))
+		goto out;
 	struct ctl_conds cs;
 	ctl_conds_init(&cs, a, &r->prev, r->generation, r->now);
 	conditions(r, &cs, &plan, &neo, &ao, st.ready_servers);
+	ctl_restore_condition(&rs, &st.restore, &plan, &cs);
 	st.n_conditions = cs.n;
 	st.conditions = cs.items;
 	transition_events(r, &cs, &st);
+	restore_events(r, &st.restore);
 	if (write_status(r, &st))
 		goto out;
 

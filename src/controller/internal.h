@@ -20,6 +20,7 @@
 #define CT_DEGRADED          "Degraded"
 #define CT_STALLED           "Stalled"
 #define CT_UPDATE_PENDING    "UpdatePending"
+#define CT_RESTORED          "Restored"
 #define N4J_ANN_GENERATED_PW N4J_GROUP "/generated-password"
 #define N4J_LABEL_REVISION   "controller-revision-hash"
 
@@ -201,6 +202,50 @@ char *ctl_gate_patch(struct n4j_arena *a, bool ready, const char *now);
 int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_entry *en,
 		    const struct n4j_cluster *cl, const struct ctl_pods *p, const char *password,
 		    struct n4j_observed *out);
+
+/* ---- spec.restore (restore.c) --------------------------------------------------------- */
+
+#define CTL_RESTORE_KEY_LEN 16
+
+/* spec.restore resolved for one reconcile. */
+struct ctl_restore {
+	struct n4j_restore_req req; /* the planner's part (world.restore) */
+	const char *key;            /* first 16 hex of sha256(canonical spec.restore) */
+	const char *uri, *source;   /* the seed URI (status.restore.source) */
+	/* !req.resolved: why. refused: BackupNotFound, BackupInvalid, RestoreSourceUnsupported,
+	 * RestoreRefused (Stalled); else waiting: NoBackupYet. */
+	bool hold_refused;
+	const char *hold_reason, *hold_message;
+	const char *endpoint, *region; /* the Neo4jBackup target's, for the seed storage */
+};
+
+/* The key of a spec.restore object: canonical JSON (keys sorted), sha256, 16 hex. */
+int ctl_restore_key(const cJSON *restore, char out[CTL_RESTORE_KEY_LEN + 1]);
+/* Resolves spec.restore (reads the Neo4jBackup from the cache, else the apiserver), with
+ * `done` from prev (status.restore under the same key). 0, or < 0 to retry. */
+int ctl_restore_resolve(struct n4j_controller *c, struct n4j_arena *a, const struct n4j_cluster *cl,
+			const struct n4j_restore_status *prev, struct ctl_restore *r);
+/* Pure: backupRef against the Neo4jBackup object (NULL: not found). */
+int ctl_restore_from_backup(struct n4j_arena *a, const struct n4j_schemas *schemas,
+			    const struct n4j_cluster *cl, const cJSON *backup,
+			    struct ctl_restore *r);
+
+struct ctl_restore_status_in {
+	const struct ctl_restore *rs;
+	const struct n4j_restore_status *prev;
+	const struct n4j_plan *plan;
+	const struct n4j_observed *neo;
+	bool ran;               /* the plan's step ran */
+	bool step_failed;       /* Neo4j refused the plan's step (a FAILURE answer) */
+	const char *step_error; /* its words */
+	const char *now;        /* RFC 3339 */
+};
+/* status.restore (phase NULL when spec.restore is absent). Pure. */
+int ctl_restore_status(struct n4j_arena *a, const struct ctl_restore_status_in *in,
+		       struct n4j_restore_status *out);
+/* The Restored condition (and Stalled for a source the controller refuses). */
+void ctl_restore_condition(const struct ctl_restore *r, const struct n4j_restore_status *st,
+			   const struct n4j_plan *plan, struct ctl_conds *cs);
 
 /* ---- Kubernetes steps (steps.c) ----------------------------------------------------- */
 

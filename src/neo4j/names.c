@@ -73,6 +73,10 @@ const char *n4j_step_kind_name(enum n4j_step_kind k)
 		return "AlterAlias";
 	case N4J_STEP_REALLOCATE:
 		return "Reallocate";
+	case N4J_STEP_SEED_CREATE:
+		return "SeedDatabase";
+	case N4J_STEP_RECREATE:
+		return "RecreateDatabase";
 	}
 	return "Unknown";
 }
@@ -94,6 +98,7 @@ bool n4j_step_is_disruptive(enum n4j_step_kind k)
 	case N4J_STEP_DEALLOCATE:
 	case N4J_STEP_DROP_SERVER:
 	case N4J_STEP_REALLOCATE:
+	case N4J_STEP_RECREATE: /* replaces a database's store */
 		return true;
 	default:
 		return false;

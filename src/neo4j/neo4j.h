@@ -146,6 +146,26 @@ struct n4j_operation {
 	int64_t started_ms; /* wall clock, ms since the epoch */
 };
 
+/*
+ * spec.restore as the controller resolved it (backupRef → the backup's target URI and the
+ * databases of its last successful run). The planner reads spec.databases[].seedURI
+ * itself; only the restore needs the controller (a Neo4jBackup and status.restore).
+ */
+struct n4j_restore_db {
+	const char *database;
+	const char *uri;           /* seedURI */
+	const char *restore_until; /* seedRestoreUntil, or NULL: the latest */
+	bool done; /* seeded or recreated under the current restore key (status.restore) */
+};
+
+struct n4j_restore_req {
+	bool present;  /* spec.restore is set */
+	bool resolved; /* source and databases known; false: held (the controller says why) */
+	bool replace;  /* spec.restore.replace */
+	size_t n;      /* when !resolved: the names known so far (spec.restore.databases) */
+	const struct n4j_restore_db *dbs;
+};
+
 struct n4j_world {
 	const struct n4j_cluster *cluster; /* validated, defaulted spec */
 	int64_t now_ms;
@@ -159,6 +179,7 @@ struct n4j_world {
 	const struct n4j_observed *neo; /* never NULL; neo->reachable false when not reached */
 	struct n4j_operation op;
 	bool roll_allowed; /* false while UpdatePending: outdated pods are not rolled */
+	struct n4j_restore_req restore;
 };
 
 /* ---- the plan ------------------------------------------------------------------ */
@@ -182,6 +203,8 @@ enum n4j_step_kind {
 	N4J_STEP_CREATE_ALIAS,    /* alias, database */
 	N4J_STEP_ALTER_ALIAS,     /* alias, database */
 	N4J_STEP_REALLOCATE,      /* DRYRUN first */
+	N4J_STEP_SEED_CREATE,     /* database, primaries, secondaries, seed_uri[, seed_until] */
+	N4J_STEP_RECREATE,        /* database, seed_uri, procedure: replace a database's store */
 };
 
 const char *n4j_step_kind_name(enum n4j_step_kind k); /* "EnableServer"… */
@@ -199,9 +222,15 @@ struct n4j_step {
 	const char *mode; /* modeConstraint for ENABLE: NONE | PRIMARY | SECONDARY */
 	int primaries, secondaries;
 	int replicas;
-	const char *reason;  /* CamelCase: the Event / condition reason */
-	const char *message; /* for humans; names the field path of a refusal */
-	const char *field;   /* REFUSE: the spec field path, e.g. "spec.servers" */
+	const char *reason;     /* CamelCase: the Event / condition reason */
+	const char *message;    /* for humans; names the field path of a refusal */
+	const char *field;      /* REFUSE: the spec field path, e.g. "spec.servers" */
+	const char *seed_uri;   /* SEED_CREATE, RECREATE */
+	const char *seed_until; /* SEED_CREATE: seedRestoreUntil (2025.01+), or NULL */
+	/* RECREATE: "dbms.recreateDatabase" (2025.04+) or "dbms.cluster.recreateDatabase"
+	 * (5.26 to 2025.03); the step refuses any other name. */
+	const char *procedure;
+	bool restore; /* SEED_CREATE/RECREATE of a spec.restore database (not a declared seedURI) */
 };
 
 /* The gate each pod should carry. */
@@ -283,5 +312,9 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
  */
 int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
 		 struct n4j_error *err);
+/* True when n4j_step_run's rc means the step will not work as it is (Neo4j answered a
+ * FAILURE, or the step was refused before sending); false for a lost connection, whose
+ * outcome the next observation tells. */
+bool n4j_step_refused(int rc);
 
 #endif

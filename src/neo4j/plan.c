@@ -332,10 +332,14 @@ static bool declared(const struct pl *x, const char *name)
 	return false;
 }
 
+static bool restore_settled(const struct pl *x);
+
 static bool databases_ready(const struct pl *x)
 {
 	if (community(x))
 		return true;
+	if (!restore_settled(x))
+		return false;
 	const struct n4j_obs_database *d = default_db(x);
 	if (d && !declared(x, d->name) && !topology_is(d, &x->sp->topology))
 		return false;
@@ -610,6 +614,195 @@ static void topology_step(struct pl *x, const char *path, const char *db,
 			  t->primaries, t->secondaries);
 }
 
+/* ---- rule 5a: restore and seeding ------------------------------------------------------ */
+
+static const struct n4j_restore_db *restore_target(const struct pl *x, const char *name)
+{
+	const struct n4j_restore_req *r = &x->w->restore;
+	for (size_t i = 0; r->present && i < r->n; i++)
+		if (streq(r->dbs[i].database, name))
+			return &r->dbs[i];
+	return NULL;
+}
+
+/*
+ * A database the restore may still seed is never created empty, nor altered: while the
+ * restore is not resolved (no backup yet, a missing Neo4jBackup) and its database list
+ * is not known either, that is every declared database.
+ */
+static bool held_for_restore(const struct pl *x, const char *name)
+{
+	const struct n4j_restore_req *r = &x->w->restore;
+	if (!r->present)
+		return false;
+	if (!r->resolved && r->n == 0)
+		return true;
+	const struct n4j_restore_db *t = restore_target(x, name);
+	return t && !t->done;
+}
+
+/* Every restore database seeded under the current key and present. */
+static bool restore_settled(const struct pl *x)
+{
+	const struct n4j_restore_req *r = &x->w->restore;
+	if (!r->present)
+		return true;
+	if (!r->resolved)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->dbs[i].done || !n4j_observed_database(x->o, r->dbs[i].database))
+			return false;
+	return true;
+}
+
+/* seedRestoreUntil exists from 2025.01 (CalVer) on. */
+static bool point_in_time_supported(const struct pl *x)
+{
+	return x->sp->version.calver;
+}
+
+static const struct n4j_topology *declared_topology(const struct pl *x, const char *name)
+{
+	for (size_t i = 0; i < x->sp->n_databases; i++)
+		if (streq(x->sp->databases[i].name, name))
+			return &x->sp->databases[i].topology;
+	return &x->sp->topology;
+}
+
+/*
+ * The default database Neo4j made at bootstrap, while the cluster is still forming (op
+ * FORM lasts until it is first ready, and a pending restore keeps it from being ready):
+ * it is empty, so seeding it through the recreate procedure overwrites nothing.
+ */
+static bool bootstrap_default(const struct pl *x, const struct n4j_obs_database *d)
+{
+	return x->w->op.kind == N4J_OP_FORM && d && d == default_db(x);
+}
+
+static void refuse_as(struct pl *x, const char *reason, const char *field, const char *message)
+{
+	struct n4j_step *s = step(x, N4J_STEP_REFUSE, reason);
+	s->field = field;
+	s->message = message;
+}
+
+/* CREATE DATABASE … OPTIONS {existingData:'use', seedURI…}: the topology checks of a
+ * plain creation, then the seed. */
+static void seed_step(struct pl *x, const char *path, const char *db, const char *uri,
+		      const char *until, bool restore)
+{
+	const struct n4j_topology *t = declared_topology(x, db);
+	topology_step(x, path, db, NULL, t);
+	struct n4j_step *s = &x->p->step;
+	if (s->kind != N4J_STEP_CREATE_DATABASE)
+		return; /* refused or waiting for servers */
+	s->kind = N4J_STEP_SEED_CREATE;
+	s->reason = "SeedingDatabase";
+	s->seed_uri = uri;
+	s->seed_until = until;
+	s->restore = restore;
+	s->message = fmt(
+		x, "creating database %s (%d primaries + %d secondaries) from the seed %s%s%s", db,
+		t->primaries, t->secondaries, uri, until ? " until " : "", until ? until : "");
+}
+
+/* A list of names for a message: "a, b and c". */
+static const char *names_of(struct pl *x, const char **names, size_t n)
+{
+	const char *out = "";
+	for (size_t i = 0; i < n; i++)
+		out = fmt(x, "%s%s%s", out, i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
+	return out;
+}
+
+/*
+ * spec.restore, after formation and before any declared database: refusals first (the
+ * restore is all or nothing), then one database per step in the order given: absent →
+ * SEED_CREATE, present and replaceable → RECREATE (once per restore key: `done`).
+ */
+static bool restore(struct pl *x)
+{
+	const struct n4j_restore_req *r = &x->w->restore;
+	if (!r->present || !r->resolved || r->n == 0)
+		return false;
+	const char **exist = n4j_arena_calloc(x->a, r->n, sizeof(*exist));
+	if (!exist) {
+		x->oom = true;
+		return false;
+	}
+	size_t n_exist = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct n4j_restore_db *t = &r->dbs[i];
+		const struct n4j_obs_database *d = n4j_observed_database(x->o, t->database);
+		if (streq(t->database, "system") || (d && is_system(d))) {
+			refuse_as(x, "RestoreRefused", "spec.restore.databases",
+				  "spec.restore.databases: the system database cannot be seeded "
+				  "(users and roles come with the cluster); list user databases "
+				  "only");
+			return true;
+		}
+		if (t->restore_until && !point_in_time_supported(x)) {
+			refuse_as(x, "RestoreUntilUnsupported", "spec.restore.restoreUntil",
+				  fmt(x,
+				      "spec.restore.restoreUntil: seeding up to a point in time "
+				      "(seedRestoreUntil) needs Neo4j 2025.01 or later; this "
+				      "cluster runs %s",
+				      x->sp->version_string ? x->sp->version_string : "5.x"));
+			return true;
+		}
+		if (!d || t->done)
+			continue;
+		if (!r->replace && !bootstrap_default(x, d))
+			exist[n_exist++] = t->database;
+		if (t->restore_until) {
+			refuse_as(x, "RestoreUntilUnsupported", "spec.restore.restoreUntil",
+				  fmt(x,
+				      "spec.restore.restoreUntil: database %s exists and Neo4j's "
+				      "recreate procedure takes no point in time; restore it into "
+				      "a database that does not exist",
+				      t->database));
+			return true;
+		}
+	}
+	if (n_exist) {
+		refuse_as(x, "RestoreTargetExists", "spec.restore",
+			  fmt(x,
+			      "spec.restore: database%s %s already exist%s and would be "
+			      "overwritten; set spec.restore.replace: true to replace %s with the "
+			      "seed (Neo4j's recreate procedure), or remove %s from the restore; "
+			      "nothing was changed",
+			      n_exist == 1 ? "" : "s", names_of(x, exist, n_exist),
+			      n_exist == 1 ? "s" : "", n_exist == 1 ? "it" : "them",
+			      n_exist == 1 ? "it" : "them"));
+		return true;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct n4j_restore_db *t = &r->dbs[i];
+		const struct n4j_obs_database *d = n4j_observed_database(x->o, t->database);
+		if (!d) {
+			seed_step(x, "spec.restore", t->database, t->uri, t->restore_until, true);
+			return true;
+		}
+		if (t->done)
+			continue;
+		struct n4j_step *s = step(x, N4J_STEP_RECREATE, "RecreatingDatabase");
+		s->database = t->database;
+		s->seed_uri = t->uri;
+		s->restore = true;
+		/* 2025.04 renamed the procedure; the old name is all 5.26 knows. */
+		bool renamed = x->sp->version.calver &&
+			       (x->sp->version.major > 2025 ||
+				(x->sp->version.major == 2025 && x->sp->version.minor >= 4));
+		s->procedure = renamed ? "dbms.recreateDatabase" : "dbms.cluster.recreateDatabase";
+		s->message =
+			fmt(x, "replacing database %s with the seed %s (%s)", t->database, t->uri,
+			    bootstrap_default(x, d) ? "the empty default database of a new cluster"
+						    : "spec.restore.replace");
+		return true;
+	}
+	return false;
+}
+
 static bool databases(struct pl *x)
 {
 	for (int k = 0; k < x->n; k++) {
@@ -619,16 +812,36 @@ static bool databases(struct pl *x)
 	}
 	if (!x->o->system_leader)
 		return false;
+	if (restore(x))
+		return true;
 	const struct n4j_obs_database *d = default_db(x);
-	if (d && !declared(x, d->name) && !topology_is(d, &x->sp->topology)) {
+	if (d && !declared(x, d->name) && !topology_is(d, &x->sp->topology) &&
+	    !held_for_restore(x, d->name)) {
 		topology_step(x, "spec.topology", d->name, d, &x->sp->topology);
 		return true;
 	}
 	for (size_t i = 0; i < x->sp->n_databases; i++) {
 		const struct n4j_database *want = &x->sp->databases[i];
 		const struct n4j_obs_database *o = n4j_observed_database(x->o, want->name);
-		if (o && topology_is(o, &want->topology))
+		if ((o && topology_is(o, &want->topology)) || held_for_restore(x, want->name))
 			continue;
+		/* seedURI applies at creation only: an existing database is left as it is. */
+		if (!o && want->seed_uri) {
+			if (want->seed_restore_until && !point_in_time_supported(x)) {
+				const char *f = fmt(x, "spec.databases[%zu].seedRestoreUntil", i);
+				refuse_as(
+					x, "RestoreUntilUnsupported", f,
+					fmt(x,
+					    "%s: seeding up to a point in time needs Neo4j "
+					    "2025.01 or later; this cluster runs %s",
+					    f,
+					    x->sp->version_string ? x->sp->version_string : "5.x"));
+				return true;
+			}
+			seed_step(x, fmt(x, "spec.databases[%zu].topology", i), want->name,
+				  want->seed_uri, want->seed_restore_until, false);
+			return true;
+		}
 		topology_step(x, fmt(x, "spec.databases[%zu].topology", i), want->name, o,
 			      &want->topology);
 		return true;
@@ -729,6 +942,7 @@ static bool only_adds(const struct pl *x, const struct n4j_step *s)
 {
 	switch (s->kind) {
 	case N4J_STEP_CREATE_DATABASE:
+	case N4J_STEP_SEED_CREATE:
 	case N4J_STEP_CREATE_ALIAS:
 	case N4J_STEP_ALTER_ALIAS:
 		return true;
@@ -1190,6 +1404,12 @@ static void plan_enterprise(struct pl *x)
 		return;
 	if (still_missing(x))
 		return;
+	if (x->w->restore.present && !x->w->restore.resolved) {
+		wait_(x, "WaitingForRestore",
+		      "spec.restore: its source is not known yet (see the Restored condition); "
+		      "the databases it may seed are not created");
+		return;
+	}
 	step(x, N4J_STEP_NONE, "Ready")->message = "the cluster matches its spec";
 }
 

@@ -10,6 +10,7 @@
 #include "neo4j/io.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct n4j_bolt_value *params(struct n4j_arena *a, const char *k1, const char *v1,
@@ -227,6 +228,89 @@ static int topology(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_s
 		   p, &r, &f, err);
 }
 
+/* Seed URIs are the user's: checked for shape only (a scheme, no control characters);
+ * Neo4j and its seed providers judge the rest. */
+static int need_uri(const char *v, const char *what, struct n4j_error *err)
+{
+	bool ok = v && strstr(v, "://") && strlen(v) <= 2048;
+	for (const char *p = v; ok && *p; p++)
+		ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+	if (!ok)
+		return n4j_err(err, N4J_EINVAL, "%s: seed URI \"%.64s\" is not a URI", what,
+			       v ? v : "(none)");
+	return 0;
+}
+
+/*
+ * CREATE DATABASE … OPTIONS {existingData: 'use', seedURI: $uri[, seedRestoreUntil: $until]}:
+ * existingData is required by Cypher 5 and ignored by Cypher 25, so it is always sent. A
+ * restoreUntil of digits is a transaction id (an integer for Neo4j), anything else the
+ * "YYYY-MM-DD HH:MM:SS" UTC string, as the API validated it. IF NOT EXISTS: re-running
+ * never touches a database that is already there.
+ */
+static int seed_create(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
+		       struct n4j_error *err)
+{
+	const char *what = "CREATE DATABASE (seeded)";
+	struct n4j_bolt_result r;
+	struct n4j_bolt_failure f;
+	int rc = need_name(s->database, "database", what, err);
+	if (!rc)
+		rc = need_topology(s, what, err);
+	if (!rc)
+		rc = need_uri(s->seed_uri, what, err);
+	if (rc)
+		return rc;
+	struct n4j_bolt_value *p = n4j_bolt_map_new(a, s->seed_until ? 5 : 4);
+	if (p) {
+		n4j_bolt_map_set(p, 0, "db", n4j_bolt_str(s->database));
+		n4j_bolt_map_set(p, 1, "p", n4j_bolt_int(s->primaries));
+		n4j_bolt_map_set(p, 2, "s", n4j_bolt_int(s->secondaries));
+		n4j_bolt_map_set(p, 3, "uri", n4j_bolt_str(s->seed_uri));
+		if (s->seed_until) {
+			const char *u = s->seed_until;
+			bool digits = *u != '\0' && strspn(u, "0123456789") == strlen(u) &&
+				      strlen(u) <= 18;
+			n4j_bolt_map_set(p, 4, "until",
+					 digits ? n4j_bolt_int(strtoll(u, NULL, 10))
+						: n4j_bolt_str(u));
+		}
+	}
+	return run(n, a, what,
+		   s->seed_until ? "CREATE DATABASE $db IF NOT EXISTS TOPOLOGY $p PRIMARIES $s "
+				   "SECONDARIES OPTIONS {existingData: 'use', seedURI: $uri, "
+				   "seedRestoreUntil: $until}"
+				 : "CREATE DATABASE $db IF NOT EXISTS TOPOLOGY $p PRIMARIES $s "
+				   "SECONDARIES OPTIONS {existingData: 'use', seedURI: $uri}",
+		   p, &r, &f, err);
+}
+
+/* The recreate procedure: the database keeps its name and privileges, its store is
+ * replaced by the seed. Not idempotent: the planner asks once per restore key. */
+static int recreate(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
+		    struct n4j_error *err)
+{
+	const char *what = "RECREATE DATABASE";
+	struct n4j_bolt_result r;
+	struct n4j_bolt_failure f;
+	int rc = need_name(s->database, "database", what, err);
+	if (!rc)
+		rc = need_uri(s->seed_uri, what, err);
+	if (rc)
+		return rc;
+	/* The statement names the procedure: only the two names Neo4j has, never a value. */
+	const char *text;
+	if (s->procedure && strcmp(s->procedure, "dbms.recreateDatabase") == 0)
+		text = "CALL dbms.recreateDatabase($db, {seedURI: $uri})";
+	else if (s->procedure && strcmp(s->procedure, "dbms.cluster.recreateDatabase") == 0)
+		text = "CALL dbms.cluster.recreateDatabase($db, {seedURI: $uri})";
+	else
+		return n4j_err(err, N4J_EINVAL,
+			       "%s: procedure \"%.64s\" is not a recreate procedure", what,
+			       s->procedure ? s->procedure : "(none)");
+	return run(n, a, what, text, params(a, "db", s->database, "uri", s->seed_uri), &r, &f, err);
+}
+
 static int alias(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s, bool create,
 		 struct n4j_error *err)
 {
@@ -259,6 +343,8 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 	case N4J_STEP_CREATE_ALIAS:
 	case N4J_STEP_ALTER_ALIAS:
 	case N4J_STEP_REALLOCATE:
+	case N4J_STEP_SEED_CREATE:
+	case N4J_STEP_RECREATE:
 		break;
 	default:
 		return n4j_err(err, N4J_EINVAL, "neo4j: step %d is not a Neo4j step", (int)s->kind);
@@ -290,7 +376,16 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 		return alias(n, a, s, false, err);
 	case N4J_STEP_REALLOCATE:
 		return reallocate(n, a, err);
+	case N4J_STEP_SEED_CREATE:
+		return seed_create(n, a, s, err);
+	case N4J_STEP_RECREATE:
+		return recreate(n, a, s, err);
 	default:
 		return N4J_EINVAL; /* unreachable: filtered above */
 	}
+}
+
+bool n4j_step_refused(int rc)
+{
+	return rc == N4J_EBOLT_FAILURE || rc == N4J_EINVAL;
 }

@@ -307,6 +307,31 @@ static void test_status_build(void)
 	n4j_arena_free(a);
 }
 
+/* The restore key: canonical (key order does not matter), 16 hex, any change is another. */
+static void test_restore_key(void)
+{
+	const char *docs[] = {
+		"{\"seedURI\":\"s3://b/p\",\"databases\":[\"a\",\"b\"],\"replace\":false}",
+		"{\"replace\":false,\"databases\":[\"a\",\"b\"],\"seedURI\":\"s3://b/p\"}",
+		"{\"replace\":true,\"databases\":[\"a\",\"b\"],\"seedURI\":\"s3://b/p\"}",
+		"{\"replace\":false,\"databases\":[\"b\",\"a\"],\"seedURI\":\"s3://b/p\"}",
+		"{\"backupRef\":{\"name\":\"x\",\"a\":1},\"replace\":false}",
+		"{\"replace\":false,\"backupRef\":{\"a\":1,\"name\":\"x\"}}",
+	};
+	char k[6][CTL_RESTORE_KEY_LEN + 1];
+	for (int i = 0; i < 6; i++) {
+		cJSON *j = cJSON_Parse(docs[i]);
+		CHECK_INT(ctl_restore_key(j, k[i]), 0);
+		cJSON_Delete(j);
+		CHECK_INT(strlen(k[i]), 16);
+		CHECK_INT(strspn(k[i], "0123456789abcdef"), 16);
+	}
+	CHECK_STR(k[0], k[1]);
+	CHECK(strcmp(k[1], k[2]) != 0);
+	CHECK(strcmp(k[1], k[3]) != 0); /* databases are in order: another restore */
+	CHECK_STR(k[4], k[5]);          /* nested objects too */
+}
+
 int main(void)
 {
 	test_conditions();
@@ -315,5 +340,6 @@ int main(void)
 	test_password();
 	test_names();
 	test_status_build();
+	test_restore_key();
 	return check_summary();
 }

@@ -335,11 +335,84 @@ const char *n4j_phase_name(enum n4j_phase p)
 	return p == N4J_PHASE_READY ? "Ready" : "Forming";
 }
 
+/* The restore rules, mimicked (the real ones are unit.plan's): the first database not
+ * done is seeded when absent, recreated when present with replace, else refused. */
+static bool restore_mode;
+static struct n4j_obs_database fake_dbs[4];
+static struct n4j_obs_copy fake_copies[8];
+static size_t n_fake_dbs, n_fake_copies;
+static struct n4j_step last_step; /* its strings die with the reconcile: see last_uri */
+static char last_uri[128];
+static int fake_step_rc;
+
+const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_databases; i++)
+		if (check_streq(o->databases[i].name, name))
+			return &o->databases[i];
+	return NULL;
+}
+
+bool n4j_step_refused(int rc)
+{
+	return rc == -23 || rc == N4J_EINVAL;
+}
+
+/* The world's restore outlives the reconcile's arena only as this copy. */
+static struct {
+	char db[64], uri[128];
+	bool done;
+} seen[8];
+
+static void keep_restore(const struct n4j_world *w)
+{
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < w->restore.n && i < 8; i++) {
+		snprintf(seen[i].db, sizeof(seen[i].db), "%s", w->restore.dbs[i].database);
+		snprintf(seen[i].uri, sizeof(seen[i].uri), "%s",
+			 w->restore.dbs[i].uri ? w->restore.dbs[i].uri : "");
+		seen[i].done = w->restore.dbs[i].done;
+	}
+}
+
+static bool fake_restore_step(const struct n4j_world *w, struct n4j_plan *out)
+{
+	if (!restore_mode || !w->restore.present || !w->restore.resolved)
+		return false;
+	for (size_t i = 0; i < w->restore.n; i++) {
+		const struct n4j_restore_db *t = &w->restore.dbs[i];
+		bool exists = n4j_observed_database(w->neo, t->database) != NULL;
+		if (t->done && exists)
+			continue;
+		struct n4j_step *s = &out->step;
+		memset(s, 0, sizeof(*s));
+		s->database = t->database;
+		s->seed_uri = t->uri;
+		s->restore = true;
+		if (exists && !w->restore.replace) {
+			s->kind = N4J_STEP_REFUSE;
+			s->reason = "RestoreTargetExists";
+			s->field = "spec.restore";
+			s->message = "spec.restore: database neo4j already exists";
+			s->database = NULL;
+			out->progressing = false;
+		} else {
+			s->kind = exists ? N4J_STEP_RECREATE : N4J_STEP_SEED_CREATE;
+			s->reason = "SeedingDatabase";
+			s->primaries = 3;
+		}
+		out->ready = false;
+		return true;
+	}
+	return false;
+}
+
 /* Ready when every pod exists; each pod's gate is true. */
 int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_plan *out,
 		  struct n4j_error *err)
 {
 	last_world = *w;
+	keep_restore(w);
 	memset(out, 0, sizeof(*out));
 	out->replicas = w->cluster->spec.servers;
 	out->gates = n4j_arena_calloc(a, w->n_pods + 1, sizeof(*out->gates));
@@ -359,6 +432,8 @@ int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_pla
 		out->op = (struct n4j_operation){N4J_OP_FORM, "3", w->now_ms};
 		return 0;
 	}
+	if (all && fake_restore_step(w, out))
+		return 0;
 	if (next_step == N4J_STEP_REFUSE) {
 		out->step.reason = "ScaleInRefused";
 		out->step.field = "spec.servers";
@@ -404,12 +479,20 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
 	out->enterprise = true;
 	out->version = "5.26.12";
 	out->system_leader = "graph-1.graph-headless.db.svc.cluster.local:7687";
+	out->databases = fake_dbs;
+	out->n_databases = n_fake_dbs;
+	out->copies = fake_copies;
+	out->n_copies = n_fake_copies;
 	return 0;
 }
 int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
 		 struct n4j_error *err)
 {
 	steps_run++;
+	last_step = *s;
+	snprintf(last_uri, sizeof(last_uri), "%s", s->seed_uri ? s->seed_uri : "");
+	if (fake_step_rc)
+		return n4j_err(err, fake_step_rc, "Neo.ClientError.Database.DatabaseNotFound");
 	return 0;
 }
 
@@ -1069,6 +1152,261 @@ static void test_backup_overdue(void)
 	n4j_controller_free(c);
 }
 
+/* ---- restore ------------------------------------------------------------------------------ */
+
+static const cJSON *restore_status(const char *name)
+{
+	return cJSON_GetObjectItem(
+		cJSON_GetObjectItem(find("neo4jclusters", "db", name, NULL), "status"), "restore");
+}
+
+static const char *restore_field(const char *field)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(restore_status("graph"), field));
+}
+
+/* status.restore.databases[name].field */
+static const char *restore_db_field(const char *db, const char *field)
+{
+	const cJSON *d;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(restore_status("graph"), "databases"))
+	{
+		if (check_streq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "name")), db))
+			return cJSON_GetStringValue(cJSON_GetObjectItem(d, field));
+	}
+	return NULL;
+}
+
+static void fake_db(const char *name, const char *current, const char *message)
+{
+	fake_dbs[n_fake_dbs++] = (struct n4j_obs_database){
+		.name = name, .requested_status = "online", .requested_primaries = 1};
+	fake_copies[n_fake_copies++] = (struct n4j_obs_copy){.database = name,
+							     .requested_status = "online",
+							     .current_status = current,
+							     .status_message = message};
+}
+
+static void put_backup(const char *yaml)
+{
+	cJSON *docs = NULL;
+	struct n4j_error err = {0};
+	CHECK_INT(n4j_yaml_parse(yaml, strlen(yaml), &docs, &err), 0);
+	cJSON *b = cJSON_DetachItemFromArray(docs, 0);
+	cJSON_Delete(docs);
+	int idx;
+	if (find("neo4jbackups", "db", mstr(b, "name"), &idx))
+		cJSON_DeleteItemFromArray(list_of("neo4jbackups"), idx);
+	cJSON_AddItemToArray(list_of("neo4jbackups"), b);
+}
+
+#define RESTORE_URI                                                                                \
+	"{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "                         \
+	"restore: {seedURI: \"s3://bucket/backups/\", databases: [sales]}}"
+
+static void test_restore_from_uri(void)
+{
+	/* A new cluster with spec.restore from a URI: pods first, then the seeded CREATE. */
+	cJSON *store_before = store;
+	store = cJSON_CreateObject();
+	restore_mode = true;
+	n_fake_dbs = n_fake_copies = 0;
+	fake_step_rc = 0;
+	struct n4j_controller *c = new_controller(NULL);
+	put_graph(1, "", RESTORE_URI);
+	reconcile(c, "db/graph", NULL);
+	CHECK(last_world.restore.present && last_world.restore.resolved);
+	CHECK_INT(last_world.restore.n, 1);
+	CHECK_STR(seen[0].db, "sales");
+	CHECK_STR(seen[0].uri, "s3://bucket/backups/");
+	CHECK(!seen[0].done);
+	CHECK_STR(restore_field("phase"), "Pending");
+	CHECK_STR(restore_field("source"), "s3://bucket/backups/");
+	const char *key = restore_field("key");
+	CHECK_INT(key ? strlen(key) : 0, 16);
+	char key1[17];
+	snprintf(key1, sizeof(key1), "%s", key ? key : "");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "status"), "False");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "Pending");
+
+	for (int k = 0; k < 3; k++)
+		add_pod(k, true);
+	int steps = steps_run;
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(steps_run, steps + 1);
+	CHECK_INT(last_step.kind, N4J_STEP_SEED_CREATE);
+	CHECK_STR(last_uri, "s3://bucket/backups/");
+	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
+	CHECK_STR(restore_field("phase"), "Seeding");
+	CHECK(restore_field("startedAt") != NULL);
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "Seeding");
+
+	/* Neo4j shows the copy starting: done under this key, nothing sent again. */
+	fake_db("sales", "starting", "");
+	reconcile(c, "db/graph", NULL);
+	CHECK(seen[0].done);
+	CHECK_INT(steps_run, steps + 1);
+	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
+	CHECK_STR(restore_field("key"), key1);
+	/* Online on every host: Succeeded, Restored=True, one Normal Event. */
+	fake_copies[0].current_status = "online";
+	int ev = events_total;
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Succeeded");
+	CHECK(restore_field("completedAt") != NULL);
+	CHECK_STR(cond_field("graph", CT_RESTORED, "status"), "True");
+	CHECK_INT(events_total, ev + 1);
+	CHECK_STR(last_event_reason, "Restored");
+	age_status("graph");
+	CHECK_INT(reconcile(c, "db/graph", NULL), 0); /* converged: no write, no Event */
+	CHECK_INT(events_total, ev + 1);
+
+	/* Another spec.restore is another key: the existing database is refused, nothing
+	 * is sent, a Warning once. */
+	put_graph(2, "",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "restore: {seedURI: \"s3://bucket/other/\", databases: [sales]}}");
+	int warn = events_warning;
+	reconcile(c, "db/graph", NULL);
+	CHECK(!check_streq(restore_field("key"), key1));
+	CHECK_INT(steps_run, steps + 1);
+	CHECK_STR(restore_field("phase"), "Refused");
+	CHECK_STR(restore_db_field("sales", "phase"), "Refused");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "RestoreTargetExists");
+	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "True");
+	CHECK(events_warning >= warn + 1);
+	CHECK_STR(last_event_reason, "RestoreRefused");
+	warn = events_warning;
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(events_warning, warn);
+	CHECK_INT(steps_run, steps + 1);
+
+	/* replace: the recreate is sent once; the next reconcile sends nothing. */
+	put_graph(3, "",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "restore: {seedURI: \"s3://bucket/other/\", databases: [sales], replace: true}}");
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(steps_run, steps + 2);
+	CHECK_INT(last_step.kind, N4J_STEP_RECREATE);
+	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
+	fake_copies[0].current_status = "starting";
+	reconcile(c, "db/graph", NULL);
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(steps_run, steps + 2);
+	CHECK_STR(restore_db_field("sales", "phase"), "Seeding");
+	/* The recreated copy cannot start: Failed with Neo4j's words, RestoreFailed. */
+	fake_copies[0].current_status = "offline";
+	fake_copies[0].status_message = "Unable to start database `sales`: no seed";
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Failed");
+	CHECK_HAS(restore_db_field("sales", "message"), "Unable to start database");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "Failed");
+	CHECK_STR(last_event_reason, "RestoreFailed");
+	CHECK_INT(steps_run, steps + 2);
+
+	/* A step Neo4j refuses: Failed at once, not retried under this key. */
+	n_fake_dbs = n_fake_copies = 0;
+	fake_step_rc = -23;
+	put_graph(4, "",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "restore: {seedURI: \"s3://bucket/third/\", databases: [sales]}}");
+	reconcile(c, "db/graph", NULL);
+	CHECK_INT(steps_run, steps + 3);
+	CHECK_STR(restore_db_field("sales", "phase"), "Failed");
+	CHECK_HAS(restore_db_field("sales", "message"), "DatabaseNotFound");
+	fake_step_rc = 0;
+	/* spec.restore removed: the record and its condition stay, nothing is sent. */
+	put_graph(5, "", SPEC3);
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Failed");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "Failed");
+	CHECK(!last_world.restore.present);
+	CHECK_INT(steps_run, steps + 3);
+	n4j_controller_free(c);
+	cJSON_Delete(store);
+	store = store_before;
+	restore_mode = false;
+}
+
+#define BACKUP_HEAD                                                                                \
+	"apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jBackup\n"                              \
+	"metadata: {name: nightly, namespace: db, uid: b-uid-1, generation: 1}\n"
+
+static void test_restore_from_backup(void)
+{
+	cJSON *store_before = store;
+	store = cJSON_CreateObject();
+	restore_mode = true;
+	n_fake_dbs = n_fake_copies = 0;
+	struct n4j_controller *c = new_controller(NULL);
+	put_graph(1, "",
+		  "{version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+		  "restore: {backupRef: {name: nightly}}}");
+	for (int k = 0; k < 3; k++)
+		add_pod(k, true);
+	/* Missing: refused (Stalled), nothing sent, a Warning. */
+	int steps = steps_run;
+	reconcile(c, "db/graph", NULL);
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Refused");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "BackupNotFound");
+	CHECK_STR(cond_field("graph", CT_STALLED, "reason"), "BackupNotFound");
+	CHECK(last_world.restore.present && !last_world.restore.resolved);
+	CHECK_INT(steps_run, steps);
+	/* A PVC target: the servers cannot seed from it. */
+	put_backup(BACKUP_HEAD
+		   "spec: {clusterRef: {name: graph}, databases: [\"*\"], target: {pvc: "
+		   "{size: 10Gi}}}\n");
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "RestoreSourceUnsupported");
+	CHECK_HAS(cond_field("graph", CT_RESTORED, "message"), "docs/backup-restore.md");
+	CHECK_INT(steps_run, steps);
+	/* S3 without a successful run: waiting, not refused. */
+	put_backup(BACKUP_HEAD
+		   "spec: {clusterRef: {name: graph}, databases: [\"*\"], target: {s3: {uri: "
+		   "\"s3://bkt/graph\", credentialsSecretRef: {name: s3}}}}\n"
+		   "status: {history: [{name: j1, result: Failed, databases: [neo4j]}]}\n");
+	reconcile(c, "db/graph", NULL);
+	CHECK_STR(restore_field("phase"), "Pending");
+	CHECK_STR(cond_field("graph", CT_RESTORED, "reason"), "NoBackupYet");
+	CHECK_STR(cond_field("graph", CT_STALLED, "status"), "False");
+	CHECK_INT(steps_run, steps);
+	/* A successful run: its databases but system, from the target URI. */
+	put_backup(BACKUP_HEAD
+		   "spec: {clusterRef: {name: graph}, databases: [\"*\"], target: {s3: {uri: "
+		   "\"s3://bkt/graph\", credentialsSecretRef: {name: s3}, endpoint: "
+		   "\"http://127.0.0.1:9000\", region: eu-west-3}}}\n"
+		   "status: {history: [{name: j2, result: Succeeded, databases: [neo4j, system, "
+		   "sales]}, {name: j1, result: Failed, databases: [neo4j]}]}\n");
+	reconcile(c, "db/graph", NULL);
+	CHECK(last_world.restore.resolved);
+	CHECK_INT(last_world.restore.n, 2);
+	CHECK_STR(seen[0].db, "neo4j");
+	CHECK_STR(seen[1].db, "sales");
+	CHECK_STR(seen[1].uri, "s3://bkt/graph");
+	CHECK_INT(steps_run, steps + 1);
+	CHECK_STR(restore_field("source"), "s3://bkt/graph");
+	/* The servers reach the store at the backup target's endpoint and region. */
+	char *sts = cJSON_PrintUnformatted(find("statefulsets", "db", "graph", NULL));
+	CHECK_HAS(sts, "AWS_ENDPOINT_URL_S3");
+	CHECK_HAS(sts, "http://127.0.0.1:9000");
+	CHECK_HAS(sts, "eu-west-3");
+	free(sts);
+	/* Frozen once started: the Neo4jBackup gone changes nothing. */
+	int idx;
+	find("neo4jbackups", "db", "nightly", &idx);
+	cJSON_DeleteItemFromArray(list_of("neo4jbackups"), idx);
+	reconcile(c, "db/graph", NULL);
+	CHECK(last_world.restore.resolved);
+	CHECK_INT(last_world.restore.n, 2);
+	CHECK(seen[0].done);
+	CHECK_STR(restore_field("phase"), "Seeding");
+	n4j_controller_free(c);
+	cJSON_Delete(store);
+	store = store_before;
+	restore_mode = false;
+}
+
 int main(void)
 {
 	store = cJSON_CreateObject();
@@ -1081,6 +1419,8 @@ int main(void)
 	test_backup_refused();
 	test_backup_scheduled();
 	test_backup_overdue();
+	test_restore_from_uri();
+	test_restore_from_backup();
 	n4j_schemas_free(schemas);
 	cJSON_Delete(store);
 	return check_summary();

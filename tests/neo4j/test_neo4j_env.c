@@ -130,6 +130,20 @@ int main(void)
 			{.kind = N4J_STEP_CREATE_ALIAS, .alias = "fooalias", .database = "neo4j"},
 			{.kind = N4J_STEP_ALTER_ALIAS, .alias = "fooalias", .database = "neo4j"},
 			{.kind = N4J_STEP_REALLOCATE},
+			{.kind = N4J_STEP_SEED_CREATE,
+			 .database = "foo",
+			 .primaries = 3,
+			 .secondaries = 1,
+			 .seed_uri = "s3://bucket/backups/"},
+			{.kind = N4J_STEP_SEED_CREATE,
+			 .database = "foo",
+			 .primaries = 1,
+			 .seed_uri = "s3://bucket/backups/",
+			 .seed_until = "2026-11-30 12:00:00"},
+			{.kind = N4J_STEP_RECREATE,
+			 .database = "foo",
+			 .seed_uri = "s3://bucket/backups/",
+			 .procedure = "dbms.cluster.recreateDatabase"},
 		};
 		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 			memset(&err, 0, sizeof err);

@@ -489,6 +489,80 @@ static void test_stopped_server(void)
 	n4j_arena_free(a);
 }
 
+/* Every copy of dbname in this state (and, when msg, a statusMessage containing it). */
+static bool wait_copies(const char *dbname, const char *state, const char *msg, int ms)
+{
+	long end = mono_ms() + ms;
+	do {
+		struct n4j_arena *a = n4j_arena_new();
+		struct n4j_observed o;
+		struct n4j_error err;
+		size_t n = 0, ok = 0;
+		if (n4j_observe(H, a, &C, &o, &err) == 0 && o.reachable)
+			for (size_t i = 0; i < o.n_copies; i++) {
+				const struct n4j_obs_copy *c = &o.copies[i];
+				if (strcmp(c->database, dbname) != 0)
+					continue;
+				n++;
+				ok += check_streq(c->current_status, state) &&
+				      (!msg || check_has(c->status_message, msg));
+			}
+		n4j_arena_free(a);
+		if (n && ok == n)
+			return true;
+		n4j_sleep_ms(50);
+	} while (mono_ms() < end);
+	return false;
+}
+
+/* SEED_CREATE and RECREATE as the simulator (5.26) takes them: the hosting members run the
+ * seed tool; a seed that is not there leaves the copies offline, "Unable to start". */
+static void test_seed_steps(void)
+{
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_error err;
+	struct n4j_step sc = {.kind = N4J_STEP_SEED_CREATE,
+			      .database = "seeded",
+			      .primaries = 2,
+			      .secondaries = 0,
+			      .seed_uri = "s3://b/good/"};
+	CHECK_MSG(step(a, sc, &err) == 0, "%s", err.msg);
+	CHECK(wait_copies("seeded", "online", NULL, 5000));
+	struct n4j_observed o;
+	if (observe(a, &o)) {
+		const struct n4j_obs_database *d = db(&o, "seeded");
+		CHECK(d && d->requested_primaries == 2 && d->current_primaries == 2 && d->settled);
+	}
+	/* IF NOT EXISTS: the repeat changes nothing, not even a running seed */
+	CHECK_MSG(step(a, sc, &err) == 0, "%s", err.msg);
+	/* the seed is not there: offline with Neo4j's words */
+	struct n4j_step bad = sc;
+	bad.database = "broken";
+	bad.primaries = 1;
+	bad.seed_uri = "s3://b/none/";
+	CHECK_MSG(step(a, bad, &err) == 0, "%s", err.msg);
+	CHECK(wait_copies("broken", "offline", "Unable to start database", 5000));
+	/* 5.26 has no seedRestoreUntil: Neo4j's refusal, a definite one */
+	struct n4j_step pit = sc;
+	pit.database = "pit";
+	pit.seed_until = "12345";
+	int rc = step(a, pit, &err);
+	CHECK_INT(rc, N4J_EBOLT_FAILURE);
+	CHECK(n4j_step_refused(rc));
+	fprintf(stderr, "  seedRestoreUntil on 5.26: %s\n", err.msg);
+	/* recreate with the 5.26 name: the store is replaced by the (missing) seed; the
+	 * 2025.04 name is unknown to 5.26 */
+	struct n4j_step rc1 = {.kind = N4J_STEP_RECREATE,
+			       .database = "seeded",
+			       .seed_uri = "s3://b/none/",
+			       .procedure = "dbms.recreateDatabase"};
+	CHECK_INT(step(a, rc1, &err), N4J_EBOLT_FAILURE);
+	rc1.procedure = "dbms.cluster.recreateDatabase";
+	CHECK_MSG(step(a, rc1, &err) == 0, "%s", err.msg);
+	CHECK(wait_copies("seeded", "offline", "Unable to start database", 5000));
+	n4j_arena_free(a);
+}
+
 static void test_unreachable_and_auth(void)
 {
 	struct n4j_arena *a = n4j_arena_new();
@@ -605,6 +679,12 @@ int main(int argc, char **argv)
 	}
 	args[n] = NULL;
 	addrs.n = N;
+	/* the members run this seed tool: "good" URIs hold a seed, others do not */
+	char tool[96], toollog[96];
+	snprintf(tool, sizeof tool, "/tmp/n4j-neo4j-sim-%d.seed", (int)getpid());
+	snprintf(toollog, sizeof toollog, "/tmp/n4j-neo4j-sim-%d.seedlog", (int)getpid());
+	CHECK(write_seed_tool(tool, toollog) == 0);
+	setenv("N4J_SIM_SEED_CMD", tool, 1);
 	pid_t pid = child_start(args);
 	unlink(pwfile);
 	CHECK_MSG(pid > 0, "simulator did not start");
@@ -620,11 +700,14 @@ int main(int argc, char **argv)
 		test_scale_in();
 		test_not_a_leader();
 		test_stopped_server();
+		test_seed_steps();
 		test_unreachable_and_auth();
 		n4j_neo4j_close(H);
 	}
 	kill(pid, SIGTERM);
 	child_wait(pid, 2000);
 	unlink(ctl_path);
+	unlink(tool);
+	unlink(toollog);
 	T_DONE();
 }

@@ -151,6 +151,62 @@ static void test_odd_rows(const char *stub)
 	CHECK_INT(child_wait(pid, 5000), 0);
 }
 
+/* The seed steps' statements and parameters, exactly (the script checks them), and the
+ * inputs refused before a byte is sent. */
+static void test_seed_steps(const char *stub)
+{
+	char addr[64];
+	pid_t pid = stub_start(stub, "seed.script", addr, sizeof addr);
+	if (pid <= 0)
+		return;
+	struct n4j_neo4j *h = open_on(addr);
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_error err = {0};
+	if (h) {
+		struct n4j_step s = {.kind = N4J_STEP_SEED_CREATE,
+				     .database = "sales",
+				     .primaries = 3,
+				     .secondaries = 1,
+				     .seed_uri = "s3://bucket/backups/"};
+		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
+		s.secondaries = 0;
+		s.seed_uri = "gs://bucket/p";
+		s.seed_until = "12345";
+		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
+		s.primaries = 1;
+		s.seed_uri = "azb://acct/cont/p";
+		s.seed_until = "2026-11-30 12:00:00";
+		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
+		struct n4j_step r = {.kind = N4J_STEP_RECREATE,
+				     .database = "neo4j",
+				     .seed_uri = "s3://bucket/backups/",
+				     .procedure = "dbms.cluster.recreateDatabase"};
+		CHECK_MSG(n4j_step_run(h, a, &r, &err) == 0, "%s", err.msg);
+		r.procedure = "dbms.recreateDatabase";
+		CHECK_MSG(n4j_step_run(h, a, &r, &err) == 0, "%s", err.msg);
+		/* refused before sending: the script has no more statements */
+		r.procedure = "apoc.cypher.runSchema";
+		CHECK_INT(n4j_step_run(h, a, &r, &err), N4J_EINVAL);
+		CHECK_HAS(err.msg, "not a recreate procedure");
+		r.procedure = NULL;
+		CHECK_INT(n4j_step_run(h, a, &r, &err), N4J_EINVAL);
+		r.procedure = "dbms.recreateDatabase";
+		r.seed_uri = "bucket/backups";
+		CHECK_INT(n4j_step_run(h, a, &r, &err), N4J_EINVAL);
+		s.seed_uri = "s3://b/p\nDROP";
+		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
+		CHECK_HAS(err.msg, "not a URI");
+		s.seed_uri = NULL;
+		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
+		s.seed_uri = "s3://b/p";
+		s.primaries = 0;
+		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
+		n4j_neo4j_close(h);
+	}
+	n4j_arena_free(a);
+	CHECK_INT(child_wait(pid, 5000), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -160,5 +216,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	test_dryrun_without_destination(argv[1]);
 	test_odd_rows(argv[1]);
+	test_seed_steps(argv[1]);
 	CHECK_DONE();
 }

@@ -31,6 +31,7 @@ static struct tw {
 	struct n4j_obs_copy copies[MAXC];
 	struct n4j_obs_alias aliases[MAXD];
 	struct n4j_database sdbs[MAXD];
+	struct n4j_restore_db rdbs[MAXD];
 	struct n4j_alias saliases[MAXD];
 	int sysp;   /* system primaries: ordinals below */
 	int leader; /* ordinal of the system leader, -1: none */
@@ -280,6 +281,7 @@ static void sync(void)
 	T.w.claims = T.claims;
 	T.c.spec.databases = T.sdbs;
 	T.c.spec.aliases = T.saliases;
+	T.w.restore.dbs = T.rdbs;
 }
 
 /* ---- worlds ----------------------------------------------------------------------------- */
@@ -421,6 +423,7 @@ static void apply(void)
 		break;
 	case N4J_STEP_CREATE_DATABASE:
 	case N4J_STEP_ALTER_TOPOLOGY:
+	case N4J_STEP_SEED_CREATE:
 		allocate(s->database, s->primaries, s->secondaries);
 		break;
 	case N4J_STEP_CREATE_ALIAS:
@@ -1229,6 +1232,246 @@ static void test_community(void)
 	CHECK_INT(T.p.step.replicas, 1);
 }
 
+/* ---- restore and seeding ------------------------------------------------------------------ */
+
+/* spec.restore as the controller resolved it: one database more per call. */
+static struct n4j_restore_db *restore_db(const char *name, const char *uri)
+{
+	T.w.restore.present = true;
+	T.w.restore.resolved = true;
+	struct n4j_restore_db *r = &T.rdbs[T.w.restore.n++];
+	*r = (struct n4j_restore_db){.database = name, .uri = uri};
+	return r;
+}
+
+static struct n4j_restore_db *rdb(const char *name)
+{
+	for (size_t i = 0; i < T.w.restore.n; i++)
+		if (strcmp(T.rdbs[i].database, name) == 0)
+			return &T.rdbs[i];
+	abort();
+}
+
+static void calver(int year, int month)
+{
+	T.c.spec.version = (struct n4j_version){.calver = true, .major = year, .minor = month};
+	T.c.spec.version_string = S("%d.%02d.0", year, month);
+}
+
+static void test_restore_new_cluster(void)
+{
+	/* A new cluster: formed (every server Enabled), still op FORM; neo4j is the empty
+	 * database Neo4j made at bootstrap, sales does not exist yet and is declared. */
+	tw_new(3, 3);
+	T.w.op = (struct n4j_operation){N4J_OP_FORM, "3", NOW - 1000};
+	T.c.spec.version_string = "5.26.12";
+	spec_db("sales", 3, 0);
+	allocate("neo4j", 1, 0); /* best effort at bootstrap: ALTER would be due */
+	restore_db("neo4j", "s3://b/p/");
+	restore_db("sales", "s3://b/p/");
+
+	/* Seeding waits for formation: a Free server is enabled first. */
+	srv("id-2")->state = N4J_SERVER_FREE;
+	EXPECT(N4J_STEP_ENABLE_SERVER, server_id, "id-2");
+	apply();
+
+	/* The bootstrap neo4j is replaced without spec.restore.replace (it is empty), before
+	 * its ALTER and before anything is created; 5.26 knows the procedure's old name. */
+	const struct n4j_plan *p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_RECREATE);
+	CHECK_STR(p->step.database, "neo4j");
+	CHECK_STR(p->step.seed_uri, "s3://b/p/");
+	CHECK_STR(p->step.procedure, "dbms.cluster.recreateDatabase");
+	CHECK(p->step.restore);
+	CHECK(!p->ready && p->progressing);
+	CHECK_INT(p->op.kind, N4J_OP_FORM);
+	rdb("neo4j")->done = true; /* the controller marks it in status.restore */
+
+	/* sales is created seeded, never empty: its declared topology, the seed options. */
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_SEED_CREATE);
+	CHECK_STR(p->step.database, "sales");
+	CHECK_STR(p->step.reason, "SeedingDatabase");
+	CHECK_INT(p->step.primaries, 3);
+	CHECK_INT(p->step.secondaries, 0);
+	CHECK_STR(p->step.seed_uri, "s3://b/p/");
+	CHECK(p->step.seed_until == NULL && p->step.restore);
+	CHECK(!p->ready);
+	apply();
+	/* Not marked done yet (status not written): created again, IF NOT EXISTS. The
+	 * restore keeps the cluster from being ready until it is marked. */
+	p = run();
+	CHECK(!p->ready);
+	rdb("sales")->done = true;
+
+	/* Then the usual rules: neo4j's ALTER to the default topology, and Ready. */
+	EXPECT(N4J_STEP_ALTER_TOPOLOGY, database, "neo4j");
+	apply();
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_NONE);
+	CHECK(p->ready);
+	CHECK_INT(p->op.kind, N4J_OP_NONE);
+
+	/* A seeded copy that cannot start (offline, "Unable to start database"): not settled,
+	 * so not ready; the planner waits. */
+	copy("sales", "id-1")->current_status = "offline";
+	copy("sales", "id-1")->status_message = "Unable to start database `sales`";
+	p = run();
+	CHECK(!p->ready);
+	CHECK_INT(p->step.kind, N4J_STEP_WAIT);
+}
+
+static void test_restore_existing(void)
+{
+	/* A running cluster (no FORM): neo4j exists, sales does not. */
+	tw_new(3, 3);
+	spec_db("sales", 3, 0);
+	restore_db("neo4j", "gs://b/p");
+	restore_db("sales", "gs://b/p");
+	const struct n4j_plan *p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_REFUSE);
+	CHECK_STR(p->step.reason, "RestoreTargetExists");
+	CHECK_STR(p->step.field, "spec.restore");
+	CHECK_HAS(p->step.message, "spec.restore: database neo4j already exists");
+	CHECK_HAS(p->step.message, "replace: true");
+	CHECK(!p->ready && !p->progressing);
+	/* All or nothing: sales is neither seeded nor created empty. */
+	CHECK(db("sales") == NULL);
+
+	/* The default database is "bootstrap" only while forming: a SCALE_OUT is not. */
+	T.w.op = (struct n4j_operation){N4J_OP_SCALE_OUT, "3", NOW};
+	EXPECT(N4J_STEP_REFUSE, reason, "RestoreTargetExists");
+
+	/* replace: recreate once; once marked done under this key, never again. */
+	T.w.op = (struct n4j_operation){0};
+	T.w.restore.replace = true;
+	calver(2025, 4);
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_RECREATE);
+	CHECK_STR(p->step.database, "neo4j");
+	CHECK_STR(p->step.procedure, "dbms.recreateDatabase"); /* the 2025.04 name */
+	CHECK_HAS(p->step.message, "spec.restore.replace");
+	rdb("neo4j")->done = true;
+	EXPECT(N4J_STEP_SEED_CREATE, database, "sales");
+	apply();
+	rdb("sales")->done = true;
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_NONE);
+	CHECK(p->ready);
+	/* A database the restore seeded and someone dropped is seeded again, not made
+	 * empty by its declaration. */
+	copies_remove("sales", NULL);
+	T.o.n_databases--;
+	EXPECT(N4J_STEP_SEED_CREATE, database, "sales");
+
+	/* Two existing databases, one message naming both. */
+	tw_new(3, 3);
+	allocate("sales", 1, 0);
+	restore_db("neo4j", "gs://b/p");
+	restore_db("sales", "gs://b/p");
+	EXPECT(N4J_STEP_REFUSE, field, "spec.restore");
+	CHECK_HAS(T.p.step.message, "databases neo4j and sales already exist");
+
+	/* A restore not resolved yet (no successful backup, a missing Neo4jBackup) holds
+	 * every declared database when its list is not known, and the cluster is not ready. */
+	tw_new(3, 3);
+	spec_db("sales", 3, 0);
+	allocate("neo4j", 1, 0); /* not altered either: it may be seeded */
+	T.w.restore.present = true;
+	p = run();
+	CHECK(db("sales") == NULL);
+	CHECK_INT(p->step.kind, N4J_STEP_WAIT);
+	CHECK_STR(p->step.reason, "WaitingForRestore");
+	CHECK(!p->ready);
+	/* Its list known: only those are held. */
+	spec_db("other", 1, 0);
+	T.w.restore.n = 1;
+	T.rdbs[0] = (struct n4j_restore_db){.database = "sales"};
+	EXPECT(N4J_STEP_ALTER_TOPOLOGY, database, "neo4j");
+	apply();
+	EXPECT(N4J_STEP_CREATE_DATABASE, database, "other");
+
+	/* Only the restore is left: not ready until it is marked done. */
+	tw_new(3, 3);
+	restore_db("neo4j", "s3://b/p")->done = false;
+	T.w.restore.replace = true;
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_RECREATE);
+	CHECK(!p->ready);
+	rdb("neo4j")->done = true;
+	CHECK(run()->ready);
+}
+
+static void test_restore_refusals(void)
+{
+	/* seedRestoreUntil on 5.26: refused, field spec.restore.restoreUntil. */
+	tw_new(3, 3);
+	T.c.spec.version_string = "5.26.12";
+	restore_db("sales", "s3://b/p")->restore_until = "2026-11-30 12:00:00";
+	const struct n4j_plan *p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_REFUSE);
+	CHECK_STR(p->step.reason, "RestoreUntilUnsupported");
+	CHECK_STR(p->step.field, "spec.restore.restoreUntil");
+	CHECK_HAS(p->step.message, "2025.01");
+	CHECK_HAS(p->step.message, "5.26.12");
+	CHECK(db("sales") == NULL);
+	/* On 2025.01: the seed up to that point. */
+	calver(2025, 1);
+	EXPECT(N4J_STEP_SEED_CREATE, seed_until, "2026-11-30 12:00:00");
+	/* The recreate procedure takes no point in time: refused for an existing one. */
+	allocate("sales", 3, 0);
+	T.w.restore.replace = true;
+	EXPECT(N4J_STEP_REFUSE, field, "spec.restore.restoreUntil");
+	CHECK_HAS(T.p.step.message, "recreate procedure");
+	/* The system database is never seeded. */
+	tw_new(3, 3);
+	restore_db("system", "s3://b/p");
+	EXPECT(N4J_STEP_REFUSE, field, "spec.restore.databases");
+	CHECK_STR(T.p.step.reason, "RestoreRefused");
+	/* A restore that does not fit the servers is refused like a declared database. */
+	tw_new(3, 3);
+	T.c.spec.topology = (struct n4j_topology){3, 1};
+	restore_db("big", "s3://b/p");
+	EXPECT(N4J_STEP_REFUSE, field, "spec.restore");
+	CHECK_STR(T.p.step.reason, "TopologyRefused");
+}
+
+static void test_declared_seed(void)
+{
+	/* spec.databases[].seedURI: created from the seed when it does not exist. */
+	tw_new(3, 3);
+	spec_db("sales", 3, 0);
+	T.sdbs[0].seed_uri = "azb://acct/cont/p";
+	const struct n4j_plan *p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_SEED_CREATE);
+	CHECK_STR(p->step.database, "sales");
+	CHECK_STR(p->step.seed_uri, "azb://acct/cont/p");
+	CHECK(!p->step.restore);
+	CHECK_INT(p->step.primaries, 3);
+	apply();
+	/* Present: left alone (seedURI applies at creation only), ALTERed like any other. */
+	CHECK_INT(run()->step.kind, N4J_STEP_NONE);
+	T.sdbs[0].topology = (struct n4j_topology){3, 1};
+	tw_new(4, 4);
+	spec_db("sales", 3, 1);
+	T.sdbs[0].seed_uri = "azb://acct/cont/p";
+	allocate("sales", 3, 0);
+	EXPECT(N4J_STEP_ALTER_TOPOLOGY, database, "sales");
+	/* seedRestoreUntil on 5.26: refused with the field path. */
+	tw_new(3, 3);
+	spec_db("a", 1, 0);
+	spec_db("sales", 3, 0);
+	T.sdbs[0].seed_uri = T.sdbs[1].seed_uri = "s3://b/p";
+	T.sdbs[1].seed_restore_until = "12345";
+	allocate("a", 1, 0);
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_REFUSE);
+	CHECK_STR(p->step.field, "spec.databases[1].seedRestoreUntil");
+	CHECK_STR(p->step.reason, "RestoreUntilUnsupported");
+	calver(2026, 1);
+	EXPECT(N4J_STEP_SEED_CREATE, seed_until, "12345");
+}
+
 int main(void)
 {
 	test_formation();
@@ -1244,6 +1487,10 @@ int main(void)
 	test_formation_half_done();
 	test_gates();
 	test_community();
+	test_restore_new_cluster();
+	test_restore_existing();
+	test_restore_refusals();
+	test_declared_seed();
 	n4j_arena_free(T.a);
 	CHECK_DONE();
 }
