@@ -107,8 +107,9 @@ def body(t):
                                        "endpoint": endpoint, "region": region}}
         cr["spec"]["clusterRef"] = {"name": "graph"}
     apply(doc("backup-once-pvc.yaml", ns, "nightly", to_s3))
-    wait_for(lambda: any(h.get("result") == "Succeeded" for h in (backup(ns, "nightly").get("status") or {})
-                         .get("history") or []), 240, "nightly: the backup succeeded")
+    wait_for("nightly: the backup succeeded",
+             lambda: any(h.get("result") == "Succeeded"
+                         for h in (backup(ns, "nightly").get("status") or {}).get("history") or []), 240)
     run0 = backup(ns, "nightly")["status"]["history"][0]
     sales_art = [a for a in run0.get("artifacts") or [] if a["database"] == "sales"]
     check(sales_art, f"the backup wrote a sales artifact ({run0})")
@@ -130,8 +131,8 @@ def body(t):
 
     for name in ("graph-dr", "orders"):
         wait_ready(ns, name, 3, timeout=300)
-        wait_for(lambda: restore_status(ns, name).get("phase") == "Succeeded", 180,
-                 f"{name}: status.restore.phase Succeeded")
+        wait_for(f"{name}: status.restore.phase Succeeded",
+                 lambda: restore_status(ns, name).get("phase") == "Succeeded", 180)
         rs = restore_status(ns, name)
         say(f"{name}: status.restore {rs}")
         check([d.get("name") for d in rs.get("databases") or []] == ["sales"] and
@@ -158,8 +159,8 @@ def body(t):
     patch_cr(ns, "graph", {"spec": {"seedStorage": {"credentialsSecretRef": {"name": "seed-s3"},
                                                     "endpoint": endpoint, "region": region},
                                     "restore": {"seedURI": f"s3://{bucket}/graph/", "databases": ["sales"]}}})
-    wait_for(lambda: cond(get_cr(ns, "graph"), "Restored").get("reason") == "RestoreTargetExists", 120,
-             "graph: Restored False, reason RestoreTargetExists")
+    wait_for("graph: Restored False, reason RestoreTargetExists",
+             lambda: cond(get_cr(ns, "graph"), "Restored").get("reason") == "RestoreTargetExists", 120)
     check(cond(get_cr(ns, "graph"), "Restored").get("status") == "False", "graph: Restored False")
     check(any(e.get("type") == "Warning" and e["involvedObject"].get("name") == "graph"
               and e.get("reason") in ("RestoreRefused", "RestoreTargetExists")
@@ -169,8 +170,8 @@ def body(t):
 
     # With replace: recreated once.
     patch_cr(ns, "graph", {"spec": {"restore": {"replace": True}}})
-    wait_for(lambda: restore_status(ns, "graph").get("phase") == "Succeeded", 420,
-             "graph: the replacing restore Succeeded")
+    wait_for("graph: the replacing restore Succeeded",
+             lambda: restore_status(ns, "graph").get("phase") == "Succeeded", 420)
     id1 = database_id(ns, "graph", "sales")
     check(id1 and id1 != id0, f"graph: sales was recreated (id {id0} -> {id1})")
     time.sleep(10)
