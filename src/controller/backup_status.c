@@ -360,26 +360,5 @@ int ctl_backup_status_patch(const cJSON *live_status, const struct n4j_backup_st
 	*changed = false;
 	cJSON *want = NULL;
 	int rc = n4j_backup_status_json(st, &want, err);
-	if (rc)
-		return rc;
-	cJSON *empty = NULL;
-	if (!cJSON_IsObject(live_status))
-		live_status = empty = cJSON_CreateObject();
-	bool oom = !live_status;
-	cJSON *diff = oom ? NULL : ctl_merge_diff(live_status, want, &oom);
-	cJSON_Delete(want);
-	cJSON_Delete(empty);
-	if (oom)
-		return n4j_err(err, N4J_ENOMEM, "status: out of memory");
-	if (!diff)
-		return 0;
-	cJSON *body = cJSON_CreateObject();
-	if (!body || !cJSON_AddItemToObject(body, "status", diff)) {
-		cJSON_Delete(body);
-		cJSON_Delete(diff);
-		return n4j_err(err, N4J_ENOMEM, "status: out of memory");
-	}
-	*patch = body;
-	*changed = true;
-	return 0;
+	return rc ? rc : ctl_status_patch_json(live_status, want, patch, changed, err);
 }

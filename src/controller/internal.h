@@ -94,6 +94,10 @@ const struct n4j_condition *ctl_cond_find(const struct n4j_condition *c, size_t 
 /* A merge patch turning old into new (NULL when equal); keys gone from new become null. */
 cJSON *ctl_merge_diff(const cJSON *old_obj, const cJSON *new_obj, bool *oom);
 /* The body {"status": diff} to send, or NULL (and *changed false) when nothing changed. */
+/* The merge patch {"status": diff} that turns live_status into want (which it frees);
+ * *changed false and *patch NULL when they are equal. Both kinds' status writes use it. */
+int ctl_status_patch_json(const cJSON *live_status, cJSON *want, cJSON **patch, bool *changed,
+			  struct n4j_error *err);
 int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *st, cJSON **patch,
 		     bool *changed, struct n4j_error *err);
 

@@ -311,15 +311,11 @@ fail:
 	return NULL;
 }
 
-int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *st, cJSON **patch,
-		     bool *changed, struct n4j_error *err)
+int ctl_status_patch_json(const cJSON *live_status, cJSON *want, cJSON **patch, bool *changed,
+			  struct n4j_error *err)
 {
 	*patch = NULL;
 	*changed = false;
-	cJSON *want = NULL;
-	int rc = n4j_cluster_status_json(st, &want, err);
-	if (rc)
-		return rc;
 	cJSON *empty = NULL;
 	if (!cJSON_IsObject(live_status))
 		live_status = empty = cJSON_CreateObject();
@@ -340,4 +336,14 @@ int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *
 	*patch = body;
 	*changed = true;
 	return 0;
+}
+
+int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *st, cJSON **patch,
+		     bool *changed, struct n4j_error *err)
+{
+	*patch = NULL;
+	*changed = false;
+	cJSON *want = NULL;
+	int rc = n4j_cluster_status_json(st, &want, err);
+	return rc ? rc : ctl_status_patch_json(live_status, want, patch, changed, err);
 }
