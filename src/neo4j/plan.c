@@ -147,11 +147,33 @@ static bool hosting_matches(const struct n4j_obs_server *s)
 	return true;
 }
 
+/*
+ * A database that failed to start on every copy (offline with Neo4j's reason, none
+ * online, e.g. a seed that could not be read): no server is the better for restarting,
+ * and taking every server out of the Services for it would stop the databases that do
+ * serve. It is the restore's failure to report (status.restore), not a server's.
+ */
+static bool failed_everywhere(const struct pl *x, const char *db)
+{
+	bool any = false;
+	for (size_t i = 0; i < x->o->n_copies; i++) {
+		const struct n4j_obs_copy *c = &x->o->copies[i];
+		if (!streq(c->database, db))
+			continue;
+		if (!status_eq(c->current_status, "offline") || !c->status_message ||
+		    !*c->status_message)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 static bool server_settled(const struct pl *x, const struct n4j_obs_server *s)
 {
 	for (size_t i = 0; i < x->o->n_copies; i++) {
 		const struct n4j_obs_copy *c = &x->o->copies[i];
-		if (copy_of(c, s) && !status_eq(c->current_status, c->requested_status))
+		if (copy_of(c, s) && !status_eq(c->current_status, c->requested_status) &&
+		    !failed_everywhere(x, c->database))
 			return false;
 	}
 	return true;
@@ -776,6 +798,11 @@ static bool restore(struct pl *x)
 			      n_exist == 1 ? "it" : "them"));
 		return true;
 	}
+	/* Every hosting server reads the seed with the credentials spec.seedStorage mounts:
+	 * servers still on an older pod template have not got them. The roll goes first
+	 * (rule 8); what the restore may seed stays held meanwhile. */
+	if (x->w->roll_allowed && outdated_pods(x))
+		return false;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct n4j_restore_db *t = &r->dbs[i];
 		const struct n4j_obs_database *d = n4j_observed_database(x->o, t->database);
@@ -826,6 +853,8 @@ static bool databases(struct pl *x)
 		if ((o && topology_is(o, &want->topology)) || held_for_restore(x, want->name))
 			continue;
 		/* seedURI applies at creation only: an existing database is left as it is. */
+		if (!o && want->seed_uri && x->w->roll_allowed && outdated_pods(x))
+			continue; /* as for spec.restore: the credentials come with the roll */
 		if (!o && want->seed_uri) {
 			if (want->seed_restore_until && !point_in_time_supported(x)) {
 				const char *f = fmt(x, "spec.databases[%zu].seedRestoreUntil", i);

@@ -1319,6 +1319,19 @@ static void test_restore_new_cluster(void)
 	p = run();
 	CHECK(!p->ready);
 	CHECK_INT(p->step.kind, N4J_STEP_WAIT);
+	/* Only one copy failed: that server's gate stays unset. */
+	CHECK(!p->gates[1].ready && p->gates[0].ready && p->gates[2].ready);
+	/* Failed on every copy (the seed cannot be read anywhere): not ready, but no server's
+	 * gate holds for it: neo4j and system are still served. */
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "id-%d", i);
+		copy("sales", id)->current_status = "offline";
+		copy("sales", id)->status_message = "Unable to start database `sales`";
+	}
+	p = run();
+	CHECK(!p->ready);
+	CHECK(p->gates[0].ready && p->gates[1].ready && p->gates[2].ready);
 }
 
 static void test_restore_existing(void)
@@ -1346,6 +1359,14 @@ static void test_restore_existing(void)
 	T.w.op = (struct n4j_operation){0};
 	T.w.restore.replace = true;
 	calver(2025, 4);
+	/* Adding spec.seedStorage rolls the servers (their pods get the credentials): the
+	 * roll goes first, the recreate after it. */
+	T.w.roll_allowed = true;
+	outdated_all();
+	p = run();
+	CHECK_INT(p->step.kind, N4J_STEP_DELETE_POD);
+	for (int i = 0; i < 3; i++)
+		T.pods[i].outdated = false;
 	p = run();
 	CHECK_INT(p->step.kind, N4J_STEP_RECREATE);
 	CHECK_STR(p->step.database, "neo4j");
