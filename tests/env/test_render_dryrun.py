@@ -55,8 +55,13 @@ for i, files in enumerate(inputs()):
         if kubectl("get", "priorityclass", pc).returncode != 0:
             kubectl("create", "priorityclass", pc, "--value=1000")
         wait_for(f"priorityclass {pc}", lambda: kjson("get", "priorityclass", pc))
+    rendered = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in sas}
     for ns, sa in sorted({(o["metadata"]["namespace"], t["spec"].get("serviceAccountName", "default"))
                           for o in items for _, t in pod_templates(o)}):
+        # A ServiceAccount the user names (a backup's workload identity) is the user's to
+        # create, as here; the namespace's default one comes from the controller-manager.
+        if sa != "default" and (ns, sa) not in rendered and kubectl("get", "sa", sa, "-n", ns).returncode:
+            kubectl("create", "sa", sa, "-n", ns, check=True)
         wait_for(f"serviceaccount {ns}/{sa}", lambda: kjson("get", "sa", sa, "-n", ns), timeout=60)
     for what, p in pods_admitted(name, items):
         pods += 1

@@ -344,7 +344,8 @@ static void test_status_oom(void)
 	const char *dbn[] = {"neo4j", "sales"};
 	struct n4j_cluster_status cs = fixture_cluster_status();
 	struct n4j_backup_run runs[] = {
-		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn, 0, NULL, 0, NULL},
+		{"r1", "2026-12-01T02:00:00Z", "2026-12-01T02:10:00Z", "Succeeded", 1024, 2, dbn, 0,
+		 NULL, 0, NULL},
 		{"r2", "2026-12-02T02:00:00Z", NULL, "Failed", 0, 1, dbn, 0, NULL, 0, NULL},
 	};
 	struct n4j_backup_status bs = {
