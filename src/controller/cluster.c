@@ -539,20 +539,13 @@ out:
 	return ret;
 }
 
+static long reconcile_in(struct n4j_controller *c, const char *key, struct n4j_arena *a)
+{
+	struct rec r = {.c = c, .key = key, .a = a};
+	return reconcile(&r);
+}
+
 long n4j_reconcile_cluster(void *ud, const char *key)
 {
-	struct n4j_controller *c = ud;
-	if (!c || !key)
-		return -1;
-	c->reconciles++;
-	struct rec r = {.c = c, .key = key, .a = n4j_arena_new()};
-	if (!r.a) {
-		c->errors++;
-		return -1;
-	}
-	long ret = reconcile(&r);
-	if (ret < 0)
-		c->errors++;
-	n4j_arena_free(r.a);
-	return ret;
+	return ctl_reconcile_with_arena(ud, key, reconcile_in);
 }

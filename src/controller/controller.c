@@ -152,3 +152,23 @@ void ctl_entry_drop(struct n4j_controller *c, const char *key)
 		gone = next;
 	}
 }
+
+long ctl_reconcile_with_arena(void *ud, const char *key,
+			      long (*fn)(struct n4j_controller *c, const char *key,
+					 struct n4j_arena *a))
+{
+	struct n4j_controller *c = ud;
+	if (!c || !key)
+		return -1;
+	c->reconciles++;
+	struct n4j_arena *a = n4j_arena_new();
+	if (!a) {
+		c->errors++;
+		return -1;
+	}
+	long ret = fn(c, key, a);
+	if (ret < 0)
+		c->errors++;
+	n4j_arena_free(a);
+	return ret;
+}

@@ -96,6 +96,11 @@ cJSON *ctl_merge_diff(const cJSON *old_obj, const cJSON *new_obj, bool *oom);
 /* The body {"status": diff} to send, or NULL (and *changed false) when nothing changed. */
 /* The merge patch {"status": diff} that turns live_status into want (which it frees);
  * *changed false and *patch NULL when they are equal. Both kinds' status writes use it. */
+/* The work-function shell of both kinds: counters, one arena per reconcile, errors. */
+long ctl_reconcile_with_arena(void *ud, const char *key,
+			      long (*fn)(struct n4j_controller *c, const char *key,
+					 struct n4j_arena *a));
+
 int ctl_status_patch_json(const cJSON *live_status, cJSON *want, cJSON **patch, bool *changed,
 			  struct n4j_error *err);
 int ctl_status_patch(const cJSON *live_status, const struct n4j_cluster_status *st, cJSON **patch,
