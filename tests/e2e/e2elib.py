@@ -309,10 +309,9 @@ def wait_quiet(op, quiet_s=5.0, timeout=60):
 
 # ---- Neo4jCluster CRs ----------------------------------------------------------------------
 
-def cluster_doc(example, ns, name=None, edits=None):
-    """The CR of examples/<example> as the apiserver would store it (`neo4j-operator
-    defaults`), moved to ns, with the test bed's StorageClass, 1Gi volumes and small
-    resources; edits(cr) may change it further."""
+def example_doc(example, ns, name=None, edits=None):
+    """The CR of examples/<example> (either kind) as the apiserver would store it
+    (`neo4j-operator defaults`), moved to ns and renamed; edits(cr) may change it."""
     path = example if os.path.isabs(example) else os.path.join(ROOT, "examples", example)
     cr = json.loads(operator("defaults", "-o", "json", "-f", path, check=True).stdout)
     if cr.get("kind") == "List":
@@ -320,6 +319,16 @@ def cluster_doc(example, ns, name=None, edits=None):
     cr["metadata"]["namespace"] = ns
     if name:
         cr["metadata"]["name"] = name
+    if edits:
+        edits(cr)
+    return cr
+
+
+def cluster_doc(example, ns, name=None, edits=None):
+    """The CR of examples/<example> as the apiserver would store it (`neo4j-operator
+    defaults`), moved to ns, with the test bed's StorageClass, 1Gi volumes and small
+    resources; edits(cr) may change it further."""
+    cr = example_doc(example, ns, name)
     data = cr["spec"].setdefault("storage", {}).setdefault("data", {})
     data["storageClassName"] = "testenv"
     data["size"] = "1Gi"
@@ -355,6 +364,11 @@ def patch_cr(ns, name, patch):
     p = kubectl("-n", ns, "patch", "neo4jclusters." + GROUP, name, "--type=merge", "-p", json.dumps(patch),
                 "-o", "json", check=True)
     return json.loads(p.stdout)["metadata"]["generation"]
+
+
+def get_backup(ns, name):
+    p = kubectl("-n", ns, "get", "neo4jbackups." + GROUP, name, "-o", "json")
+    return json.loads(p.stdout) if p.returncode == 0 else None
 
 
 def condition(cr, ctype):

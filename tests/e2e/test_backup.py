@@ -25,8 +25,8 @@ import os
 import sys
 import time
 
-from e2elib import (ROOT, check, get_cr, kjson, kubectl, operator, run, say, testenv, unique_name,
-                    wait_for, wait_ready)
+from e2elib import (ROOT, apply_cr, check, condition, example_doc, get_backup, kjson, kubectl, run, say,
+                    unique_name, wait_for, wait_ready)
 
 sys.path.insert(0, os.path.join(ROOT, "hack", "testenv", "image", "lib"))
 import n4j_store  # noqa: E402
@@ -36,42 +36,27 @@ ARTIFACT_DBS = {"neo4j", "system", "sales"}
 
 
 def backup_doc(example, ns, name=None, edits=None):
-    path = os.path.join(ROOT, "examples", example)
-    cr = json.loads(operator("defaults", "-o", "json", "-f", path, check=True).stdout)
-    if cr.get("kind") == "List":
-        cr = cr["items"][0]
-    cr["metadata"]["namespace"] = ns
-    if name:
-        cr["metadata"]["name"] = name
-    cr["spec"]["clusterRef"] = {"name": "graph"}
-    pvc = cr["spec"].get("target", {}).get("pvc")
-    if pvc:  # the test bed's PVs are 10Gi (TESTENV_PV_SIZE): the example's 50Gi never binds
-        pvc["size"] = "1Gi"
-    if edits:
-        edits(cr)
-    return cr
-
-
-def apply(obj):
-    p = kubectl("apply", "--server-side", "--field-manager=e2e", "-f", "-", input=json.dumps(obj))
-    check(p.returncode == 0, f"apply {obj['kind']} {obj['metadata']['name']}: {p.stderr.strip()}")
+    def edit(cr):
+        cr["spec"]["clusterRef"] = {"name": "graph"}
+        pvc = cr["spec"].get("target", {}).get("pvc")
+        if pvc:  # the test bed's PVs are 10Gi (TESTENV_PV_SIZE): the example's 50Gi never binds
+            pvc["size"] = "1Gi"
+        if edits:
+            edits(cr)
+    return example_doc(example, ns, name, edit)
 
 
 def secret(ns, name, data):
-    apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
-           "stringData": data})
+    apply_cr({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+              "stringData": data})
 
 
 def backup(ns, name):
-    p = kubectl("-n", ns, "get", f"neo4jbackups.{GROUP}", name, "-o", "json")
-    return json.loads(p.stdout) if p.returncode == 0 else None
+    return get_backup(ns, name)
 
 
 def cond(obj, ctype):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return {}
+    return condition(obj, ctype) or {}
 
 
 def succeeded_runs(b):
@@ -165,13 +150,13 @@ def body(t):
         cr["spec"].update(schedule="* * * * *", suspend=True)
 
     created = time.time()
-    apply(backup_doc("backup-nightly-s3.yaml", ns, "nightly", nightly))
-    apply(backup_doc("backup-once-pvc.yaml", ns, "once-pvc"))
-    apply(backup_doc("backup-once-pvc.yaml", ns, "once-azure", azure))
-    apply(backup_doc("backup-once-pvc.yaml", ns, "once-wrong", wrong))
-    apply(backup_doc("backup-nightly-s3.yaml", ns, "late", lambda cr: (s3_target(cr, prefix="late"), overdue(cr))))
-    apply(backup_doc("backup-once-pvc.yaml", nsce, "community"))
-    apply(backup_doc("backup-once-pvc.yaml", ns, "orphan", lambda cr: cr["spec"].update(clusterRef={"name": "nope"})))
+    apply_cr(backup_doc("backup-nightly-s3.yaml", ns, "nightly", nightly))
+    apply_cr(backup_doc("backup-once-pvc.yaml", ns, "once-pvc"))
+    apply_cr(backup_doc("backup-once-pvc.yaml", ns, "once-azure", azure))
+    apply_cr(backup_doc("backup-once-pvc.yaml", ns, "once-wrong", wrong))
+    apply_cr(backup_doc("backup-nightly-s3.yaml", ns, "late", lambda cr: (s3_target(cr, prefix="late"), overdue(cr))))
+    apply_cr(backup_doc("backup-once-pvc.yaml", nsce, "community"))
+    apply_cr(backup_doc("backup-once-pvc.yaml", ns, "orphan", lambda cr: cr["spec"].update(clusterRef={"name": "nope"})))
 
     # Refusals: a condition with the reason, a Warning Event, and nothing rendered.
     for bns, name, reason in ((nsce, "community", "CommunityEdition"), (ns, "orphan", "ClusterNotFound")):

@@ -21,8 +21,8 @@ import os
 import sys
 import time
 
-from e2elib import (ROOT, check, get_cr, kjson, kubectl, operator, patch_cr, run, say, sim_dump, unique_name,
-                    wait_for, wait_ready)
+from e2elib import (ROOT, apply_cr, check, condition, example_doc, get_backup, get_cr, kjson, patch_cr, run,
+                    say, sim_dump, unique_name, wait_for, wait_ready)
 
 sys.path.insert(0, os.path.join(ROOT, "hack", "testenv", "image", "lib"))
 import n4j_store  # noqa: E402
@@ -30,34 +30,12 @@ import n4j_store  # noqa: E402
 GROUP = "neo4j.graphops.io"
 
 
-def doc(example, ns, name=None, edits=None):
-    cr = json.loads(operator("defaults", "-o", "json", "-f", os.path.join(ROOT, "examples", example),
-                             check=True).stdout)
-    if cr.get("kind") == "List":
-        cr = cr["items"][0]
-    cr["metadata"]["namespace"] = ns
-    if name:
-        cr["metadata"]["name"] = name
-    if edits:
-        edits(cr)
-    return cr
-
-
-def apply(obj):
-    p = kubectl("apply", "--server-side", "--field-manager=e2e", "-f", "-", input=json.dumps(obj))
-    check(p.returncode == 0, f"apply {obj['kind']} {obj['metadata']['name']}: {p.stderr.strip()}")
-
-
 def backup(ns, name):
-    p = kubectl("-n", ns, "get", f"neo4jbackups.{GROUP}", name, "-o", "json")
-    return json.loads(p.stdout) if p.returncode == 0 else None
+    return get_backup(ns, name)
 
 
 def cond(obj, ctype):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return {}
+    return condition(obj, ctype) or {}
 
 
 def restore_status(ns, name):
@@ -95,7 +73,7 @@ def body(t):
     for name, data in (("backup-s3", {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret_key}),
                        ("seed-s3", {"credentials": f"[default]\naws_access_key_id = {key_id}\n"
                                                    f"aws_secret_access_key = {secret_key}\n"})):
-        apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": data})
+        apply_cr({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": data})
 
     t.cluster("cluster-3.yaml", ns, "graph", edits=lambda cr: cr["spec"].update(
         servers=3, databases=[{"name": "sales", "topology": {"primaries": 3}}]))
@@ -106,7 +84,7 @@ def body(t):
         cr["spec"]["target"] = {"s3": {"uri": f"s3://{bucket}/graph", "credentialsSecretRef": {"name": "backup-s3"},
                                        "endpoint": endpoint, "region": region}}
         cr["spec"]["clusterRef"] = {"name": "graph"}
-    apply(doc("backup-once-pvc.yaml", ns, "nightly", to_s3))
+    apply_cr(example_doc("backup-once-pvc.yaml", ns, "nightly", to_s3))
     wait_for("nightly: the backup succeeded",
              lambda: any(h.get("result") == "Succeeded"
                          for h in (backup(ns, "nightly").get("status") or {}).get("history") or []), 240)
@@ -117,7 +95,7 @@ def body(t):
 
     # A new cluster from the backup, by name.
     t.clusters.append((ns, "graph-dr"))
-    apply(doc("restore-from-backup.yaml", ns, "graph-dr", small))
+    apply_cr(example_doc("restore-from-backup.yaml", ns, "graph-dr", small))
     # A new cluster from a URI with a point in time (Neo4j 2025.x: seedRestoreUntil).
     until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 3600))
 
@@ -127,7 +105,7 @@ def body(t):
         cr["spec"]["seedStorage"].update(endpoint=endpoint, region=region)
         cr["spec"]["restore"] = {"seedURI": f"s3://{bucket}/graph/", "databases": ["sales"], "restoreUntil": until}
     t.clusters.append((ns, "orders"))
-    apply(doc("restore-from-uri.yaml", ns, "orders", from_uri))
+    apply_cr(example_doc("restore-from-uri.yaml", ns, "orders", from_uri))
 
     for name in ("graph-dr", "orders"):
         wait_ready(ns, name, 3, timeout=300)
