@@ -172,3 +172,10 @@ long ctl_reconcile_with_arena(void *ud, const char *key,
 	n4j_arena_free(a);
 	return ret;
 }
+
+const char *n4j_bolt_error_class_name(enum n4j_bolt_error_class c)
+{
+	static const char *const names[N4J_BOLT_CLASSES] = {
+		"ClientError", "TransientError", "DatabaseError", "Network", "Protocol"};
+	return (unsigned)c < N4J_BOLT_CLASSES ? names[c] : "Unknown";
+}

@@ -67,8 +67,38 @@ long n4j_reconcile_cluster(void *ud, const char *key);
 long n4j_reconcile_backup(void *ud, const char *key);
 
 /* Counters for /metrics and tests (monotonic). */
+enum n4j_ctl_kind { N4J_CTL_CLUSTER = 0, N4J_CTL_BACKUP = 1, N4J_CTL_KINDS };
+/* Bolt errors by class: Neo4j's classification from the FAILURE code
+ * (Neo.<Class>.<Category>.<Title>), or where no FAILURE came back, the transport. */
+enum n4j_bolt_error_class {
+	N4J_BOLT_CLIENT_ERROR = 0, /* Neo.ClientError.* (incl. Security) */
+	N4J_BOLT_TRANSIENT_ERROR,  /* Neo.TransientError.* */
+	N4J_BOLT_DATABASE_ERROR,   /* Neo.DatabaseError.* */
+	N4J_BOLT_NETWORK,          /* connect, TLS, read/write, timeout */
+	N4J_BOLT_PROTOCOL,         /* malformed message, unexpected reply */
+	N4J_BOLT_CLASSES
+};
+const char *n4j_bolt_error_class_name(enum n4j_bolt_error_class c); /* "ClientError"… */
+#define N4J_CTL_MAX_STEP_KINDS 32
 struct n4j_controller_stats {
 	uint64_t reconciles, errors, steps, refusals, status_writes, applies;
+	struct {
+		const char *name; /* controller label: "neo4jcluster", "neo4jbackup" */
+		/* controller_runtime_reconcile_total{result}: 0 → success, > 0 → requeue_after,
+		 * < 0 → error (errors also count in errors_total); requeue (immediate) is 0 here. */
+		uint64_t success, error, requeue, requeue_after;
+		uint64_t terminal_errors; /* refusals that no retry fixes (Stalled) */
+		uint64_t active_workers;  /* reconciles of this kind running now */
+		struct n4j_histogram_snapshot reconcile_time;
+	} kinds[N4J_CTL_KINDS];
+	/* neo4j_operator_steps_total{step}: step kind name → count, kinds never run omitted. */
+	struct {
+		const char *name; /* n4j_step_kind_name() */
+		uint64_t count;
+	} step_counts[N4J_CTL_MAX_STEP_KINDS];
+	size_t n_step_counts;
+	uint64_t rolling_pod_deletions; /* DeletePod steps of a rolling change */
+	uint64_t bolt_errors[N4J_BOLT_CLASSES];
 };
 void n4j_controller_stats(const struct n4j_controller *c, struct n4j_controller_stats *out);
 

@@ -141,8 +141,24 @@ int n4j_kube_client_new(const struct n4j_kube_config *cfg, const struct n4j_kube
 			struct n4j_kube_client **out, struct n4j_error *err);
 void n4j_kube_client_free(struct n4j_kube_client *c);
 /* Counters for tests and /metrics: requests by verb, retries, bytes. */
+#define N4J_KUBE_STATS_MAX_CODES 48
+#define N4J_KUBE_STATS_VERBS 6 /* GET POST PUT PATCH DELETE WATCH */
 struct n4j_kube_client_stats {
 	uint64_t requests, writes, retries, throttled_ms, http2_requests;
+	/* rest_client_requests_total{code,method,host}: one row per (method, code) seen;
+	 * code is the HTTP status, or "<error>" for a transport failure (client-go's word);
+	 * a row beyond the table's size counts into the last one, method "OTHER". */
+	struct {
+		char method[8]; /* GET, POST, PUT, PATCH, DELETE */
+		char code[8];
+		uint64_t count;
+	} by_code[N4J_KUBE_STATS_MAX_CODES];
+	size_t n_by_code;
+	/* rest_client_request_duration_seconds{verb,host}: every request but a watch's
+	 * stream is timed until its response is read; verbs[i] names durations[i]. */
+	const char *verbs[N4J_KUBE_STATS_VERBS];
+	struct n4j_histogram_snapshot durations[N4J_KUBE_STATS_VERBS];
+	const char *host; /* the apiserver's host:port (points into the client) */
 };
 void n4j_kube_client_stats(const struct n4j_kube_client *c, struct n4j_kube_client_stats *out);
 
@@ -358,6 +374,17 @@ int n4j_workqueue_retries(struct n4j_workqueue *q, const char *key);
 int n4j_workqueue_get(struct n4j_workqueue *q, char **key);
 void n4j_workqueue_done(struct n4j_workqueue *q, const char *key);
 size_t n4j_workqueue_len(struct n4j_workqueue *q);
+/* client-go's workqueue metrics (reference §3.8): depth counts keys ready to be handed
+ * out (not delayed ones), adds every accepted add, retries every add_rate_limited;
+ * queue_duration is add → get, work_duration get → done; unfinished_work_seconds sums the
+ * age of the keys in processing, longest_running the oldest of them. */
+struct n4j_workqueue_stats {
+	size_t depth;
+	uint64_t adds, retries;
+	double unfinished_work_seconds, longest_running_seconds;
+	struct n4j_histogram_snapshot queue_duration, work_duration;
+};
+void n4j_workqueue_stats(struct n4j_workqueue *q, struct n4j_workqueue_stats *out);
 /* Refuses new adds, wakes getters, waits until keys being processed are done. */
 void n4j_workqueue_shutdown(struct n4j_workqueue *q, bool drain);
 

@@ -413,3 +413,10 @@ void n4j_workqueue_shutdown(struct n4j_workqueue *q, bool drain)
 			pthread_cond_wait(&q->cond, &q->mu);
 	pthread_mutex_unlock(&q->mu);
 }
+
+/* CONTRACT STUB (issue 13): the stats helper fills this in. */
+void n4j_workqueue_stats(struct n4j_workqueue *q, struct n4j_workqueue_stats *out)
+{
+	(void)q;
+	memset(out, 0, sizeof(*out));
+}

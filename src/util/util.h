@@ -300,4 +300,39 @@ void n4j_log_write(enum n4j_log_level level, const char *component, const char *
 #define n4j_log_warn(component, msg, ...)  n4j_log(N4J_LOG_WARN, component, msg, __VA_ARGS__)
 #define n4j_log_error(component, msg, ...) n4j_log(N4J_LOG_ERROR, component, msg, __VA_ARGS__)
 
+/* ---- histogram --------------------------------------------------------------- */
+
+/*
+ * A fixed-bucket latency histogram, observed from any thread without a lock (atomics),
+ * read as a consistent-enough snapshot for /metrics (Prometheus tolerates a sample taken
+ * mid-update: counts are monotonic). Bounds are upper bounds in seconds, ascending; the
+ * +Inf bucket is implicit. Lives wherever the observation happens (kube workqueue, kube
+ * client, controller); the server layer only formats snapshots.
+ */
+#define N4J_HIST_MAX_BUCKETS 20
+struct n4j_histogram {
+	size_t n;
+	double bounds[N4J_HIST_MAX_BUCKETS];
+	_Atomic uint64_t counts[N4J_HIST_MAX_BUCKETS + 1]; /* per bucket, not cumulative */
+	_Atomic uint64_t sum_ns;
+};
+struct n4j_histogram_snapshot {
+	size_t n;
+	double bounds[N4J_HIST_MAX_BUCKETS];
+	uint64_t cumulative[N4J_HIST_MAX_BUCKETS]; /* count of observations <= bounds[i] */
+	uint64_t count;                            /* the +Inf bucket */
+	double sum;                                /* seconds */
+};
+/* Bucket sets used across the operator (controller-runtime's and client-go's shapes). */
+extern const double N4J_HIST_RECONCILE[];   /* 0.005 .. 60 s */
+extern const size_t N4J_HIST_RECONCILE_N;
+extern const double N4J_HIST_QUEUE[];       /* 1e-6 .. 100 s, x10 (workqueue) */
+extern const size_t N4J_HIST_QUEUE_N;
+extern const double N4J_HIST_REST[];        /* 0.005 .. 60 s (rest client) */
+extern const size_t N4J_HIST_REST_N;
+/* n is clamped to N4J_HIST_MAX_BUCKETS. */
+void n4j_histogram_init(struct n4j_histogram *h, const double *bounds, size_t n);
+void n4j_histogram_observe(struct n4j_histogram *h, double seconds);
+void n4j_histogram_read(const struct n4j_histogram *h, struct n4j_histogram_snapshot *out);
+
 #endif
