@@ -122,6 +122,31 @@ static void crs_read(struct crs *l, struct n4j_informer *const *infs, size_t n)
 		qsort(l->v, l->n, sizeof(*l->v), cr_cmp);
 }
 
+/* The same from objects (tests): namespace and name from their metadata. */
+static void crs_from_json(struct crs *l, cJSON *const *objs, size_t n)
+{
+	memset(l, 0, sizeof(*l));
+	l->v = n ? calloc(n, sizeof(*l->v)) : NULL;
+	for (size_t i = 0; l->v && i < n; i++) {
+		const cJSON *md = cJSON_GetObjectItemCaseSensitive(objs[i], "metadata");
+		const char *ns =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "namespace"));
+		const char *name =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
+		cJSON *copy = cJSON_Duplicate(objs[i], true);
+		if (!ns || !name || !copy) {
+			cJSON_Delete(copy);
+			continue;
+		}
+		struct cr *c = &l->v[l->n++];
+		snprintf(c->ns, sizeof(c->ns), "%s", ns);
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		c->obj = copy;
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cr_cmp);
+}
+
 static void crs_free(struct crs *l)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -468,6 +493,18 @@ void run_metrics_collect(void *ud, struct n4j_metrics_writer *w)
 	cluster_families(w, &cl);
 	crs_free(&cl);
 	crs_read(&bk, m->backups, m->n_scopes);
+	backup_families(w, &bk);
+	crs_free(&bk);
+}
+
+void run_metrics_cr_families(struct n4j_metrics_writer *w, cJSON *const *clusters, size_t nc,
+			     cJSON *const *backups, size_t nb)
+{
+	struct crs cl, bk;
+	crs_from_json(&cl, clusters, nc);
+	cluster_families(w, &cl);
+	crs_free(&cl);
+	crs_from_json(&bk, backups, nb);
 	backup_families(w, &bk);
 	crs_free(&bk);
 }

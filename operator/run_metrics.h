@@ -39,7 +39,12 @@ struct run_metrics {
 void run_metrics_collect(void *ud, struct n4j_metrics_writer *w);
 bool run_metrics_healthy(void *ud, char *why, size_t len);
 
-/* For tests of the status readers: an RFC 3339 time as seconds since the epoch. */
+/* For tests of the status readers: the per-CR families (cluster_*, certificate_*, backup_*)
+ * from objects as the caches hold them (metadata.namespace/name, spec, status), in the
+ * order collect writes them. */
+void run_metrics_cr_families(struct n4j_metrics_writer *w, cJSON *const *clusters, size_t nc,
+			     cJSON *const *backups, size_t nb);
+/* An RFC 3339 time as seconds since the epoch. */
 bool run_metrics_parse_time(const char *s, double *out);
 
 #endif
