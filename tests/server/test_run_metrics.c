@@ -30,6 +30,10 @@ static const char *CLUSTER_B =
 /* Sorted before b; no status at all. */
 static const char *CLUSTER_A = "{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"a\"},"
 			       "\"spec\":{\"servers\":1}}";
+/* Ready False, and a status without servers or tls. */
+static const char *CLUSTER_C =
+	"{\"metadata\":{\"namespace\":\"ns2\",\"name\":\"c\"},"
+	"\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}";
 static const char *BACKUP = "{\"metadata\":{\"namespace\":\"ns1\",\"name\":\"nightly\"},"
 			    "\"status\":{\"lastSuccessfulTime\":\"2026-12-01T02:00:00Z\","
 			    "\"nextScheduleTime\":\"2026-12-02T02:00:00+01:00\","
@@ -38,19 +42,20 @@ static const char *BACKUP_NEW = "{\"metadata\":{\"namespace\":\"ns0\",\"name\":\
 
 static void test_cr_families(void)
 {
-	cJSON *cl[2] = {cJSON_Parse(CLUSTER_B), cJSON_Parse(CLUSTER_A)};
+	cJSON *cl[3] = {cJSON_Parse(CLUSTER_B), cJSON_Parse(CLUSTER_C), cJSON_Parse(CLUSTER_A)};
 	cJSON *bk[2] = {cJSON_Parse(BACKUP), cJSON_Parse(BACKUP_NEW)};
-	CHECK(cl[0] && cl[1] && bk[0] && bk[1]);
+	CHECK(cl[0] && cl[1] && cl[2] && bk[0] && bk[1]);
 	struct n4j_buf b;
 	n4j_buf_init(&b);
 	struct n4j_metrics_writer *w = n4j_metrics_writer_new(&b);
-	run_metrics_cr_families(w, cl, 2, bk, 2);
+	run_metrics_cr_families(w, cl, 3, bk, 2);
 	const char *t = n4j_buf_cstr(&b);
 	CHECK_INT(n4j_metrics_writer_dropped(w), 0);
 
 	CHECK_HAS(t, "# TYPE neo4j_operator_cluster_ready gauge\n"
 		     "neo4j_operator_cluster_ready{namespace=\"ns1\",name=\"a\"} 0\n"
-		     "neo4j_operator_cluster_ready{namespace=\"ns1\",name=\"b\"} 1\n");
+		     "neo4j_operator_cluster_ready{namespace=\"ns1\",name=\"b\"} 1\n"
+		     "neo4j_operator_cluster_ready{namespace=\"ns2\",name=\"c\"} 0\n");
 	CHECK_HAS(t, "# TYPE neo4j_operator_cluster_condition gauge\n"
 		     "neo4j_operator_cluster_condition{namespace=\"ns1\",name=\"b\","
 		     "condition=\"Ready\",status=\"true\"} 1\n"
@@ -58,6 +63,8 @@ static void test_cr_families(void)
 		     "condition=\"UpdatePending\",status=\"true\"} 1\n"
 		     "neo4j_operator_cluster_condition{namespace=\"ns1\",name=\"b\","
 		     "condition=\"Degraded\",status=\"unknown\"} 1\n"
+		     "neo4j_operator_cluster_condition{namespace=\"ns2\",name=\"c\","
+		     "condition=\"Ready\",status=\"false\"} 1\n"
 		     "# HELP");
 	CHECK(strstr(t, "Bad Type") == NULL);
 	CHECK_HAS(t, "neo4j_operator_cluster_servers{namespace=\"ns1\",name=\"b\","
@@ -90,10 +97,10 @@ static void test_cr_families(void)
 		     "neo4j_operator_backup_healthy{namespace=\"ns1\",name=\"nightly\"} 0\n");
 	n4j_metrics_writer_free(w);
 	n4j_buf_free(&b);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++)
 		cJSON_Delete(cl[i]);
+	for (int i = 0; i < 2; i++)
 		cJSON_Delete(bk[i]);
-	}
 }
 
 static void test_parse_time(void)
