@@ -336,6 +336,10 @@ static void test_stats(void)
 	CHECK(st.adds >= 3 && st.adds <= 4);
 
 	n4j_sleep_ms(20);
+	/* e's 5 ms backoff is over: ready, so in depth, although no getter promoted it. */
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.depth, 4);
+	CHECK_INT(st.adds, 4);
 	char *k = NULL;
 	T(n4j_workqueue_get(q, &k) == 0 && check_streq(k, "a"));
 	n4j_workqueue_stats(q, &st);

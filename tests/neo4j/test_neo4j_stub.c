@@ -228,12 +228,13 @@ static void test_last_error(const char *stub)
 		CHECK(n4j_step_run(h, a, &s, &err) != 0);
 		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_FAILURE);
 		CHECK_STR(code, "Neo.ClientError.Cluster.ServerNotFound");
-		s.server_id = "0751b736-0000-4000-8000-00000000000b";
-		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
+		/* refused before sending: not Bolt's, and the FAILURE before is not its error */
+		s.server_id = "not-a-uuid";
+		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
 		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NONE);
 		CHECK_STR(code, "");
-		s.server_id = "not-a-uuid"; /* refused before sending */
-		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
+		s.server_id = "0751b736-0000-4000-8000-00000000000b";
+		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
 		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NONE);
 		n4j_neo4j_close(h);
 	}
