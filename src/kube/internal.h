@@ -183,8 +183,9 @@ struct n4j_kube_hdrs {
 	bool counted;
 };
 size_t n4j_kube_header_cb(char *buf, size_t size, size_t n, void *ud);
-/* After curl_easy_perform: counts an attempt whose headers never came (status 0 →
- * "<error>", client-go's code for a transport failure). */
+/* After curl_easy_perform: counts an attempt whose headers never came in whole (pass
+ * status 0 for a failed transfer: "<error>", client-go's code for a transport failure);
+ * a watch's WATCH latency then ends at its failure. */
 void n4j_kube_hdrs_finish(struct n4j_kube_hdrs *h, long status);
 /* rest_client_requests_total{code,method}; status 0 counts as "<error>". */
 void n4j_kube_stats_count(struct n4j_kube_client *c, const char *method, long status);

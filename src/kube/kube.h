@@ -159,7 +159,8 @@ struct n4j_kube_client_stats {
 	/* rest_client_request_duration_seconds{verb,host}: every request but a watch's
 	 * stream is timed until its response is read (the whole call, retries and client-side
 	 * throttling included, as client-go); a LIST is a GET; WATCH times a watch until its
-	 * headers (client-go does not time watches); verbs[i] names durations[i]. */
+	 * headers or its failure (client-go does not time watches); verbs[i] names
+	 * durations[i]. */
 	const char *verbs[N4J_KUBE_STATS_VERBS];
 	struct n4j_histogram_snapshot durations[N4J_KUBE_STATS_VERBS];
 	const char *host; /* the apiserver's host:port (points into the client) */

@@ -118,7 +118,8 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 		curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &httpv);
 		if (httpv == CURL_HTTP_VERSION_2_0)
 			atomic_fetch_add(&c->n_http2, 1);
-		n4j_kube_hdrs_finish(&rh, status);
+		/* Headers cut short count as client-go's failed client.Do: "<error>". */
+		n4j_kube_hdrs_finish(&rh, cc == CURLE_OK ? status : 0);
 		n4j_kube_easy_release(c, h, hdrs);
 		uint64_t gen = cr.generation;
 		n4j_kube_creds_free(&cr);

@@ -174,7 +174,7 @@ int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 			atomic_fetch_add(&c->n_http2, 1);
 		if (!w.status)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w.status);
-		n4j_kube_hdrs_finish(&rh, w.status);
+		n4j_kube_hdrs_finish(&rh, cc == CURLE_OK ? w.status : 0);
 		n4j_kube_easy_release(c, h, hdrs);
 
 		bool retry401 = false;
