@@ -25,6 +25,7 @@ TokenRequest), so the test can take permissions away and give them back:
 import base64
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -32,8 +33,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from e2elib import (GROUP, Operator, apply_cr, audit_mark, audit_since, check,  # noqa: E402
-                    cluster_doc, kjson, kubectl, run, say, unique_name, wait_for, wait_ready)
+from e2elib import (GROUP, ROOT, Operator, apply_cr, audit_mark, audit_since,  # noqa: E402
+                    check, cluster_doc, kjson, kubectl, run, say, unique_name, wait_for,
+                    wait_ready)
 
 CACHE = os.environ.get("TESTENV_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "neo4j-operator-testenv")
@@ -81,6 +83,28 @@ CONTRACT = {
 WATCHED = {"neo4jclusters", "neo4jbackups", "statefulsets", "services", "configmaps",
            "serviceaccounts", "poddisruptionbudgets", "networkpolicies", "pods",
            "persistentvolumeclaims", "jobs", "cronjobs"}
+
+
+DOC = os.path.join(ROOT, "docs", "monitoring", "metrics.md")
+ROW = re.compile(r"^\| `([a-zA-Z_:][a-zA-Z0-9_:]*)` \| (counter|gauge|histogram) \| ([^|]*)\|")
+
+
+def documented():
+    """{family: (type, {labels})} of docs/monitoring/metrics.md's table, or None without
+    the file. The table's format is described in the file itself."""
+    if not os.path.exists(DOC):
+        return None
+    out, inside = {}, False
+    with open(DOC) as f:
+        for ln in f:
+            if "metrics-table:begin" in ln:
+                inside = True
+            elif "metrics-table:end" in ln:
+                inside = False
+            elif inside and (m := ROW.match(ln)):
+                out[m.group(1)] = (m.group(2), set(re.findall(r"`([a-zA-Z_][a-zA-Z0-9_]*)`",
+                                                             m.group(3))))
+    return out
 
 
 def parser():
@@ -275,17 +299,32 @@ def body(t):
           "A logged 'caches synced' before /readyz turned 200")
     ea.healthy("after the caches synced")
 
-    # 2. The families: exactly the contract's, each announced once, with its type.
+    # 2. The families: exactly the documented ones (the contract's while the doc is
+    # absent), each announced once, with its type and documented labels only.
     wait_for("A leads", lambda: value(ea.scrape(), "leader_election_master_status",
                                       name=lease) == 1, timeout=60, interval=0.5)
     text = ea.scrapes[-1]
     fams, dup = families(text)
     check(not dup, f"each family announced once: {dup}")
-    missing = {n: ty for n, ty in CONTRACT.items() if fams.get(n) != ty}
-    check(not missing, f"every contract family with its type: missing or mistyped {missing} "
+    doc = documented()
+    if doc is not None:
+        check({n: ty for n, (ty, _) in doc.items()} == CONTRACT,
+              f"{DOC} lists the contract's families with their types: "
+              f"{sorted(set(doc) ^ set(CONTRACT))}")
+    want = {n: ty for n, (ty, _) in doc.items()} if doc is not None else CONTRACT
+    missing = {n: ty for n, ty in want.items() if fams.get(n) != ty}
+    check(not missing, f"every family with its type: missing or mistyped {missing} "
           f"(have {sorted(fams)})")
-    extra = sorted(set(fams) - set(CONTRACT))
-    check(not extra, f"no family outside the contract (docs/monitoring/metrics.md): {extra}")
+    extra = sorted(set(fams) - set(want))
+    check(not extra, f"no family outside {'the doc' if doc is not None else 'the contract'}: "
+          f"{extra}")
+    if doc is not None:
+        bad = set()
+        for fam in PARSE(text):
+            name = fam.name + "_total" if fam.name + "_total" in doc else fam.name
+            allowed = doc.get(name, ("", set()))[1] | ({"le"} if fam.type == "histogram" else set())
+            bad |= {(name, k) for smp in fam.samples for k in smp.labels if k not in allowed}
+        check(not bad, f"only documented labels: {sorted(bad)}")
     smp = ea.scrape()
     check(value(smp, "controller_runtime_max_concurrent_reconciles",
                 controller="neo4jcluster") == 2, "max_concurrent_reconciles = --workers 2")
