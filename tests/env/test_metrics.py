@@ -20,7 +20,7 @@ TokenRequest), so the test can take permissions away and give them back:
      per-cluster gauges from its cache too.
   5. SIGTERM to A: B takes over (master status 1) and reconciles.
   /healthz is 200 throughout; no value of the admin Secret, nor the operator's token,
-  appears in any scrape.
+  appears in any scrape; a replica whose metrics port is taken exits 1 naming it.
 """
 import base64
 import json
@@ -384,6 +384,22 @@ def body(t):
     check(value(sb, "leader_election_master_status", name=lease) == 0, "B still follows")
     ea.healthy("with a follower")
     eb.healthy("as a follower")
+
+    # A third replica told to bind A's metrics port exits 1 naming the address, as
+    # controller-runtime does (a pod without its probe port would only be killed later).
+    taken = f"127.0.0.1:{ea.metrics_port}"
+    c = Operator(t.tmp, [ns], lease_id=lease, tag="c",
+                 extra_args=["--kubeconfig", kc, "--leader-election-namespace", ns,
+                             "--metrics-bind-address", taken])
+    c.start()
+    try:
+        rc = c.proc.wait(60)
+    except Exception:  # noqa: BLE001 - still running: the check below fails
+        rc = None
+    c.stop()
+    failed = next((r for r in c.log_records() if r.get("msg") == "start-up failed"), {})
+    check(rc == 1 and taken in failed.get("error", ""),
+          f"an operator whose metrics port is taken exits 1 naming it (rc {rc}, {failed})")
 
     # 5. A goes: B takes over and works.
     forbidden = [token]
