@@ -96,7 +96,7 @@ static long refuse(struct brec *r, const char *reason, const char *msg)
 	ctl_cond_set(&cs, CT_STALLED, N4J_COND_TRUE, reason, msg);
 	if (!again) {
 		bevent(r, "Warning", reason, msg);
-		r->c->refusals++;
+		ctl_count_refusal(r->c, N4J_CTL_BACKUP);
 	}
 	n4j_log_warn(CTL, "backup refused", N4J_STR("key", r->key), N4J_STR("reason", reason),
 		     N4J_STR("message", msg));
@@ -620,5 +620,5 @@ static long reconcile_in(struct n4j_controller *c, const char *key, struct n4j_a
 
 long n4j_reconcile_backup(void *ud, const char *key)
 {
-	return ctl_reconcile_with_arena(ud, key, reconcile_in);
+	return ctl_reconcile_with_arena(ud, N4J_CTL_BACKUP, key, reconcile_in);
 }

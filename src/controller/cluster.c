@@ -217,6 +217,8 @@ static int run_step(struct rec *r, struct ctl_entry *en, const struct n4j_plan *
 		struct n4j_error err = {0};
 		rc = en && en->neo ? n4j_step_run(en->neo, r->a, s, &err)
 				   : n4j_err(&err, N4J_EINVAL, "Neo4j is not reachable");
+		if (rc && en && en->neo)
+			ctl_count_bolt_error(c, en->neo);
 		snprintf(msg, sizeof(msg), "%s", err.msg);
 	}
 	const char *what = step_message(r, s);
@@ -229,7 +231,7 @@ static int run_step(struct rec *r, struct ctl_entry *en, const struct n4j_plan *
 		return rc;
 	}
 	*ran = true;
-	c->steps++;
+	ctl_count_step(c, s->kind);
 	n4j_log_info(CTL, "step", N4J_STR("key", r->key), N4J_STR("step", kind),
 		     N4J_STR("message", what));
 	event(r, "Normal", reason_or(kind, "Step"), what);
@@ -305,7 +307,7 @@ static void transition_events(struct rec *r, const struct ctl_conds *cs,
 			continue;
 		event(r, watched[i].event_type, n->reason, n->message ? n->message : n->reason);
 		if (strcmp(n->type, CT_STALLED) == 0)
-			r->c->refusals++;
+			ctl_count_refusal(r->c, N4J_CTL_CLUSTER);
 	}
 	if (st->phase && (!r->prev.phase || strcmp(r->prev.phase, st->phase) != 0))
 		event(r, "Normal", "PhaseChanged",
@@ -547,5 +549,5 @@ static long reconcile_in(struct n4j_controller *c, const char *key, struct n4j_a
 
 long n4j_reconcile_cluster(void *ud, const char *key)
 {
-	return ctl_reconcile_with_arena(ud, key, reconcile_in);
+	return ctl_reconcile_with_arena(ud, N4J_CTL_CLUSTER, key, reconcile_in);
 }

@@ -54,6 +54,9 @@ int n4j_controller_new(const struct n4j_controller_config *cfg, struct n4j_contr
 		c->cfg.progress_ms = 2000;
 	if (c->cfg.bolt_timeout_ms <= 0)
 		c->cfg.bolt_timeout_ms = 5000;
+	for (int k = 0; k < N4J_CTL_KINDS; k++)
+		n4j_histogram_init(&c->kind[k].reconcile_time, N4J_HIST_RECONCILE,
+				   N4J_HIST_RECONCILE_N);
 	if (pthread_mutex_init(&c->mu, NULL)) {
 		free(c);
 		return n4j_err(err, N4J_ENOMEM, "controller: no mutex");
@@ -87,6 +90,87 @@ void n4j_controller_stats(const struct n4j_controller *c, struct n4j_controller_
 	out->refusals = c->refusals;
 	out->status_writes = c->status_writes;
 	out->applies = c->applies;
+	static const char *const names[N4J_CTL_KINDS] = {"neo4jcluster", "neo4jbackup"};
+	for (int k = 0; k < N4J_CTL_KINDS; k++) {
+		const struct ctl_kind_stats *ks = &c->kind[k];
+		out->kinds[k].name = names[k];
+		out->kinds[k].success = atomic_load(&ks->success);
+		out->kinds[k].error = atomic_load(&ks->error);
+		out->kinds[k].requeue = 0; /* our work functions have no immediate requeue */
+		out->kinds[k].requeue_after = atomic_load(&ks->requeue_after);
+		out->kinds[k].terminal_errors = atomic_load(&ks->terminal_errors);
+		out->kinds[k].active_workers = atomic_load(&ks->active_workers);
+		n4j_histogram_read(&ks->reconcile_time, &out->kinds[k].reconcile_time);
+	}
+	for (int s = 0; s < N4J_CTL_MAX_STEP_KINDS; s++) {
+		uint64_t n = atomic_load(&c->step_counts[s]);
+		if (!n)
+			continue; /* never run: omitted, as the header says */
+		out->step_counts[out->n_step_counts].name =
+			n4j_step_kind_name((enum n4j_step_kind)s);
+		out->step_counts[out->n_step_counts++].count = n;
+	}
+	out->rolling_pod_deletions = atomic_load(&c->rolling_pod_deletions);
+	for (int b = 0; b < N4J_BOLT_CLASSES; b++)
+		out->bolt_errors[b] = atomic_load(&c->bolt_errors[b]);
+}
+
+void ctl_count_refusal(struct n4j_controller *c, enum n4j_ctl_kind kind)
+{
+	atomic_fetch_add(&c->refusals, 1);
+	atomic_fetch_add(&c->kind[kind].terminal_errors, 1);
+}
+
+void ctl_count_step(struct n4j_controller *c, enum n4j_step_kind kind)
+{
+	atomic_fetch_add(&c->steps, 1);
+	if ((unsigned)kind < N4J_CTL_MAX_STEP_KINDS)
+		atomic_fetch_add(&c->step_counts[kind], 1);
+	/* Every DeletePod the planner makes is one pod of a rolling change (neo4j.h). */
+	if (kind == N4J_STEP_DELETE_POD)
+		atomic_fetch_add(&c->rolling_pod_deletions, 1);
+}
+
+bool ctl_bolt_error_class(enum n4j_neo4j_error_kind kind, const char *code,
+			  enum n4j_bolt_error_class *out)
+{
+	static const struct {
+		const char *prefix;
+		enum n4j_bolt_error_class cls;
+	} classes[] = {
+		{"Neo.ClientError.", N4J_BOLT_CLIENT_ERROR},
+		{"Neo.TransientError.", N4J_BOLT_TRANSIENT_ERROR},
+		{"Neo.DatabaseError.", N4J_BOLT_DATABASE_ERROR},
+	};
+	switch (kind) {
+	case N4J_NEO4J_ERR_FAILURE:
+		for (size_t i = 0; code && i < sizeof(classes) / sizeof(classes[0]); i++)
+			if (strncmp(code, classes[i].prefix, strlen(classes[i].prefix)) == 0) {
+				*out = classes[i].cls;
+				return true;
+			}
+		/* A FAILURE whose code names no Neo4j class is not a reply we understand. */
+		*out = N4J_BOLT_PROTOCOL;
+		return true;
+	case N4J_NEO4J_ERR_NETWORK:
+		*out = N4J_BOLT_NETWORK;
+		return true;
+	case N4J_NEO4J_ERR_PROTOCOL:
+		*out = N4J_BOLT_PROTOCOL;
+		return true;
+	default:
+		return false;
+	}
+}
+
+void ctl_count_bolt_error(struct n4j_controller *c, const struct n4j_neo4j *n)
+{
+	const char *code = NULL;
+	enum n4j_bolt_error_class cls;
+	/* Apart: an argument list does not order the call before code is read. */
+	enum n4j_neo4j_error_kind kind = n4j_neo4j_last_error(n, &code);
+	if (ctl_bolt_error_class(kind, code, &cls))
+		atomic_fetch_add(&c->bolt_errors[cls], 1);
 }
 
 /*
@@ -153,29 +237,40 @@ void ctl_entry_drop(struct n4j_controller *c, const char *key)
 	}
 }
 
-long ctl_reconcile_with_arena(void *ud, const char *key,
+long ctl_reconcile_with_arena(void *ud, enum n4j_ctl_kind kind, const char *key,
 			      long (*fn)(struct n4j_controller *c, const char *key,
 					 struct n4j_arena *a))
 {
 	struct n4j_controller *c = ud;
-	if (!c || !key)
+	if (!c || !key || (unsigned)kind >= N4J_CTL_KINDS)
 		return -1;
-	c->reconciles++;
+	struct ctl_kind_stats *ks = &c->kind[kind];
+	atomic_fetch_add(&c->reconciles, 1);
+	atomic_fetch_add(&ks->active_workers, 1);
+	int64_t start = n4j_now_ns();
+	long ret = -1;
 	struct n4j_arena *a = n4j_arena_new();
-	if (!a) {
-		c->errors++;
-		return -1;
+	if (a) {
+		ret = fn(c, key, a);
+		n4j_arena_free(a);
 	}
-	long ret = fn(c, key, a);
-	if (ret < 0)
-		c->errors++;
-	n4j_arena_free(a);
+	/* controller-runtime's result labels: error, requeue_after (> 0), success (0). */
+	n4j_histogram_observe(&ks->reconcile_time, (double)(n4j_now_ns() - start) / 1e9);
+	if (ret < 0) {
+		atomic_fetch_add(&c->errors, 1);
+		atomic_fetch_add(&ks->error, 1);
+	} else if (ret > 0) {
+		atomic_fetch_add(&ks->requeue_after, 1);
+	} else {
+		atomic_fetch_add(&ks->success, 1);
+	}
+	atomic_fetch_sub(&ks->active_workers, 1);
 	return ret;
 }
 
 const char *n4j_bolt_error_class_name(enum n4j_bolt_error_class c)
 {
-	static const char *const names[N4J_BOLT_CLASSES] = {
-		"ClientError", "TransientError", "DatabaseError", "Network", "Protocol"};
+	static const char *const names[N4J_BOLT_CLASSES] = {"ClientError", "TransientError",
+							    "DatabaseError", "Network", "Protocol"};
 	return (unsigned)c < N4J_BOLT_CLASSES ? names[c] : "Unknown";
 }

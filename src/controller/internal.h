@@ -58,7 +58,25 @@ struct n4j_controller {
 	pthread_mutex_t mu; /* guards entries */
 	struct ctl_entry *entries;
 	_Atomic uint64_t reconciles, errors, steps, refusals, status_writes, applies;
+	/* /metrics (n4j_controller_stats): per kind, then per step kind and Bolt error class. */
+	struct ctl_kind_stats {
+		_Atomic uint64_t success, error, requeue_after, terminal_errors, active_workers;
+		struct n4j_histogram reconcile_time;
+	} kind[N4J_CTL_KINDS];
+	_Atomic uint64_t step_counts[N4J_CTL_MAX_STEP_KINDS]; /* by enum n4j_step_kind */
+	_Atomic uint64_t rolling_pod_deletions;
+	_Atomic uint64_t bolt_errors[N4J_BOLT_CLASSES];
 };
+
+/* A refusal that sets Stalled (no retry fixes it): refusals and terminal errors of kind. */
+void ctl_count_refusal(struct n4j_controller *c, enum n4j_ctl_kind kind);
+/* A step that ran: steps, steps by kind, and a DeletePod as a rolling deletion. */
+void ctl_count_step(struct n4j_controller *c, enum n4j_step_kind kind);
+/* After a failed observe or step on n: its Bolt error by class (nothing if not Bolt's). */
+void ctl_count_bolt_error(struct n4j_controller *c, const struct n4j_neo4j *n);
+/* The Bolt error class of a neo4j-layer error kind and FAILURE code; false: not Bolt's. */
+bool ctl_bolt_error_class(enum n4j_neo4j_error_kind kind, const char *code,
+			  enum n4j_bolt_error_class *out);
 
 /* The entry of uid (created when absent; an entry of key with another uid is dropped). */
 struct ctl_entry *ctl_entry_get(struct n4j_controller *c, const char *key, const char *uid);
@@ -97,7 +115,7 @@ cJSON *ctl_merge_diff(const cJSON *old_obj, const cJSON *new_obj, bool *oom);
 /* The merge patch {"status": diff} that turns live_status into want (which it frees);
  * *changed false and *patch NULL when they are equal. Both kinds' status writes use it. */
 /* The work-function shell of both kinds: counters, one arena per reconcile, errors. */
-long ctl_reconcile_with_arena(void *ud, const char *key,
+long ctl_reconcile_with_arena(void *ud, enum n4j_ctl_kind kind, const char *key,
 			      long (*fn)(struct n4j_controller *c, const char *key,
 					 struct n4j_arena *a));
 

@@ -180,6 +180,8 @@ int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_en
 		return 0;
 	}
 	int rc = n4j_observe(en->neo, a, cl, out, &err);
+	if (!out->reachable || rc)
+		ctl_count_bolt_error(c, en->neo);
 	if (rc) {
 		/* Not reachable is not an error of the reconcile: the planner waits. */
 		memset(out, 0, sizeof(*out));

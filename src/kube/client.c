@@ -11,6 +11,11 @@
 #define TOKEN_REREAD_S  60
 #define EXEC_TIMEOUT_MS 60000
 
+/* The verbs of rest_client_request_duration_seconds: a LIST is a GET, as in client-go;
+ * WATCH is ours (client-go does not time watches): the time until the watch's headers. */
+static const char *const stat_verbs[N4J_KUBE_STATS_VERBS] = {"GET",   "POST",   "PUT",
+							     "PATCH", "DELETE", "WATCH"};
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
 
@@ -58,6 +63,9 @@ static int build_base(struct n4j_kube_client *c, struct n4j_error *err)
 	}
 	if (hend == h || port_len == 0 || port_len > 5)
 		return n4j_err(err, N4J_EINVAL, "server URL: malformed host or port");
+	/* The dialled host (not tls-server-name), port always written: bounded, not secret. */
+	snprintf(c->host, sizeof(c->host), "%.*s:%.*s", (int)(hend - h < 256 ? hend - h : 256), h,
+		 (int)port_len, port);
 	const char *sni = c->cfg->tls_server_name;
 	if (!sni) {
 		c->base_url = strdup(s);
@@ -94,6 +102,9 @@ int n4j_kube_client_new(const struct n4j_kube_config *cfg, const struct n4j_kube
 	pthread_mutex_init(&c->cred_mu, NULL);
 	pthread_mutex_init(&c->bucket_mu, NULL);
 	pthread_mutex_init(&c->pool_mu, NULL);
+	pthread_mutex_init(&c->stats_mu, NULL);
+	for (size_t i = 0; i < N4J_KUBE_STATS_VERBS; i++)
+		n4j_histogram_init(&c->durations[i], N4J_HIST_REST, N4J_HIST_REST_N);
 	if (opts)
 		c->opts = *opts;
 	struct n4j_kube_client_opts *o = &c->opts;
@@ -175,6 +186,7 @@ void n4j_kube_client_free(struct n4j_kube_client *c)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->cred_mu);
 	pthread_mutex_destroy(&c->bucket_mu);
+	pthread_mutex_destroy(&c->stats_mu);
 	n4j_kube_config_free(c->cfg);
 	free(c->user_agent);
 	free(c->field_manager);
@@ -194,6 +206,76 @@ void n4j_kube_client_stats(const struct n4j_kube_client *c, struct n4j_kube_clie
 	out->retries = atomic_load(&m->n_retries);
 	out->throttled_ms = atomic_load(&m->n_throttled_ms);
 	out->http2_requests = atomic_load(&m->n_http2);
+	pthread_mutex_lock(&m->stats_mu);
+	for (size_t i = 0; i < m->n_by_code; i++) {
+		memcpy(out->by_code[i].method, m->by_code[i].method,
+		       sizeof(out->by_code[i].method));
+		memcpy(out->by_code[i].code, m->by_code[i].code, sizeof(out->by_code[i].code));
+		out->by_code[i].count = m->by_code[i].count;
+	}
+	out->n_by_code = m->n_by_code;
+	pthread_mutex_unlock(&m->stats_mu);
+	for (size_t i = 0; i < N4J_KUBE_STATS_VERBS; i++) {
+		out->verbs[i] = stat_verbs[i];
+		n4j_histogram_read(&m->durations[i], &out->durations[i]);
+	}
+	out->host = m->host;
+}
+
+void n4j_kube_stats_count(struct n4j_kube_client *c, const char *method, long status)
+{
+	char code[8];
+	if (status > 0 && status < 1000)
+		snprintf(code, sizeof(code), "%ld", status);
+	else
+		snprintf(code, sizeof(code), "<error>");
+	pthread_mutex_lock(&c->stats_mu);
+	struct n4j_kube_code_row *row = NULL;
+	for (size_t i = 0; i < c->n_by_code && !row; i++)
+		if (strcmp(c->by_code[i].method, method) == 0 &&
+		    strcmp(c->by_code[i].code, code) == 0)
+			row = &c->by_code[i];
+	if (!row && c->n_by_code < N4J_KUBE_STATS_MAX_CODES - 1) {
+		row = &c->by_code[c->n_by_code++];
+		snprintf(row->method, sizeof(row->method), "%s", method);
+		memcpy(row->code, code, sizeof(code));
+	}
+	if (!row) {
+		/* Full: the last row absorbs the rest, so counts stay complete and bounded. */
+		row = &c->by_code[N4J_KUBE_STATS_MAX_CODES - 1];
+		if (c->n_by_code < N4J_KUBE_STATS_MAX_CODES) {
+			c->n_by_code = N4J_KUBE_STATS_MAX_CODES;
+			snprintf(row->method, sizeof(row->method), "OTHER");
+			snprintf(row->code, sizeof(row->code), "OTHER");
+		}
+	}
+	row->count++;
+	pthread_mutex_unlock(&c->stats_mu);
+}
+
+void n4j_kube_stats_observe(struct n4j_kube_client *c, const char *verb, int64_t start_ns)
+{
+	for (size_t i = 0; i < N4J_KUBE_STATS_VERBS; i++)
+		if (strcmp(stat_verbs[i], verb) == 0) {
+			n4j_histogram_observe(&c->durations[i],
+					      (double)(n4j_now_ns() - start_ns) / 1e9);
+			return;
+		}
+}
+
+static void hdrs_count(struct n4j_kube_hdrs *h, long status)
+{
+	if (!h->c || h->counted)
+		return;
+	h->counted = true;
+	n4j_kube_stats_count(h->c, h->method ? h->method : "GET", status);
+	if (h->watch_start_ns > 0)
+		n4j_kube_stats_observe(h->c, "WATCH", h->watch_start_ns);
+}
+
+void n4j_kube_hdrs_finish(struct n4j_kube_hdrs *h, long status)
+{
+	hdrs_count(h, status);
 }
 
 /* ---- credentials ---- */
@@ -492,7 +574,17 @@ size_t n4j_kube_header_cb(char *buf, size_t size, size_t n, void *ud)
 		line[--m] = '\0';
 	if (strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a redirect or 100-continue): forget the old one. */
-		memset(h, 0, sizeof(*h));
+		memset(h->audit_id, 0, sizeof(h->audit_id));
+		h->retry_after_ms = 0;
+		h->has_retry_after = false;
+		return len;
+	}
+	if (m == 0 && len > 0 && h->h) {
+		/* The blank line ends a header block; an interim 1xx is not the answer. */
+		long status = 0;
+		curl_easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200)
+			hdrs_count(h, status);
 		return len;
 	}
 	char *colon = strchr(line, ':');

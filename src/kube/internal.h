@@ -129,6 +129,18 @@ struct n4j_kube_client {
 
 	atomic_uint_fast64_t n_requests, n_writes, n_retries, n_throttled_ms, n_http2;
 	atomic_bool warned_insecure;
+
+	/* /metrics: rest_client_requests_total rows (insertion is rare: a mutex is cheaper
+	 * to get right than a lock-free table) and request latency by verb. */
+	pthread_mutex_t stats_mu;
+	struct n4j_kube_code_row {
+		char method[8];
+		char code[8];
+		uint64_t count;
+	} by_code[N4J_KUBE_STATS_MAX_CODES];
+	size_t n_by_code;
+	struct n4j_histogram durations[N4J_KUBE_STATS_VERBS];
+	char host[272];     /* the apiserver's host:port, for the host label */
 	struct n4j_rng rng; /* jitter */
 };
 
@@ -161,7 +173,23 @@ struct n4j_kube_hdrs {
 	char audit_id[64];
 	long retry_after_ms;
 	bool has_retry_after;
+	/* Set by the caller and kept across interim responses: with c set, the end of the
+	 * final response's headers counts the request in rest_client_requests_total, as
+	 * client-go counts once client.Do returns (for a watch: before its stream). */
+	struct n4j_kube_client *c;
+	CURL *h;
+	const char *method;
+	int64_t watch_start_ns; /* a watch: its WATCH latency ends with the headers */
+	bool counted;
 };
 size_t n4j_kube_header_cb(char *buf, size_t size, size_t n, void *ud);
+/* After curl_easy_perform: counts an attempt whose headers never came in whole (pass
+ * status 0 for a failed transfer: "<error>", client-go's code for a transport failure);
+ * a watch's WATCH latency then ends at its failure. */
+void n4j_kube_hdrs_finish(struct n4j_kube_hdrs *h, long status);
+/* rest_client_requests_total{code,method}; status 0 counts as "<error>". */
+void n4j_kube_stats_count(struct n4j_kube_client *c, const char *method, long status);
+/* rest_client_request_duration_seconds{verb}: from start_ns until now. */
+void n4j_kube_stats_observe(struct n4j_kube_client *c, const char *verb, int64_t start_ns);
 
 #endif

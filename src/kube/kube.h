@@ -142,12 +142,14 @@ int n4j_kube_client_new(const struct n4j_kube_config *cfg, const struct n4j_kube
 void n4j_kube_client_free(struct n4j_kube_client *c);
 /* Counters for tests and /metrics: requests by verb, retries, bytes. */
 #define N4J_KUBE_STATS_MAX_CODES 48
-#define N4J_KUBE_STATS_VERBS 6 /* GET POST PUT PATCH DELETE WATCH */
+#define N4J_KUBE_STATS_VERBS     6 /* GET POST PUT PATCH DELETE WATCH */
 struct n4j_kube_client_stats {
 	uint64_t requests, writes, retries, throttled_ms, http2_requests;
 	/* rest_client_requests_total{code,method,host}: one row per (method, code) seen;
 	 * code is the HTTP status, or "<error>" for a transport failure (client-go's word);
-	 * a row beyond the table's size counts into the last one, method "OTHER". */
+	 * a row beyond the table's size counts into the last one, method and code "OTHER".
+	 * As in client-go, each attempt counts (a retry is a second request) when its
+	 * response headers arrive; a watch is a GET counted then, not when its stream ends. */
 	struct {
 		char method[8]; /* GET, POST, PUT, PATCH, DELETE */
 		char code[8];
@@ -155,7 +157,10 @@ struct n4j_kube_client_stats {
 	} by_code[N4J_KUBE_STATS_MAX_CODES];
 	size_t n_by_code;
 	/* rest_client_request_duration_seconds{verb,host}: every request but a watch's
-	 * stream is timed until its response is read; verbs[i] names durations[i]. */
+	 * stream is timed until its response is read (the whole call, retries and client-side
+	 * throttling included, as client-go); a LIST is a GET; WATCH times a watch until its
+	 * headers or its failure (client-go does not time watches); verbs[i] names
+	 * durations[i]. */
 	const char *verbs[N4J_KUBE_STATS_VERBS];
 	struct n4j_histogram_snapshot durations[N4J_KUBE_STATS_VERBS];
 	const char *host; /* the apiserver's host:port (points into the client) */
@@ -374,8 +379,10 @@ int n4j_workqueue_retries(struct n4j_workqueue *q, const char *key);
 int n4j_workqueue_get(struct n4j_workqueue *q, char **key);
 void n4j_workqueue_done(struct n4j_workqueue *q, const char *key);
 size_t n4j_workqueue_len(struct n4j_workqueue *q);
-/* client-go's workqueue metrics (reference §3.8): depth counts keys ready to be handed
- * out (not delayed ones), adds every accepted add, retries every add_rate_limited;
+/* client-go's workqueue metrics (reference §3.8): depth counts keys waiting to be handed
+ * out (dirty: queued, or re-added while processing; not delayed ones), adds every add that
+ * made a key dirty, retries every add_after and add_rate_limited (client-go counts retries
+ * in AddAfter, which AddRateLimited and controller-runtime's RequeueAfter both call);
  * queue_duration is add → get, work_duration get → done; unfinished_work_seconds sums the
  * age of the keys in processing, longest_running the oldest of them. */
 struct n4j_workqueue_stats {

@@ -71,6 +71,8 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 		return n4j_kube_fail(e, N4J_KUBE_OTHER, N4J_ENOMEM, "request: out of memory");
 	bool write = is_write(method);
 	bool reauth_done = false;
+	/* client-go times the whole call (throttling and retries included): so do we. */
+	int64_t start_ns = n4j_now_ns();
 	int rc = 0;
 	for (int attempt = 0;; attempt++) {
 		struct n4j_kube_creds cr;
@@ -92,7 +94,7 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 			break;
 		}
 		struct body_sink sink = {.max = c->opts.max_response_bytes, .st = st, .h = h};
-		struct n4j_kube_hdrs rh = {0};
+		struct n4j_kube_hdrs rh = {.c = c, .h = h, .method = method};
 		char errbuf[CURL_ERROR_SIZE] = "";
 		n4j_buf_init(&sink.buf);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -116,6 +118,8 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 		curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &httpv);
 		if (httpv == CURL_HTTP_VERSION_2_0)
 			atomic_fetch_add(&c->n_http2, 1);
+		/* Headers cut short count as client-go's failed client.Do: "<error>". */
+		n4j_kube_hdrs_finish(&rh, cc == CURLE_OK ? status : 0);
 		n4j_kube_easy_release(c, h, hdrs);
 		uint64_t gen = cr.generation;
 		n4j_kube_creds_free(&cr);
@@ -184,6 +188,7 @@ static int request(struct n4j_kube_client *c, const char *method, const char *pa
 		atomic_fetch_add(&c->n_retries, 1);
 		n4j_sleep_ms(wait_ms);
 	}
+	n4j_kube_stats_observe(c, method, start_ns);
 	free(url);
 	return rc;
 }

@@ -147,7 +147,10 @@ int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 					   "watch: curl set-up failed");
 			break;
 		}
-		struct n4j_kube_hdrs rh = {0};
+		/* Counted as client-go counts a watch: a GET, when its headers arrive; its WATCH
+		 * latency is the time until then, not the stream's life. */
+		struct n4j_kube_hdrs rh = {
+			.c = c, .h = w.h, .method = "GET", .watch_start_ns = n4j_now_ns()};
 		char errbuf[CURL_ERROR_SIZE] = "";
 		CURL *h = w.h;
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -171,6 +174,7 @@ int n4j_kube_watch(struct n4j_kube_client *c, const struct n4j_kube_resource *r,
 			atomic_fetch_add(&c->n_http2, 1);
 		if (!w.status)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &w.status);
+		n4j_kube_hdrs_finish(&rh, cc == CURLE_OK ? w.status : 0);
 		n4j_kube_easy_release(c, h, hdrs);
 
 		bool retry401 = false;

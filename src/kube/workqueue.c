@@ -8,6 +8,11 @@
  * neither dirty, processing, delayed nor failing, so memory follows the live keys.
  * Delayed keys are promoted by getters (and by len/add calls) when due: there is no
  * timer thread, and a getter sleeps exactly until the earliest delay expires.
+ *
+ * Metrics follow client-go's defaultQueueMetrics (util/workqueue/metrics.go): an add that
+ * makes a key dirty counts in adds and depth and stamps the key's add time (the first one
+ * wins until a get); get observes add → get, done observes get → done; every add_after
+ * (so every add_rate_limited too, which client-go implements as AddAfter) counts a retry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +26,9 @@ struct entry {
 	int failures;
 	size_t heap_idx; /* SIZE_MAX: not delayed */
 	int64_t ready_at;
-	char key[]; /* a copy, so that heap and FIFO entries know their key */
+	int64_t added_ns;   /* when it became dirty (valid while dirty) */
+	int64_t started_ns; /* when a getter took it (valid while processing) */
+	char key[];         /* a copy, so that heap and FIFO entries know their key */
 };
 
 struct n4j_workqueue {
@@ -36,6 +43,9 @@ struct n4j_workqueue {
 	struct entry **heap;
 	size_t heap_len, heap_cap;
 	size_t n_processing;
+	size_t n_dirty; /* client-go's depth gauge: dirty keys, queued or waiting for done */
+	uint64_t adds, retries;
+	struct n4j_histogram queue_duration, work_duration;
 	bool shutting_down;
 	struct n4j_bucket bucket; /* the global rate */
 };
@@ -51,6 +61,8 @@ int n4j_workqueue_new(const struct n4j_workqueue_opts *o, struct n4j_workqueue *
 	q->o.burst = o && o->burst > 0 ? o->burst : 100;
 	n4j_bucket_init(&q->bucket, q->o.qps, q->o.burst, n4j_now_ms());
 	n4j_smap_init(&q->entries);
+	n4j_histogram_init(&q->queue_duration, N4J_HIST_QUEUE, N4J_HIST_QUEUE_N);
+	n4j_histogram_init(&q->work_duration, N4J_HIST_QUEUE, N4J_HIST_QUEUE_N);
 	if (pthread_mutex_init(&q->mu, NULL) != 0) {
 		free(q);
 		return N4J_ENOMEM;
@@ -216,10 +228,14 @@ static void add_locked(struct n4j_workqueue *q, const char *key)
 	if (!e || e->dirty)
 		return;
 	e->dirty = true;
+	e->added_ns = n4j_now_ns();
+	q->n_dirty++;
+	q->adds++;
 	if (e->processing)
 		return; /* done() pushes it again */
 	if (!fifo_push(q, e)) {
 		e->dirty = false;
+		q->n_dirty--;
 		maybe_drop(q, e);
 		return;
 	}
@@ -253,6 +269,7 @@ static void add_after_locked(struct n4j_workqueue *q, const char *key, long dela
 {
 	if (q->shutting_down)
 		return;
+	q->retries++;
 	if (delay_ms <= 0) {
 		add_locked(q, key);
 		return;
@@ -360,9 +377,13 @@ int n4j_workqueue_get(struct n4j_workqueue *q, char **key)
 		pthread_mutex_unlock(&q->mu);
 		return N4J_ENOMEM;
 	}
+	int64_t now = n4j_now_ns();
 	e->processing = true;
 	e->dirty = false;
+	q->n_dirty--;
+	e->started_ns = now;
 	q->n_processing++;
+	n4j_histogram_observe(&q->queue_duration, (double)(now - e->added_ns) / 1e9);
 	pthread_mutex_unlock(&q->mu);
 	*key = k;
 	return 0;
@@ -375,9 +396,13 @@ void n4j_workqueue_done(struct n4j_workqueue *q, const char *key)
 	if (e && e->processing) {
 		e->processing = false;
 		q->n_processing--;
+		n4j_histogram_observe(&q->work_duration,
+				      (double)(n4j_now_ns() - e->started_ns) / 1e9);
 		/* Changed while being processed: process it again (no lost change). */
-		if (e->dirty && !fifo_push(q, e))
+		if (e->dirty && !fifo_push(q, e)) {
 			e->dirty = false;
+			q->n_dirty--;
+		}
 		if (e->dirty)
 			pthread_cond_signal(&q->cond);
 		maybe_drop(q, e);
@@ -414,9 +439,41 @@ void n4j_workqueue_shutdown(struct n4j_workqueue *q, bool drain)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* CONTRACT STUB (issue 13): the stats helper fills this in. */
+struct unfinished {
+	int64_t now;
+	double total, oldest;
+};
+
+static void sum_unfinished(void *ud, const char *key, void *val)
+{
+	struct unfinished *u = ud;
+	const struct entry *e = val;
+	(void)key;
+	if (!e->processing)
+		return;
+	double age = (double)(u->now - e->started_ns) / 1e9;
+	u->total += age;
+	if (age > u->oldest)
+		u->oldest = age;
+}
+
 void n4j_workqueue_stats(struct n4j_workqueue *q, struct n4j_workqueue_stats *out)
 {
-	(void)q;
 	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&q->mu);
+	/* Due delayed keys are promoted lazily; client-go's timer loop would have added them. */
+	promote_due(q, n4j_now_ms());
+	out->depth = q->n_dirty;
+	out->adds = q->adds;
+	out->retries = q->retries;
+	/* client-go recomputes these on a 500 ms tick; a scrape-time walk is exact and the
+	 * map holds only live keys. */
+	struct unfinished u = {.now = n4j_now_ns()};
+	if (q->n_processing)
+		n4j_smap_each(&q->entries, sum_unfinished, &u);
+	out->unfinished_work_seconds = u.total;
+	out->longest_running_seconds = u.oldest;
+	pthread_mutex_unlock(&q->mu);
+	n4j_histogram_read(&q->queue_duration, &out->queue_duration);
+	n4j_histogram_read(&q->work_duration, &out->work_duration);
 }

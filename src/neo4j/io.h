@@ -19,7 +19,14 @@ struct n4j_neo4j {
 	n4j_neo4j_resolver resolve;
 	void *resolve_ctx;
 	int timeout_ms;
+	/* The last failed query or ROUTE of the running observe / step (n4j_neo4j_last_error):
+	 * used by one thread at a time, as the handle is. */
+	int last_rc;
+	char last_code[128];
 };
+
+/* Records a failed query (rc != 0; f may be NULL) as the handle's last error; rc 0 clears. */
+void n4j_io_note(struct n4j_neo4j *n, int rc, const struct n4j_bolt_failure *f);
 
 /* Where a query goes: the `system` leader (re-routed on NotALeader, retried), or the first
  * seed that answers (reads when there is no leader; Community's one server). */

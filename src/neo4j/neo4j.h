@@ -317,4 +317,18 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
  * outcome the next observation tells. */
 bool n4j_step_refused(int rc);
 
+/*
+ * What ended the last n4j_observe (not reachable) or failed n4j_step_run on n, for the
+ * Bolt error metrics: NONE after a success or an error that is not Bolt's (input, memory).
+ * For FAILURE, *code (if code is not NULL) is Neo4j's code, "Neo.ClientError.…", owned by
+ * n until its next call; "" otherwise.
+ */
+enum n4j_neo4j_error_kind {
+	N4J_NEO4J_ERR_NONE = 0,
+	N4J_NEO4J_ERR_FAILURE,  /* the server answered FAILURE */
+	N4J_NEO4J_ERR_NETWORK,  /* connect, name resolution, TLS, timeout, connection lost */
+	N4J_NEO4J_ERR_PROTOCOL, /* malformed or unexpected messages, no common version */
+};
+enum n4j_neo4j_error_kind n4j_neo4j_last_error(const struct n4j_neo4j *n, const char **code);
+
 #endif

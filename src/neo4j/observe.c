@@ -308,6 +308,7 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
 	struct n4j_error e = {0};
 	struct n4j_bolt_failure f = {0};
 	enum n4j_io_target to = N4J_IO_ANY_SEED;
+	n4j_io_note(n, 0, NULL);
 	if (n->enterprise) {
 		/* a fresh ROUTE per snapshot: the leader may have moved since the last one. One
 		 * ROUTE, no retry loop, so an unreachable cluster is reported at once */
@@ -319,6 +320,7 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
 		} else {
 			if (rc == N4J_EBOLT_FAILURE)
 				n4j_bolt_cluster_last_failure(n->cl, &f);
+			n4j_io_note(n, rc, &f);
 			if (rc == N4J_ENOMEM)
 				return n4j_err(err, rc, "%s", e.msg);
 			/* refused credentials and dead servers end here; a server without a
@@ -345,6 +347,7 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
 		return unreachable(a, out, "neo4j: cannot read the cluster state", &e, err);
 	}
 	out->reachable = true;
+	n4j_io_note(n, 0, NULL); /* a failed leader read that a seed made up for */
 	if (!out->enterprise && !out->system_leader) {
 		/* Community: the one server is its own writer */
 		out->system_leader = n4j_arena_strdup(a, n->seeds[0]);

@@ -3,6 +3,7 @@
 #include "neo4j/io.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static void failure_from_rc(int rc, struct n4j_bolt_failure *f)
@@ -70,7 +71,44 @@ int n4j_io_query(struct n4j_neo4j *n, struct n4j_arena *a, enum n4j_io_target to
 				*f = g;
 		}
 	}
+	if (rc)
+		n4j_io_note(n, rc, f);
 	return rc;
+}
+
+void n4j_io_note(struct n4j_neo4j *n, int rc, const struct n4j_bolt_failure *f)
+{
+	n->last_rc = rc;
+	n->last_code[0] = '\0';
+	if (rc == N4J_EBOLT_FAILURE && f)
+		snprintf(n->last_code, sizeof n->last_code, "%s", f->code);
+}
+
+enum n4j_neo4j_error_kind n4j_neo4j_last_error(const struct n4j_neo4j *n, const char **code)
+{
+	if (code)
+		*code = n && n->last_rc == N4J_EBOLT_FAILURE ? n->last_code : "";
+	if (!n)
+		return N4J_NEO4J_ERR_NONE;
+	switch (n->last_rc) {
+	case N4J_EBOLT_FAILURE:
+		return N4J_NEO4J_ERR_FAILURE;
+	case N4J_EBOLT_TIMEOUT:
+	case N4J_EBOLT_CLOSED:
+	case N4J_EBOLT_TLS:
+	case N4J_EBOLT_CONNECT:
+	case N4J_EIO:
+	case N4J_ENOTFOUND: /* the advertised name has no pod IP: nothing to dial */
+		return N4J_NEO4J_ERR_NETWORK;
+	case N4J_EBOLT_PROTOCOL:
+	case N4J_EBOLT_VERSION:
+	case N4J_EBOLT_STATE:
+	case N4J_EPARSE:
+	case N4J_ELIMIT:
+		return N4J_NEO4J_ERR_PROTOCOL;
+	default:
+		return N4J_NEO4J_ERR_NONE;
+	}
 }
 
 const struct n4j_bolt_value *n4j_io_cell(const struct n4j_bolt_result *r, size_t row,

@@ -328,8 +328,8 @@ static int alias(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 		   params(a, "alias", s->alias, "db", s->database), &r, &f, err);
 }
 
-int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
-		 struct n4j_error *err)
+static int step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
+		    struct n4j_error *err)
 {
 	struct n4j_bolt_result r;
 	struct n4j_bolt_failure f;
@@ -383,6 +383,16 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 	default:
 		return N4J_EINVAL; /* unreachable: filtered above */
 	}
+}
+
+int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step *s,
+		 struct n4j_error *err)
+{
+	n4j_io_note(n, 0, NULL);
+	int rc = step_run(n, a, s, err);
+	if (!rc) /* a query the step recovered from (a fallback) is not its error */
+		n4j_io_note(n, 0, NULL);
+	return rc;
 }
 
 bool n4j_step_refused(int rc)

@@ -332,8 +332,53 @@ static void test_restore_key(void)
 	CHECK_STR(k[4], k[5]);          /* nested objects too */
 }
 
+/* The Bolt error classes of /metrics: Neo4j's class from the FAILURE code's prefix (the
+ * category after it does not matter: Security is a ClientError), else the transport;
+ * errors that are not Bolt's are not counted. */
+static void test_bolt_error_class(void)
+{
+	static const struct {
+		enum n4j_neo4j_error_kind kind;
+		const char *code;
+		bool counted;
+		enum n4j_bolt_error_class want;
+	} cases[] = {
+		{N4J_NEO4J_ERR_FAILURE, "Neo.ClientError.Statement.SyntaxError", true,
+		 N4J_BOLT_CLIENT_ERROR},
+		{N4J_NEO4J_ERR_FAILURE, "Neo.ClientError.Security.Unauthorized", true,
+		 N4J_BOLT_CLIENT_ERROR},
+		{N4J_NEO4J_ERR_FAILURE, "Neo.TransientError.General.DatabaseUnavailable", true,
+		 N4J_BOLT_TRANSIENT_ERROR},
+		{N4J_NEO4J_ERR_FAILURE, "Neo.DatabaseError.General.UnknownError", true,
+		 N4J_BOLT_DATABASE_ERROR},
+		/* not Neo4j's shape: a reply we do not understand */
+		{N4J_NEO4J_ERR_FAILURE, "Neo.ClientErrorX", true, N4J_BOLT_PROTOCOL},
+		{N4J_NEO4J_ERR_FAILURE, "", true, N4J_BOLT_PROTOCOL},
+		{N4J_NEO4J_ERR_FAILURE, NULL, true, N4J_BOLT_PROTOCOL},
+		/* no FAILURE: the code is ignored */
+		{N4J_NEO4J_ERR_NETWORK, "Neo.ClientError.Statement.SyntaxError", true,
+		 N4J_BOLT_NETWORK},
+		{N4J_NEO4J_ERR_PROTOCOL, "", true, N4J_BOLT_PROTOCOL},
+		{N4J_NEO4J_ERR_NONE, "Neo.ClientError.Statement.SyntaxError", false,
+		 N4J_BOLT_CLASSES},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum n4j_bolt_error_class got = N4J_BOLT_CLASSES;
+		bool counted = ctl_bolt_error_class(cases[i].kind, cases[i].code, &got);
+		CHECK_MSG(counted == cases[i].counted && got == cases[i].want,
+			  "case %zu (%s): counted %d class %d", i,
+			  cases[i].code ? cases[i].code : "NULL", counted, (int)got);
+	}
+	CHECK_STR(n4j_bolt_error_class_name(N4J_BOLT_CLIENT_ERROR), "ClientError");
+	CHECK_STR(n4j_bolt_error_class_name(N4J_BOLT_TRANSIENT_ERROR), "TransientError");
+	CHECK_STR(n4j_bolt_error_class_name(N4J_BOLT_DATABASE_ERROR), "DatabaseError");
+	CHECK_STR(n4j_bolt_error_class_name(N4J_BOLT_NETWORK), "Network");
+	CHECK_STR(n4j_bolt_error_class_name(N4J_BOLT_PROTOCOL), "Protocol");
+}
+
 int main(void)
 {
+	test_bolt_error_class();
 	test_conditions();
 	test_status_patch();
 	test_update_pending();

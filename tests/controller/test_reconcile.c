@@ -324,7 +324,9 @@ const char *n4j_server_health_name(enum n4j_server_health h)
 }
 const char *n4j_step_kind_name(enum n4j_step_kind k)
 {
-	return k == N4J_STEP_ENABLE_SERVER ? "EnableServer" : "Other";
+	return k == N4J_STEP_ENABLE_SERVER ? "EnableServer"
+	       : k == N4J_STEP_DELETE_POD  ? "DeletePod"
+					   : "Other";
 }
 bool n4j_step_is_kube(enum n4j_step_kind k)
 {
@@ -344,6 +346,13 @@ static size_t n_fake_dbs, n_fake_copies;
 static struct n4j_step last_step; /* its strings die with the reconcile: see last_uri */
 static char last_uri[128];
 static int fake_step_rc;
+/* What the neo4j layer says ended the last observe or step (test_stats). */
+static enum n4j_neo4j_error_kind fake_err_kind;
+static const char *fake_err_code = "";
+static bool fake_unreachable;
+/* test_stats: the controller whose active workers the fake observe records. */
+static struct n4j_controller *stats_ctl;
+static uint64_t seen_active;
 
 const struct n4j_obs_database *n4j_observed_database(const struct n4j_observed *o, const char *name)
 {
@@ -440,6 +449,10 @@ int n4j_plan_next(const struct n4j_world *w, struct n4j_arena *a, struct n4j_pla
 		out->step.message = "spec.servers: database sales needs 3 primaries";
 		out->progressing = false;
 	}
+	if (next_step == N4J_STEP_DELETE_POD) {
+		out->step.pod = "graph-2";
+		out->step.pod_uid = "pod-uid-2";
+	}
 	if (next_step == N4J_STEP_ENABLE_SERVER) {
 		out->step.server_id = "id-2";
 		out->op = (struct n4j_operation){N4J_OP_FORM, "3", 1796205600000LL};
@@ -475,6 +488,15 @@ int n4j_observe(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_clust
 		struct n4j_observed *out, struct n4j_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	if (stats_ctl) {
+		struct n4j_controller_stats st;
+		n4j_controller_stats(stats_ctl, &st);
+		seen_active = st.kinds[N4J_CTL_CLUSTER].active_workers;
+	}
+	if (fake_unreachable) {
+		out->error = "neo4j: cannot reach the servers";
+		return 0;
+	}
 	out->reachable = true;
 	out->enterprise = true;
 	out->version = "5.26.12";
@@ -494,6 +516,13 @@ int n4j_step_run(struct n4j_neo4j *n, struct n4j_arena *a, const struct n4j_step
 	if (fake_step_rc)
 		return n4j_err(err, fake_step_rc, "Neo.ClientError.Database.DatabaseNotFound");
 	return 0;
+}
+
+enum n4j_neo4j_error_kind n4j_neo4j_last_error(const struct n4j_neo4j *n, const char **code)
+{
+	if (code)
+		*code = fake_err_code;
+	return fake_err_kind;
 }
 
 /* ---- the tests ---------------------------------------------------------------------- */
@@ -1407,12 +1436,140 @@ static void test_restore_from_backup(void)
 	restore_mode = false;
 }
 
+static uint64_t step_count(const struct n4j_controller_stats *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_step_counts; i++)
+		if (check_streq(s->step_counts[i].name, name))
+			return s->step_counts[i].count;
+	return 0;
+}
+
+/*
+ * /metrics counters of the controller: controller-runtime's results (requeue_after for a
+ * resync, success for a gone key, error for a failed step), active workers only during a
+ * reconcile, the reconcile time, steps by name (failed ones not), DeletePod as a rolling
+ * deletion, Bolt errors by class from the neo4j layer, refusals as terminal errors once
+ * per refusal, and each kind apart.
+ */
+static void test_stats(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	struct n4j_controller_stats s;
+	n4j_controller_stats(c, &s);
+	CHECK_STR(s.kinds[N4J_CTL_CLUSTER].name, "neo4jcluster");
+	CHECK_STR(s.kinds[N4J_CTL_BACKUP].name, "neo4jbackup");
+	CHECK_INT(s.kinds[N4J_CTL_CLUSTER].reconcile_time.n, N4J_HIST_RECONCILE_N);
+	CHECK_INT(s.n_step_counts, 0);
+	const struct n4j_controller_stats *k = &s; /* short names below */
+#define CL k->kinds[N4J_CTL_CLUSTER]
+#define BK k->kinds[N4J_CTL_BACKUP]
+
+	/* Converged: the resync is a requeue_after; one worker active during it, none after. */
+	stats_ctl = c;
+	seen_active = 0;
+	long ret = 0;
+	reconcile(c, "db/graph", &ret);
+	stats_ctl = NULL;
+	CHECK_INT(ret, 60000);
+	CHECK_INT(seen_active, 1);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(CL.requeue_after, 1);
+	CHECK_INT(CL.success + CL.error + CL.requeue, 0);
+	CHECK_INT(CL.active_workers, 0);
+	CHECK_INT(CL.reconcile_time.count, 1);
+	CHECK_INT(s.reconciles, 1);
+
+	/* Gone: success. */
+	reconcile(c, "db/none", &ret);
+	CHECK_INT(ret, 0);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(CL.success, 1);
+
+	/* A step that ran, by name; then a DeletePod of a roll. */
+	next_step = N4J_STEP_ENABLE_SERVER;
+	reconcile(c, "db/graph", NULL);
+	next_step = N4J_STEP_DELETE_POD;
+	reconcile(c, "db/graph", NULL);
+	CHECK(find("pods", "db", "graph-2", NULL) == NULL);
+	next_step = N4J_STEP_NONE;
+	add_pod(2, true);
+	reconcile(c, "db/graph", NULL);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(step_count(&s, "EnableServer"), 1);
+	CHECK_INT(step_count(&s, "DeletePod"), 1);
+	CHECK_INT(s.n_step_counts, 2);
+	CHECK_INT(s.steps, 2);
+	CHECK_INT(s.rolling_pod_deletions, 1);
+
+	/* A step Neo4j answers with a FAILURE: an error result, its class from the code. */
+	next_step = N4J_STEP_ENABLE_SERVER;
+	fake_step_rc = -23;
+	fake_err_kind = N4J_NEO4J_ERR_FAILURE;
+	fake_err_code = "Neo.TransientError.General.DatabaseUnavailable";
+	reconcile(c, "db/graph", &ret);
+	CHECK(ret < 0);
+	fake_step_rc = 0;
+	next_step = N4J_STEP_NONE;
+	fake_err_kind = N4J_NEO4J_ERR_NONE;
+	reconcile(c, "db/graph", NULL);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(CL.error, 1);
+	CHECK_INT(s.errors, 1);
+	CHECK_INT(s.bolt_errors[N4J_BOLT_TRANSIENT_ERROR], 1);
+	CHECK_INT(step_count(&s, "EnableServer"), 1); /* a failed step is not counted */
+
+	/* Neo4j unreachable: the observation's error by class; a non-Bolt one not at all. */
+	fake_unreachable = true;
+	fake_err_kind = N4J_NEO4J_ERR_NETWORK;
+	reconcile(c, "db/graph", NULL);
+	fake_err_kind = N4J_NEO4J_ERR_NONE;
+	reconcile(c, "db/graph", NULL);
+	fake_unreachable = false;
+	reconcile(c, "db/graph", NULL);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(s.bolt_errors[N4J_BOLT_NETWORK], 1);
+	uint64_t bolt = 0;
+	for (int i = 0; i < N4J_BOLT_CLASSES; i++)
+		bolt += s.bolt_errors[i];
+	CHECK_INT(bolt, 2);
+
+	/* A refusal: one terminal error, however often it is reconciled. */
+	next_step = N4J_STEP_REFUSE;
+	reconcile(c, "db/graph", NULL);
+	reconcile(c, "db/graph", NULL);
+	next_step = N4J_STEP_NONE;
+	reconcile(c, "db/graph", NULL);
+	n4j_controller_stats(c, &s);
+	CHECK_INT(CL.terminal_errors, 1);
+	CHECK_INT(s.refusals, 1);
+	CHECK_INT(BK.terminal_errors, 0);
+
+	/* The backup kind counts apart. */
+	put_doc("neo4jbackups", BACKUP_YAML("stats", "nope", ""));
+	breconcile(c, "db/stats", &ret);
+	CHECK(ret > 0);
+	drop("neo4jbackups", "stats");
+	n4j_controller_stats(c, &s);
+	CHECK_INT(BK.terminal_errors, 1);
+	CHECK_INT(BK.requeue_after, 1);
+	CHECK_INT(BK.reconcile_time.count, 1);
+	CHECK_INT(CL.terminal_errors, 1);
+	CHECK_INT(s.refusals, 2);
+	CHECK_INT(CL.reconcile_time.count, CL.success + CL.error + CL.requeue_after);
+	CHECK_INT(s.reconciles, CL.reconcile_time.count + BK.reconcile_time.count);
+	CHECK_INT(CL.active_workers + BK.active_workers, 0);
+#undef CL
+#undef BK
+	n4j_controller_free(c);
+}
+
 int main(void)
 {
 	store = cJSON_CreateObject();
 	struct n4j_error err = {0};
 	CHECK_INT(n4j_schemas_load(&schemas, &err), 0);
 	test_converge_then_zero_writes();
+	test_stats();
 	test_update_pending();
 	test_invalid_spec();
 	test_user_secret_missing();

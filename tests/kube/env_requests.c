@@ -477,6 +477,83 @@ static void test_in_cluster(void)
 	CHECK_INT(system(cmd), 0);
 }
 
+/* The count of row (method, code) in s, 0 when absent. */
+static uint64_t row_count(const struct n4j_kube_client_stats *s, const char *method,
+			  const char *code)
+{
+	for (size_t i = 0; i < s->n_by_code; i++)
+		if (strcmp(s->by_code[i].method, method) == 0 &&
+		    strcmp(s->by_code[i].code, code) == 0)
+			return s->by_code[i].count;
+	return 0;
+}
+
+struct stats_watch {
+	struct n4j_kube_client *c;
+	atomic_bool stop;
+	int rc;
+};
+
+static void *stats_watch_run(void *arg)
+{
+	struct stats_watch *w = arg;
+	struct n4j_kube_watch_opts o = {.timeout_seconds = 60, .allow_bookmarks = true};
+	struct n4j_kube_error e;
+	w->rc = n4j_kube_watch(w->c, &N4J_RES_CONFIGMAPS, ns, &o, NULL, NULL, &w->stop, NULL, &e);
+	return NULL;
+}
+
+/*
+ * rest_client_requests_total as client-go counts it, against the real apiserver: a GET of
+ * a missing object is GET 404, a LIST is GET 200, a create POST 201, and a watch is a
+ * GET 200 counted when its headers arrive (while it still streams); durations by verb.
+ */
+static void test_client_stats(void)
+{
+	struct n4j_kube_client *c = env_client("TESTENV_ADMIN_KUBECONFIG", NULL);
+	struct n4j_kube_client_stats s;
+	struct n4j_kube_error e;
+	cJSON *items = NULL;
+	CHECK(n4j_kube_get(c, &N4J_RES_CONFIGMAPS, ns, "no-such-cm", NULL, &e) != 0);
+	CHECK_INT(e.http_status, 404);
+	struct n4j_kube_list_opts lo = {0};
+	CHECK_INT(n4j_kube_list(c, &N4J_RES_CONFIGMAPS, ns, &lo, &items, NULL, &e), 0);
+	cJSON_Delete(items);
+	cJSON *cm = env_cm("stats", "k", "v");
+	CHECK_INT(n4j_kube_create(c, &N4J_RES_CONFIGMAPS, ns, cm, NULL, &e), 0);
+	cJSON_Delete(cm);
+	n4j_kube_client_stats(c, &s);
+	CHECK_INT(row_count(&s, "GET", "404"), 1);
+	CHECK_INT(row_count(&s, "GET", "200"), 1);
+	CHECK_INT(row_count(&s, "POST", "201"), 1);
+	CHECK_INT(s.n_by_code, 3);
+	CHECK_INT(s.durations[0].count, 2); /* GET: the 404 and the LIST */
+	CHECK_INT(s.durations[1].count, 1); /* POST */
+	CHECK(s.host && strchr(s.host, ':') != NULL);
+
+	/* The watch counts once its headers are in, before it ends. */
+	struct stats_watch w = {.c = c};
+	atomic_init(&w.stop, false);
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, stats_watch_run, &w), 0);
+	bool counted = false;
+	for (int i = 0; i < 300 && !counted; i++) {
+		n4j_kube_client_stats(c, &s);
+		counted = row_count(&s, "GET", "200") == 2;
+		if (!counted)
+			n4j_sleep_ms(100);
+	}
+	CHECK_MSG(counted, "the watch's GET 200 is not counted while it streams");
+	CHECK_INT(s.durations[5].count, 1); /* WATCH: time to headers */
+	atomic_store(&w.stop, true);
+	pthread_join(t, NULL);
+	CHECK_INT(w.rc, 0);
+	n4j_kube_client_stats(c, &s);
+	CHECK_INT(row_count(&s, "GET", "200"), 2); /* not again when it ends */
+	CHECK_INT(s.durations[5].count, 1);
+	n4j_kube_client_free(c);
+}
+
 int main(void)
 {
 	struct n4j_kube_client_opts o = {.write_qps = 500, .write_burst = 500};
@@ -484,6 +561,7 @@ int main(void)
 	snprintf(ns, sizeof(ns), "kube-req-%d", (int)getpid());
 	if (env_ns_create(c, ns))
 		return 1;
+	test_client_stats();
 	test_http2_and_version(c);
 	test_crud(c);
 	test_ssa(c);

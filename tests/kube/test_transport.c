@@ -4,6 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "check.h"
 #include "kube/internal.h"
 #include "util/util.h"
@@ -492,8 +496,91 @@ static void test_list_split(void)
 	n4j_list_split_free(&p);
 }
 
+/* The count of row (method, code) in s, 0 when absent. */
+static uint64_t row_count(const struct n4j_kube_client_stats *s, const char *method,
+			  const char *code)
+{
+	for (size_t i = 0; i < s->n_by_code; i++)
+		if (strcmp(s->by_code[i].method, method) == 0 &&
+		    strcmp(s->by_code[i].code, code) == 0)
+			return s->by_code[i].count;
+	return 0;
+}
+
+/*
+ * rest_client stats without a server: a refused connection is code "<error>" (client-go's
+ * word), the call is timed under its verb, a watch is a GET row and a WATCH duration;
+ * a full table keeps every count (the last row absorbs new rows); host is host:port.
+ */
+static void test_client_stats(void)
+{
+	/* A port nothing listens on: bind one, then close it. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	      getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+	close(fd);
+	char server[64], host[32];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(host, sizeof(host), "127.0.0.1:%d", ntohs(sa.sin_port));
+	struct n4j_kube_config cfg = {.server = server};
+	struct n4j_kube_client_opts o = {.max_retries = -1};
+	struct n4j_kube_client *c = NULL;
+	struct n4j_error err;
+	CHECK_INT(n4j_kube_client_new(&cfg, &o, &c, &err), 0);
+	if (!c)
+		return;
+	struct n4j_kube_client_stats s;
+	n4j_kube_client_stats(c, &s);
+	CHECK_STR(s.host, host);
+	CHECK_INT(s.n_by_code, 0);
+	static const char *const verbs[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "WATCH"};
+	for (size_t i = 0; i < N4J_KUBE_STATS_VERBS; i++) {
+		CHECK_STR(s.verbs[i], verbs[i]);
+		CHECK_INT(s.durations[i].n, N4J_HIST_REST_N);
+		CHECK_INT(s.durations[i].count, 0);
+	}
+
+	struct n4j_kube_error e;
+	CHECK(n4j_kube_get(c, &N4J_RES_CONFIGMAPS, "ns", "x", NULL, &e) != 0);
+	CHECK(n4j_kube_get(c, &N4J_RES_CONFIGMAPS, "ns", "y", NULL, &e) != 0);
+	CHECK(n4j_kube_delete(c, &N4J_RES_CONFIGMAPS, "ns", "x", NULL, &e) != 0);
+	atomic_bool stop = false;
+	CHECK(n4j_kube_watch(c, &N4J_RES_CONFIGMAPS, "ns", NULL, NULL, NULL, &stop, NULL, &e) != 0);
+	n4j_kube_client_stats(c, &s);
+	CHECK_INT(row_count(&s, "GET", "<error>"), 3); /* two GETs and the watch */
+	CHECK_INT(row_count(&s, "DELETE", "<error>"), 1);
+	CHECK_INT(s.n_by_code, 2);
+	CHECK_INT(s.durations[0].count, 2); /* GET */
+	CHECK_INT(s.durations[4].count, 1); /* DELETE */
+	CHECK_INT(s.durations[5].count, 1); /* WATCH: until it failed, no headers came */
+	CHECK_INT(s.durations[1].count + s.durations[2].count + s.durations[3].count, 0);
+
+	/* Fill the table: 2 rows + 45 PATCH codes = 47, then OTHER takes every new row. */
+	for (long code = 200; code < 245; code++)
+		n4j_kube_stats_count(c, "PATCH", code);
+	n4j_kube_stats_count(c, "PUT", 999);  /* a new row: OTHER */
+	n4j_kube_stats_count(c, "PUT", 1000); /* not a status: "<error>", a new row: OTHER */
+	n4j_kube_stats_count(c, "GET", 0);    /* an existing row still counts in place */
+	n4j_kube_stats_count(c, "PATCH", 200);
+	n4j_kube_client_stats(c, &s);
+	CHECK_INT(s.n_by_code, N4J_KUBE_STATS_MAX_CODES);
+	CHECK_INT(row_count(&s, "OTHER", "OTHER"), 2);
+	CHECK_INT(row_count(&s, "GET", "<error>"), 4);
+	CHECK_INT(row_count(&s, "PATCH", "200"), 2);
+	CHECK_INT(row_count(&s, "PATCH", "244"), 1);
+	CHECK_INT(row_count(&s, "PUT", "999"), 0);
+	uint64_t total = 0;
+	for (size_t i = 0; i < s.n_by_code; i++)
+		total += s.by_code[i].count;
+	CHECK_INT(total, 4 + 45 + 4);
+	n4j_kube_client_free(c);
+}
+
 int main(void)
 {
+	test_client_stats();
 	test_errors();
 	test_paths();
 	test_decoder();

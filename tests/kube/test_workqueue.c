@@ -294,8 +294,131 @@ static void test_workers_results(void)
 	n4j_workqueue_free(q);
 }
 
+/* The bucket index of the first bound >= v (bounds from N4J_HIST_QUEUE). */
+static size_t qbucket(double v)
+{
+	size_t i = 0;
+	while (i < N4J_HIST_QUEUE_N && N4J_HIST_QUEUE[i] < v)
+		i++;
+	return i;
+}
+
+/*
+ * client-go's workqueue metrics: depth (dirty keys, not delayed ones), adds (only adds that
+ * make a key dirty), retries (every add_after and add_rate_limited), add → get and
+ * get → done durations per key, and the age of the keys in processing. Durations come
+ * from real sleeps; only lower bounds are asserted (a sleep is never shorter), the upper
+ * ones are the histogram's last bucket: nothing here depends on the machine's speed.
+ */
+static void test_stats(void)
+{
+	struct n4j_workqueue *q;
+	struct n4j_workqueue_stats st;
+	T(n4j_workqueue_new(NULL, &q) == 0);
+	n4j_workqueue_stats(q, &st);
+	T(st.depth == 0 && st.adds == 0 && st.retries == 0);
+	T(st.queue_duration.n == N4J_HIST_QUEUE_N && st.queue_duration.count == 0);
+	T(st.work_duration.n == N4J_HIST_QUEUE_N && st.work_duration.count == 0);
+
+	n4j_workqueue_add(q, "a");
+	n4j_workqueue_add(q, "a"); /* already dirty: not an add */
+	n4j_workqueue_add(q, "b");
+	n4j_workqueue_add_after(q, "c", 600000); /* delayed: a retry, not in depth */
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.depth, 2);
+	CHECK_INT(st.adds, 2);
+	CHECK_INT(st.retries, 1);
+	n4j_workqueue_add_after(q, "d", 0); /* no delay: a retry and an add */
+	n4j_workqueue_add_rate_limited(q, "e");
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.retries, 3);
+	CHECK(st.depth >= 3 && st.depth <= 4); /* e joins once its 5 ms backoff is due */
+	CHECK(st.adds >= 3 && st.adds <= 4);
+
+	n4j_sleep_ms(20);
+	/* e's 5 ms backoff is over: ready, so in depth, although no getter promoted it. */
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.depth, 4);
+	CHECK_INT(st.adds, 4);
+	char *k = NULL;
+	T(n4j_workqueue_get(q, &k) == 0 && check_streq(k, "a"));
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.queue_duration.count, 1);
+	/* "a" waited >= 20 ms: not in the 1 ms bucket, within the last one (100 s). */
+	CHECK_INT(st.queue_duration.cumulative[qbucket(1e-3)], 0);
+	CHECK_INT(st.queue_duration.cumulative[N4J_HIST_QUEUE_N - 1], 1);
+	CHECK_MSG(st.queue_duration.sum >= 0.02, "sum %g", st.queue_duration.sum);
+	CHECK_INT(st.work_duration.count, 0);
+
+	/* longest_running grows while "a" is processed. */
+	n4j_sleep_ms(20);
+	n4j_workqueue_stats(q, &st);
+	double first = st.longest_running_seconds;
+	CHECK_MSG(first >= 0.02, "longest %g", first);
+	CHECK_MSG(st.unfinished_work_seconds >= first, "unfinished %g", st.unfinished_work_seconds);
+	n4j_sleep_ms(20);
+	char *k2 = NULL;
+	T(n4j_workqueue_get(q, &k2) == 0 && check_streq(k2, "b"));
+	n4j_workqueue_stats(q, &st);
+	CHECK_MSG(st.longest_running_seconds >= first + 0.02, "longest %g after %g",
+		  st.longest_running_seconds, first);
+	/* Two in processing: the sum covers both. */
+	CHECK_MSG(st.unfinished_work_seconds >= st.longest_running_seconds,
+		  "unfinished %g longest %g", st.unfinished_work_seconds,
+		  st.longest_running_seconds);
+
+	/* Re-added while processing: an add, and counted in depth (client-go's gauge) until a
+	 * getter takes it after done(). */
+	uint64_t adds = st.adds;
+	size_t depth = st.depth;
+	n4j_workqueue_add(q, "a");
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.adds, adds + 1);
+	CHECK_INT(st.depth, depth + 1);
+	n4j_workqueue_done(q, k);
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.depth, depth + 1);
+	CHECK_INT(st.work_duration.count, 1);
+	/* "a" was processed for >= 40 ms. */
+	CHECK_INT(st.work_duration.cumulative[qbucket(1e-3)], 0);
+	CHECK_INT(st.work_duration.cumulative[N4J_HIST_QUEUE_N - 1], 1);
+	CHECK_MSG(st.work_duration.sum >= 0.04, "sum %g", st.work_duration.sum);
+	n4j_workqueue_done(q, k2);
+	free(k);
+	free(k2);
+
+	/* Drain what is ready; the delayed "c" stays out of depth. */
+	for (;;) {
+		n4j_workqueue_stats(q, &st);
+		if (st.depth == 0)
+			break;
+		T(n4j_workqueue_get(q, &k) == 0);
+		n4j_workqueue_done(q, k);
+		free(k);
+	}
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.depth, 0);
+	CHECK(st.unfinished_work_seconds == 0 && st.longest_running_seconds == 0);
+	CHECK_INT(st.queue_duration.count, st.work_duration.count);
+	CHECK_INT(st.queue_duration.count, st.adds);
+	CHECK_INT(n4j_workqueue_len(q), 0);
+
+	/* After shutdown nothing counts. */
+	n4j_workqueue_shutdown(q, false);
+	uint64_t a0 = st.adds, r0 = st.retries;
+	n4j_workqueue_add(q, "z");
+	n4j_workqueue_add_after(q, "z", 10);
+	n4j_workqueue_add_rate_limited(q, "z");
+	n4j_workqueue_stats(q, &st);
+	CHECK_INT(st.adds, a0);
+	CHECK_INT(st.retries, r0);
+	CHECK_INT(st.depth, 0);
+	n4j_workqueue_free(q);
+}
+
 int main(void)
 {
+	test_stats();
 	test_dedup();
 	test_rate_limiter();
 	test_add_after();

@@ -207,6 +207,53 @@ static void test_seed_steps(const char *stub)
 	CHECK_INT(child_wait(pid, 5000), 0);
 }
 
+/* What n4j_neo4j_last_error reports (the Bolt error metrics read it): a FAILURE with
+ * Neo4j's code, a refused connection as a network error, NONE after a success and for an
+ * error that is not Bolt's (a step refused before sending). */
+static void test_last_error(const char *stub)
+{
+	char addr[64];
+	pid_t pid = stub_start(stub, "failure.script", addr, sizeof addr);
+	if (pid <= 0)
+		return;
+	struct n4j_neo4j *h = open_on(addr);
+	struct n4j_arena *a = n4j_arena_new();
+	struct n4j_error err = {0};
+	const char *code = NULL;
+	if (h) {
+		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NONE);
+		CHECK_STR(code, "");
+		struct n4j_step s = {.kind = N4J_STEP_DROP_SERVER,
+				     .server_id = "0751b736-0000-4000-8000-00000000000a"};
+		CHECK(n4j_step_run(h, a, &s, &err) != 0);
+		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_FAILURE);
+		CHECK_STR(code, "Neo.ClientError.Cluster.ServerNotFound");
+		/* refused before sending: not Bolt's, and the FAILURE before is not its error */
+		s.server_id = "not-a-uuid";
+		CHECK_INT(n4j_step_run(h, a, &s, &err), N4J_EINVAL);
+		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NONE);
+		CHECK_STR(code, "");
+		s.server_id = "0751b736-0000-4000-8000-00000000000b";
+		CHECK_MSG(n4j_step_run(h, a, &s, &err) == 0, "%s", err.msg);
+		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NONE);
+		n4j_neo4j_close(h);
+	}
+	CHECK_INT(child_wait(pid, 5000), 0);
+
+	/* Nothing listens any more: the observation fails as a network error. */
+	h = open_on(addr);
+	if (h) {
+		struct n4j_cluster c = {.meta = {.name = "graph"}};
+		struct n4j_observed o;
+		CHECK_INT(n4j_observe(h, a, &c, &o, &err), 0);
+		CHECK(!o.reachable);
+		CHECK_INT(n4j_neo4j_last_error(h, &code), N4J_NEO4J_ERR_NETWORK);
+		CHECK_STR(code, "");
+		n4j_neo4j_close(h);
+	}
+	n4j_arena_free(a);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -217,5 +264,6 @@ int main(int argc, char **argv)
 	test_dryrun_without_destination(argv[1]);
 	test_odd_rows(argv[1]);
 	test_seed_steps(argv[1]);
+	test_last_error(argv[1]);
 	CHECK_DONE();
 }

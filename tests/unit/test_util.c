@@ -142,8 +142,59 @@ static void test_wipe(void)
 	n4j_json_wipe_delete(NULL);
 }
 
+/* Histograms: upper bounds are inclusive (le), above the last bound is +Inf only, the sum
+ * is in seconds, negatives and NaN count as 0, and more bounds than fit are clamped. */
+static void test_histogram(void)
+{
+	static const double b[] = {0.1, 1, 10};
+	struct n4j_histogram h;
+	struct n4j_histogram_snapshot s;
+	n4j_histogram_init(&h, b, 3);
+	n4j_histogram_read(&h, &s);
+	CHECK_INT(s.n, 3);
+	CHECK(s.count == 0 && s.sum == 0);
+	n4j_histogram_observe(&h, 0.05); /* <= 0.1 */
+	n4j_histogram_observe(&h, 0.1);  /* on the edge: le="0.1" */
+	n4j_histogram_observe(&h, 0.5);  /* <= 1 */
+	n4j_histogram_observe(&h, 10);   /* <= 10 */
+	n4j_histogram_observe(&h, 11);   /* +Inf only */
+	n4j_histogram_observe(&h, -3);   /* a clock step: 0 */
+	n4j_histogram_observe(&h, 0.0 / 0.0);
+	n4j_histogram_read(&h, &s);
+	CHECK(s.bounds[0] == 0.1 && s.bounds[1] == 1 && s.bounds[2] == 10);
+	CHECK_INT(s.cumulative[0], 4); /* 0.05, 0.1, -3 → 0, NaN → 0 */
+	CHECK_INT(s.cumulative[1], 5);
+	CHECK_INT(s.cumulative[2], 6);
+	CHECK_INT(s.count, 7);
+	CHECK_MSG(s.sum > 21.649 && s.sum < 21.651, "sum %.9f", s.sum);
+
+	double many[N4J_HIST_MAX_BUCKETS + 5];
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+		many[i] = (double)(i + 1);
+	n4j_histogram_init(&h, many, sizeof(many) / sizeof(many[0]));
+	n4j_histogram_observe(&h, N4J_HIST_MAX_BUCKETS + 1); /* above the clamped last bound */
+	n4j_histogram_read(&h, &s);
+	CHECK_INT(s.n, N4J_HIST_MAX_BUCKETS);
+	CHECK_INT(s.cumulative[N4J_HIST_MAX_BUCKETS - 1], 0);
+	CHECK_INT(s.count, 1);
+
+	/* The shared bucket sets ascend and fit. */
+	const struct {
+		const double *b;
+		size_t n;
+	} sets[] = {{N4J_HIST_RECONCILE, N4J_HIST_RECONCILE_N},
+		    {N4J_HIST_QUEUE, N4J_HIST_QUEUE_N},
+		    {N4J_HIST_REST, N4J_HIST_REST_N}};
+	for (size_t k = 0; k < 3; k++) {
+		CHECK(sets[k].n > 0 && sets[k].n <= N4J_HIST_MAX_BUCKETS);
+		for (size_t i = 1; i < sets[k].n; i++)
+			CHECK(sets[k].b[i] > sets[k].b[i - 1]);
+	}
+}
+
 int main(void)
 {
+	test_histogram();
 	test_wipe();
 	test_quantity();
 	test_arena();
