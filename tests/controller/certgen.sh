@@ -5,7 +5,7 @@
 #   key.pem          the servers' key (no certificate in it)
 #   leaf.pem         signed by the CA, valid 2025-01-01T00:00:00Z .. 2030-12-31T23:59:59Z
 #                    (UTCTime), SANs DNS:graph.db.svc, DNS:*.graph-headless.db.svc.cluster.local
-#                    and IP:127.0.0.1
+#                    and IP:127.0.0.1, email:ops@graph.example (not DNS names)
 #   renewed.pem      the same key, valid 2026-06-01T12:00:00Z .. 2050-06-01T12:00:00Z
 #                    (GeneralizedTime from 2050 on), SAN DNS:graph-renewed.db.svc
 #   soon.pem         the same key, valid from an hour ago to 7 days from now
@@ -43,7 +43,7 @@ sign() { # name start end san
 		-startdate "$2" -enddate "$3" -in "$1.csr" -out "$1.pem"
 }
 sign leaf 20250101000000Z 20301231235959Z \
-	"DNS:graph.db.svc,DNS:*.graph-headless.db.svc.cluster.local,IP:127.0.0.1"
+	"DNS:graph.db.svc,DNS:*.graph-headless.db.svc.cluster.local,IP:127.0.0.1,email:ops@graph.example"
 sign renewed 20260601120000Z 20500601120000Z "DNS:graph-renewed.db.svc"
 now=$(date -u +%s)
 sign soon "$(date -u -d "@$((now - 3600))" +%Y%m%d%H%M%SZ)" \

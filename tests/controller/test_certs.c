@@ -53,7 +53,7 @@ static void check_leaf(const char *name, const struct ctl_cert *c)
 		  (long long)c->not_before_s);
 	CHECK_MSG(c->not_after_s == LEAF_NOT_AFTER, "%s notAfter %lld", name,
 		  (long long)c->not_after_s);
-	CHECK_INT(c->n_dns_names, 2); /* the IP SAN is not a DNS name */
+	CHECK_INT(c->n_dns_names, 2); /* the IP and email SANs are not DNS names */
 	if (c->n_dns_names == 2) {
 		CHECK_STR(c->dns_names[0], "graph.db.svc");
 		CHECK_STR(c->dns_names[1], "*.graph-headless.db.svc.cluster.local");
