@@ -47,7 +47,7 @@ def tls_of(ns):
 def wait_tls(ns, what, pred, timeout=120):
     def ok():
         t = tls_of(ns)
-        return t if pred(t) else None
+        return (t or True) if pred(t) else None  # None means "not yet" to wait_for
     return wait_for(what, ok, timeout=timeout, interval=0.5)
 
 
