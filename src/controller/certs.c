@@ -148,9 +148,11 @@ int ctl_tls_status(struct n4j_arena *a, const struct n4j_cluster *cl, const cJSO
 	if (rc == N4J_ENOMEM)
 		return rc;
 	if (rc) {
-		n4j_log_warn(CTL, "TLS Secret holds no valid certificate",
-			     N4J_STR("namespace", cl->meta.namespace_),
-			     N4J_STR("tls", cl->spec.tls.secret_name), N4J_STR("error", err.msg));
+		/* Every reconcile would say it again: debug here, the Event-less transition is
+		 * logged once by the caller when an entry disappears. */
+		n4j_log_debug(CTL, "TLS Secret holds no valid certificate",
+			      N4J_STR("namespace", cl->meta.namespace_),
+			      N4J_STR("tls", cl->spec.tls.secret_name), N4J_STR("error", err.msg));
 		return 0;
 	}
 	st->tls = n4j_arena_calloc(a, 1, sizeof(*st->tls));

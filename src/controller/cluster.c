@@ -342,6 +342,15 @@ static void restore_events(struct rec *r, const struct n4j_restore_status *st)
  * once per transition, as status.tls[].expiringSoon records it. */
 static void tls_events(struct rec *r, const struct n4j_cluster_status *st)
 {
+	for (size_t k = 0; k < r->prev.n_tls; k++) {
+		const char *name = r->prev.tls[k].secret_name;
+		bool kept = false;
+		for (size_t i = 0; i < st->n_tls && !kept; i++)
+			kept = name && strcmp(st->tls[i].secret_name, name) == 0;
+		if (name && !kept)
+			n4j_log_warn(CTL, "TLS Secret missing or without a valid certificate",
+				     N4J_STR("key", r->key), N4J_STR("tls", name));
+	}
 	for (size_t i = 0; i < st->n_tls; i++) {
 		const struct n4j_tls_status *t = &st->tls[i];
 		if (!t->expiring_soon)
@@ -456,12 +465,13 @@ static long reconcile(struct rec *r)
 	/* 3b. the TLS Secret, read once: its certificate for status.tls, its CA for Bolt */
 	cJSON *tls_secret = NULL;
 	bool tls_unknown = false;
+	struct n4j_kube_error te = {0};
 	if (cl->spec.tls.enabled && n4j_kube_get(c->cfg.kube, &N4J_RES_SECRETS, cl->meta.namespace_,
-						 cl->spec.tls.secret_name, &tls_secret, &ke)) {
+						 cl->spec.tls.secret_name, &tls_secret, &te)) {
 		tls_secret = NULL;
 		/* Not found: not listed. Another failure says nothing about the certificate:
 		 * status.tls stays as it was rather than flapping. */
-		tls_unknown = ke.reason != N4J_KUBE_NOT_FOUND;
+		tls_unknown = te.reason != N4J_KUBE_NOT_FOUND;
 	}
 
 	/* 4. apply what changed */
