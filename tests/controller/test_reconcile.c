@@ -80,9 +80,13 @@ static int fail(struct n4j_kube_error *e, enum n4j_kube_reason r, int http, cons
 	return n4j_err(&e->base, r == N4J_KUBE_NOT_FOUND ? N4J_ENOTFOUND : N4J_EINVAL, "%s", what);
 }
 
+static const char *get_fails; /* a name whose GET answers 500 */
+
 int n4j_kube_get(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		 const char *name, cJSON **out, struct n4j_kube_error *e)
 {
+	if (get_fails && strcmp(name, get_fails) == 0)
+		return fail(e, N4J_KUBE_SERVER_ERROR, 500, "etcdserver: request timed out");
 	cJSON *o = find(r->plural, ns, name, NULL);
 	if (!o)
 		return fail(e, N4J_KUBE_NOT_FOUND, 404, "not found");
@@ -1534,6 +1538,12 @@ static void test_tls_status(void)
 	CHECK_INT(events_warning, warn + 2);
 	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
 	CHECK_INT(events_warning, warn + 2);
+
+	/* A failed read (not a 404) says nothing about the certificate: the entry stays. */
+	get_fails = "secure-tls";
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(tls_entry(), "expiringSoon")));
+	get_fails = NULL;
 
 	/* Not a certificate any more (a key in tls.crt): no longer listed. */
 	put_tls_secret("key.pem");
