@@ -7,15 +7,16 @@ checks are tests/env/test_promtool.py). One check per ctest test:
                   runbooks mention is in it (or in neo4j-metrics.txt)
   rules           every alert: severity critical|warning|info, summary, description, a
                   runbook_url to docs/runbooks/<alert>.md; every metric an expression names
-                  is in metrics.md; rate() only of counters
+                  is in metrics.md, with the labels it matches on or groups by; rate() only
+                  of counters
   runbooks        a runbook per alert (and no other) with Meaning, Impact, Diagnosis,
                   Mitigation, Escalation; README.md links each
   generated       prometheusrule.yaml and dashboard.json are what hack/gen-monitoring writes,
                   and the PrometheusRule's spec is the plain rule file
   dashboard       the dashboard: valid JSON, schemaVersion >= 36, the datasource, job,
                   namespace and cluster variables, every panel with a query, every query and
-                  variable naming only known metrics (metrics.md, neo4j-metrics.txt), every
-                  variable it uses defined
+                  variable naming only known metrics (metrics.md, neo4j-metrics.txt) and
+                  their labels, every variable it uses defined
 
 Usage: monitoring_check.py CHECK [REPO]. Prints `N passed, N failed`.
 """
@@ -81,6 +82,13 @@ def promql():
           "an unknown name is reported")
     check(any("names no metric" in p for p in monlib.problems("vector(1)", known, "t")),
           "a query without a metric is reported")
+    lab = {"g": {"job", "a"}, "h_bucket": {"job", "le"}}
+    check(monlib.label_problems('sum by (a) (g{job="x", a=~"y"})', lab, "t") == [], "documented labels pass")
+    check(any("no label 'b'" in p for p in monlib.label_problems('g{b="x"}', lab, "t")),
+          "a selector on an unknown label is reported")
+    check(any("by (b)" in p for p in monlib.label_problems(
+        "histogram_quantile(0.5, sum by (b, le) (rate(h_bucket[5m])))", lab, "t")),
+          "grouping by an unknown label is reported")
     check(monlib.grafana_to_promql('x{a=~"$ns", b="${cluster:regex}"}[$__rate_interval]')
           == 'x{a=~"x", b="x"}[5m]', "grafana_to_promql substitutes variables")
 
@@ -119,6 +127,7 @@ def metrics_doc():
 
 def rules():
     known = monlib.known_series(include_neo4j=False)
+    known_labels = monlib.known_labels(include_neo4j=False)
     rs = monlib.rules()
     check(len(rs) >= 11, f"{len(rs)} rules")
     names = set()
@@ -141,7 +150,7 @@ def rules():
         check(os.path.isfile(os.path.join(monlib.RUNBOOKS, f"{name}.md")),
               f"{where}: docs/runbooks/{name}.md does not exist")
         check("for" in r, f"{where}: no `for` (a single bad scrape would page)")
-        check_problems(monlib.problems(r["expr"], known, where), f"{where}: metric names")
+        check_problems(monlib.problems(r["expr"], known, where, known_labels), f"{where}: metric names")
     want = {"Neo4jClusterDegraded", "Neo4jClusterNotReady", "Neo4jServerUnavailable",
             "Neo4jBackupFailed", "Neo4jBackupOverdue", "Neo4jCertificateExpiring",
             "Neo4jOperatorNotLeading", "Neo4jOperatorDown", "Neo4jClusterUpdatePending",
@@ -194,6 +203,7 @@ def dashboard():
     check(board.get("schemaVersion", 0) >= 36, f"schemaVersion {board.get('schemaVersion')} >= 36")
     check(board.get("uid") and board.get("title"), "uid and title")
     known = monlib.known_series(include_neo4j=True)
+    labels = monlib.known_labels(include_neo4j=True)
     vars_ = {v["name"]: v for v in board.get("templating", {}).get("list", [])}
     check(vars_.get("datasource", {}).get("type") == "datasource"
           and vars_["datasource"].get("query") == "prometheus", "a Prometheus datasource variable")
@@ -214,7 +224,9 @@ def dashboard():
             gen = re.sub(r"\(\.\+\)|\(\.\*\)", monlib.DB_VAR, rx.strip("^$"))
             check(gen in known, f"variable {name}: regex {rx!r} does not match a known name")
         else:
-            check_problems(monlib.problems(m.group(1), known, f"variable {name}"), f"variable {name}")
+            check_problems(monlib.problems(m.group(1), known, f"variable {name}", labels), f"variable {name}")
+            check(m.group(2) in labels.get(monlib.metric_names(m.group(1))[0], {m.group(2)}),
+                  f"variable {name}: label_values of a label {m.group(2)!r} the metric lacks")
         check((v.get("datasource") or {}).get("uid") == "${datasource}", f"variable {name} uses ${{datasource}}")
     ids = set()
     n_targets = 0
@@ -237,7 +249,7 @@ def dashboard():
             if not check(expr.strip(), f"{where}: empty query"):
                 continue
             check((t.get("datasource") or {}).get("uid") == "${datasource}", f"{where}: datasource")
-            check_problems(monlib.problems(expr, known, where), f"{where}: metric names")
+            check_problems(monlib.problems(expr, known, where, labels), f"{where}: metric names")
             for v in re.findall(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", expr):
                 v = v[0] or v[1]
                 check(v in vars_ or v in monlib.GRAFANA_BUILTINS, f"{where}: ${v} is not a variable")

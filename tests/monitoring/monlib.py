@@ -108,6 +108,32 @@ def known_series(include_neo4j):
     return out
 
 
+# Labels Prometheus adds to every series of a target (Kubernetes service discovery through a
+# ServiceMonitor), besides the metric's own.
+TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container"}
+
+
+def known_labels(include_neo4j):
+    """{series name: labels a selector or a grouping may use}: the family's documented labels
+    (metrics.md; Neo4j's metrics have none), `le` on _bucket, `quantile` on a summary, and
+    TARGET_LABELS."""
+    fams = {k: (v[0], set(v[1])) for k, v in metrics_doc().items()}
+    fams.update({k: (t, set()) for k, t in PROMETHEUS_SERIES.items()})
+    if include_neo4j:
+        fams.update({k: (t, set()) for k, t in neo4j_metrics().items()})
+    out = {}
+    for name, (typ, labels) in fams.items():
+        labels = labels | TARGET_LABELS
+        if typ == "histogram":
+            out[name + "_bucket"] = labels | {"le"}
+            out[name + "_sum"] = out[name + "_count"] = labels
+        else:
+            out[name] = labels | ({"quantile"} if typ == "summary" else set())
+            if typ == "summary":
+                out[name + "_sum"] = out[name + "_count"] = labels
+    return out
+
+
 # ---------------------------------------------------------------- PromQL names ----
 
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
@@ -158,10 +184,40 @@ def _calls(stripped, funcs):
         yield m.group(1), stripped[m.end():i - 1]
 
 
-def problems(expr, known, where):
-    """What is wrong with the metric names of expr: unknown names, a rate() of a gauge, a
-    histogram_quantile() not over _bucket series, an expression naming no metric."""
+AGGREGATIONS = ("sum", "min", "max", "avg", "count", "group", "stddev", "stdvar", "topk",
+                "bottomk", "quantile", "count_values", "limitk", "limit_ratio")
+
+
+def label_problems(expr, labels, where):
+    """Labels a selector matches on, or an aggregation groups by, that its metric does not
+    have (labels: known_labels())."""
     out = []
+    s = re.sub(r"\$\{database\}|\$database\b", DB_VAR, expr)
+    s = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', s)
+    s = re.sub(r"#[^\n]*", " ", s)
+    for m in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}", s):
+        name = m.group(1)
+        for lab in re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", m.group(2)):
+            if name in labels and lab not in labels[name]:
+                out.append(f"{where}: {name} has no label {lab!r} (metrics.md)")
+    for m in re.finditer(r"\b(%s)\s+by\s*\(([^()]*)\)\s*\(" % "|".join(AGGREGATIONS), s):
+        depth, i = 1, m.end()
+        while i < len(s) and depth:
+            depth += {"(": 1, ")": -1}.get(s[i], 0)
+            i += 1
+        group = [g.strip() for g in m.group(2).split(",") if g.strip()]
+        for name in set(_names(_strip(s[m.end():i - 1]))):
+            for lab in group:
+                if name in labels and lab not in labels[name]:
+                    out.append(f"{where}: {m.group(1)} by ({lab}) over {name}, which has no label {lab!r}")
+    return out
+
+
+def problems(expr, known, where, labels=None):
+    """What is wrong with the metric names of expr: unknown names, a rate() of a gauge, a
+    histogram_quantile() not over _bucket series, an expression naming no metric, and (with
+    labels) a label the metric does not have."""
+    out = label_problems(expr, labels, where) if labels is not None else []
     s = _strip(expr)
     names = _names(s)
     if not names:
