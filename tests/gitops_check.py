@@ -117,7 +117,8 @@ def unit_lua(root, exe):
         with open(script_path(root, kind)) as f:
             src = f.read()
         key = CM_KEY.format(kind=kind)
-        check(data.get(key) == src, f"argocd-cm.yaml: {key} is {script} byte for byte")
+        check(data.get(key) == src, f"argocd-cm.yaml: {key} is {script} byte for byte "
+              "(run hack/gitops-check/gen-argocd-cm)")
     check(sorted(data) == sorted(CM_KEY.format(kind=k) for k in SCRIPTS),
           f"argocd-cm.yaml holds the two health checks and nothing else: {sorted(data)}")
 

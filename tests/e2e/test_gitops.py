@@ -16,6 +16,12 @@ Neo4jCluster and Neo4jBackup objects, read with `kubectl get -o json` as they ch
 - spec.paused: Suspended (kstatus Current).
 - The operator stopped, the spec changed: status for an older generation → Lua Progressing,
   kstatus InProgress; the operator back → Healthy/Current for the new generation.
+- A server partitioned from its peers: Degraded=True → Lua Degraded (kstatus InProgress:
+  Ready is False); healed → Healthy/Current.
+- neo4j-operator-next (another render version) takes over: UpdatePending=True with Ready=True
+  → Lua Healthy (the message says an update is pending), kstatus Current.
+- A one-shot backup of a database that does not exist: its run fails → BackupHealthy False →
+  Lua Degraded, kstatus Current.
 
 GITOPS_CAPTURE=DIR writes each judged snapshot to DIR/<state>.json (how tests/data/gitops was
 made: see its README).
@@ -25,7 +31,7 @@ import os
 import sys
 
 from e2elib import (ROOT, Sampler, apply_cr, check, cluster_doc, example_doc, get_backup, get_cr,
-                    kubectl_wait_ready, patch_cr, run, say, wait_cond, wait_for)
+                    kubectl_wait_ready, next_bin, patch_cr, run, say, testenv, wait_cond, wait_for)
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import gitops_check  # noqa: E402
@@ -163,6 +169,11 @@ def body(t):
         expect("backup-oneshot-running", running[-1], "Progressing", "InProgress")
     expect("backup-oneshot-succeeded", done_, "Healthy", "Current")
 
+    # A run that fails (the database does not exist): BackupHealthy False, lastFailure.
+    apply_cr(backup_doc(ns, "broken", edits=lambda b: b["spec"].update(databases=["missing"])))
+    expect("backup-failed", wait_backup(ns, "broken", lambda b: cond(b, "BackupHealthy").get("status") == "False",
+                                        "BackupHealthy False", timeout=300), "Degraded", "Current")
+
     apply_cr(backup_doc(ns, "daily", edits=lambda b: b["spec"].update(schedule="0 3 * * *")))
     expect("backup-scheduled", wait_backup(ns, "daily", lambda b: cond(b, "Scheduled").get("status") == "True",
                                            "Scheduled True"), "Healthy", "Current")
@@ -188,6 +199,27 @@ def body(t):
     op.start()
     expect("cluster-ready-again", wait_cond(ns, "graph", "Ready", "True", timeout=120, generation=gen),
            "Healthy", "Current", capture=False)
+
+    # Degraded: a server cut off from its peers (not the system leader: the operator talks to it).
+    cr = get_cr(ns, "graph")
+    victim = next(s["pod"] for s in reversed(cr["status"]["servers"]) if s["pod"] != cr["status"].get("systemLeader"))
+    testenv("pod", "partition", f"{ns}/{victim}")
+    try:
+        expect("cluster-degraded", wait_cond(ns, "graph", "Degraded", "True", timeout=120), "Degraded", "InProgress")
+    finally:
+        testenv("pod", "heal", f"{ns}/{victim}")
+    expect("cluster-healed", wait_cond(ns, "graph", "Ready", "True", timeout=180), "Healthy", "Current",
+           capture=False)
+
+    # UpdatePending: a newer operator (a build claiming another render version) holds the roll.
+    nb = next_bin()
+    check(nb is not None, "neo4j-operator-next was built (N4J_OPERATOR_NEXT_BIN)")
+    if nb:
+        op.stop()
+        op.start(binary=nb)
+        expect("cluster-ready-updatepending", wait_cond(ns, "graph", "UpdatePending", "True", timeout=120,
+                                                        extra=lambda c: cond(c, "Ready").get("status") == "True"),
+               "Healthy", "Current")
 
 
 run("gitops", body)

@@ -92,8 +92,7 @@ if current and is_true(ready) then
   hs.message = describe(ready, "Ready")
   local pending = condition("UpdatePending")
   if is_true(pending) then
-    hs.message = hs.message .. "; UpdatePending: " .. describe(pending, "a newer operator would restart the pods") ..
-      " (rolled on the next spec change or neo4j.graphops.io/rollout annotation)"
+    hs.message = hs.message .. "; UpdatePending: " .. describe(pending, "a newer operator would restart the pods")
   end
   return hs
 end
