@@ -202,6 +202,8 @@ for raw in layer_tars:
 check(owners == {("home/nonroot", NONROOT, NONROOT)}, f"only /home/nonroot is not root's: {sorted(owners)}")
 check(mtimes == {summary["sourceDateEpoch"]}, f"every entry has mtime SOURCE_DATE_EPOCH: {sorted(mtimes)[:5]}")
 check(not os.path.lexists(os.path.join(ROOTFS, "bin", "sh")), "no shell in the image")
+for d in ("proc", "dev"):  # mount points, which a runtime creates when the image has none
+    os.makedirs(os.path.join(ROOTFS, d), mode=0o755, exist_ok=True)
 check(os.stat(os.path.join(ROOTFS, "tmp")).st_mode & 0o7777 == 0o1777, "/tmp is 1777")
 passwd = open(os.path.join(ROOTFS, "etc", "passwd")).read()
 check(f"nonroot:x:{NONROOT}:{NONROOT}:" in passwd, f"/etc/passwd names nonroot {NONROOT}")
@@ -209,9 +211,23 @@ bundle = os.path.join(ROOTFS, "etc", "ssl", "certs", "ca-certificates.crt")
 check(os.path.isfile(bundle) and os.path.getsize(bundle) > 10000, "the CA bundle is in the image")
 
 
+# What every OCI runtime adds to an image's root filesystem (runtime-spec config-linux.md,
+# "Default Devices"; /proc mounted): the operator reads /proc/self, and libwebsockets
+# /dev/urandom. Mounted in a mount namespace of the run's own, so nothing outlives it.
+RUNTIME_MOUNTS = r"""set -e
+mount -t proc proc "$0/proc"
+mount -t tmpfs -o nosuid,mode=755 tmpfs "$0/dev"
+for d in null zero full random urandom tty; do : >"$0/dev/$d"; mount --bind "/dev/$d" "$0/dev/$d"; done
+exec chroot "--userspec=$1" --groups= "$0" "${@:2}"
+"""
+
+
 def chroot(*argv):
     # As a runtime would: the config's user, no supplementary groups, the image as root.
-    return ["chroot", f"--userspec={cc.get('User') or '0:0'}", "--groups=", ROOTFS, *argv]
+    # unshare, bash and chroot are the host's, run before the chroot; the exec chain keeps
+    # the PID: the process Popen returns is the operator.
+    return ["unshare", "--mount", "--propagation", "private", "--", "bash", "-c", RUNTIME_MOUNTS,
+            ROOTFS, cc.get("User") or "0:0", *argv]
 
 
 p = subprocess.run(chroot("/neo4j-operator", "version"), capture_output=True, text=True,
@@ -293,10 +309,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-health_port = free_port()
+health_port, metrics_port = free_port(), free_port()
 argv = ["/neo4j-operator", "run", "--kubeconfig", "/tmp/kubeconfig", "--namespaces", NS,
         "--leader-election-namespace", LEASE_NS, "--leader-election-id", LEASE, "--workers", "2",
-        "--metrics-bind-address", f"127.0.0.1:{free_port()}",
+        "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
         "--health-probe-bind-address", f"127.0.0.1:{health_port}"]
 op = subprocess.Popen(chroot(*argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                       stderr=subprocess.PIPE, text=True, env=dict(HOST_ENV, POD_NAME="image-test"))
@@ -356,6 +372,15 @@ try:
                 return False
         check(bool(wait_for("/readyz 200 from the image", ready, timeout=30, interval=0.5)),
               "/readyz answers 200")
+        # process_* come from /proc/self: the families a runtime's /proc must feed.
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError as e:
+            text = f"error: {e}"
+        names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
+        check({"process_resident_memory_bytes", "process_open_fds", "neo4j_operator_build_info"} <= names,
+              f"/metrics from the image has the process and build families: {text[:300]!r}")
 
     def judged(name):
         """The backup's status once the controller computed its next run or refused it."""
