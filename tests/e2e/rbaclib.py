@@ -68,9 +68,12 @@ def usage(events):
     return used, denied, nonres
 
 
-def judge(events, granted, allowed_unused, what="the operator"):
+def judge(events, granted, allowed_unused, what="the operator", either=None):
     """Prints the usage and checks: no 403, every granted triple used or allow-listed, no
-    allow-listed triple used, no list/watch of Secrets. Returns (used, denied, unused)."""
+    allow-listed triple used, no list/watch of Secrets. `either` {triple: reason}: triples
+    a short scenario may or may not use (timing decides), judged by neither check.
+    Returns (used, denied, unused)."""
+    either = either or {}
     used, denied, nonres = usage(events)
     print(f"{len(events)} requests by {what}; {len(used)} triples used:")
     for t in sorted(used):
@@ -79,12 +82,14 @@ def judge(events, granted, allowed_unused, what="the operator"):
         print(f"  DENIED  {t[0] or 'core'} {t[1]} {t[2]}: {d}")
     for u, code in sorted(nonres.items()):
         print(f"  non-resource {u} -> {code}")
-    unused = sorted(t for t in granted if t not in used and t not in allowed_unused)
+    unused = sorted(t for t in granted if t not in used and t not in allowed_unused and t not in either)
     for t in unused:
         print(f"  UNUSED  {t[0] or 'core'} {t[1]} {t[2]} ({granted[t]})")
     for t in sorted(t for t in allowed_unused if t not in used):
         print(f"  allowed unused {t[0] or 'core'} {t[1]} {t[2]}: {allowed_unused[t]}")
-    now_used = sorted(t for t in allowed_unused if t in used)
+    for t in sorted(either):
+        print(f"  {'used' if t in used else 'unused'} (either way) {t[0] or 'core'} {t[1]} {t[2]}: {either[t]}")
+    now_used = sorted(t for t in allowed_unused if t in used and t not in either)
     for t in now_used:
         print(f"  allow-listed but used (drop the entry): {t}")
     check(not denied, f"{what}: no request refused with 403: {sorted(denied)}")

@@ -22,9 +22,9 @@ import os
 import signal
 import time
 
-import envlib
 from e2elib import (ROOT, assert_operators_alive, audit_mark, audit_since, brief, check, cond_is, get_cr, kjson,
                     kubectl, run, say, servers_ready, unique_name, wait_for)
+import envlib  # noqa: E402 (on the path through e2elib)
 from envlib import run as run_cmd
 from rbaclib import granted_triples, judge, load_yaml_docs
 from test_rbac_audit import ALLOWED_UNUSED
@@ -45,6 +45,12 @@ NOT_IN_FORMATION = {
         "(e2e.rbac_audit)",
 }
 ALLOWED = {**ALLOWED_UNUSED, **NOT_IN_FORMATION}
+# Used or not depending on timing in one short formation.
+EITHER = {
+    ("", "events", "patch"): "the recorder patches an Event only when the same one repeats "
+        "(e.g. a server still Free on a second reconcile); e2e.rbac_audit's longer scenario "
+        "always does",
+}
 
 
 class Deployed:
@@ -114,7 +120,7 @@ def form_and_judge(t, op, user, granted, crns, own_ns, mode, mark):
         t.diag_op = op
     events = audit_since(mark, user=user)
     check(len(events) > 50, f"{mode}: the audit log has {user}'s requests ({len(events)})")
-    judge(events, granted, ALLOWED, what=f"{mode} ({user})")
+    judge(events, granted, ALLOWED, what=f"{mode} ({user})", either=EITHER)
     return events
 
 
