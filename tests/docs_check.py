@@ -13,7 +13,7 @@
   below;
 - every `--flag` they give `neo4j-operator` is in its --help (run, render, top level);
 - every CEL message of the CRDs is explained in troubleshooting.md (the message, or the
-  constant start of its messageExpression).
+  constant start of its messageExpression), and README.md's count of CEL rules is right.
 
 Each failure names the file, the line and what is missing.
 """
@@ -197,6 +197,10 @@ for c in crds.values():
                 wanted.append(first.group(1).rstrip())
         if not any(w in trouble for w in wanted):
             fail(f"docs/troubleshooting.md does not explain the CEL message {r['message']!r}")
+
+m = re.search(r"(\d+) CEL rules", load("README.md").replace("\n", " "))
+if not m or int(m.group(1)) != n_rules:
+    fail(f"README.md counts {m.group(1) if m else 'no'} CEL rules; the CRDs have {n_rules}")
 
 print(f"checked {checked} and {n_rules} CEL messages; {len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
