@@ -158,9 +158,12 @@ try:
     check(p.returncode != 0 and "logLevl" in p.stderr, f"values.schema.json refuses an unknown value: {p.stderr.strip()}")
     p = tool("helm", "template", "x", CHART, "-n", OP_NS, "--kube-version", "1.33",
              "--set", "metrics.serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true")
+    import yaml  # python3-yaml (hack/install-deps)
     with open(os.path.join(CHART, "files", "prometheus-rules.yaml")) as f:
-        groups = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("- name:")]
-    check(groups and all(f"- name: {g}" in p.stdout for g in groups) and "kind: PrometheusRule" in p.stdout
+        groups = [g["name"] for g in yaml.safe_load(f)["groups"]]
+    rendered = [d for d in yaml.safe_load_all(p.stdout) if d and d.get("kind") == "PrometheusRule"]
+    check(groups and len(rendered) == 1
+          and [g["name"] for g in rendered[0]["spec"]["groups"]] == groups
           and "kind: ServiceMonitor" in p.stdout,
           f"the PrometheusRule carries files/prometheus-rules.yaml's groups {groups}, and a ServiceMonitor")
 
