@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "env"))
+from envlib import check, done  # noqa: E402  one check/summary for every test script
 
 SCRIPTS = {"Neo4jCluster": "health-neo4jcluster.lua", "Neo4jBackup": "health-neo4jbackup.lua"}
 CM_KEY = "resource.customizations.health.neo4j.graphops.io_{kind}"
@@ -57,16 +59,8 @@ def script_path(root, kind):
     return os.path.join(root, "docs", "gitops", "argocd", SCRIPTS[kind])
 
 
-failures = []
-count = 0
 
 
-def check(cond, what):
-    global count
-    count += 1
-    if not cond:
-        failures.append(what)
-        print(f"FAIL: {what}", flush=True)
 
 
 def fixtures(root):
@@ -154,8 +148,7 @@ def main():
     mode, root = sys.argv[1], os.path.abspath(sys.argv[2])
     exe = binary(root)
     {"lua": unit_lua, "kstatus": unit_kstatus}[mode](root, exe)
-    print(f"{count - len(failures)} passed, {len(failures)} failed")
-    sys.exit(1 if failures or not count else 0)
+    done()
 
 
 if __name__ == "__main__":

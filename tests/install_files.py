@@ -18,19 +18,13 @@ import glob
 import os
 import re
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "env"))
+from envlib import check, done  # noqa: E402  one check/summary for every test script
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
 CHART = os.path.join(ROOT, "charts", "neo4j-operator")
-failures = []
-count = 0
 
 
-def check(cond, what):
-    global count
-    count += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL", what, flush=True)
 
 
 def same(copy, source, fix):
@@ -77,5 +71,4 @@ with open(os.path.join(ROOT, "manifests", "base", "deployment.yaml")) as f:
 check(images == [f"ghcr.io/graphops/neo4j-operator:{version}"],
       f"manifests/base/deployment.yaml runs ghcr.io/graphops/neo4j-operator:{version}: {images}")
 
-print(f"{count - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+done()

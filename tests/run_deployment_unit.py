@@ -14,6 +14,8 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "env"))
+from envlib import check, done  # noqa: E402  one check/summary for every test script
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
 path = os.path.join(ROOT, "hack", "run-deployment")
@@ -21,15 +23,8 @@ loader = importlib.machinery.SourceFileLoader("run_deployment", path)
 spec = importlib.util.spec_from_loader("run_deployment", loader)
 rd = importlib.util.module_from_spec(spec)
 loader.exec_module(rd)
-failures, count = [], 0
 
 
-def check(cond, what):
-    global count
-    count += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL", what, flush=True)
 
 
 def refused(fn):
@@ -69,5 +64,4 @@ check(refused(lambda: rd.resolve_env({"env": [{"name": "P", "valueFrom": {"secre
 check(refused(lambda: rd.resolve_env({"envFrom": [{"configMapRef": {"name": "c"}}]}, "p", "n", "s")),
       "envFrom is refused")
 
-print(f"{count - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+done()
