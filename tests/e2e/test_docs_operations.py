@@ -20,7 +20,6 @@ with the page's namespace `neo4j` replaced by the test's. On a 3-server cluster 
 7. the rollout annotation reaches the StatefulSet and restarts nothing by itself;
 8. the password copy of "Deleting a cluster" holds the generated password.
 """
-import json
 import os
 import re
 import subprocess

@@ -17,7 +17,6 @@ e2e.rbac_audit (ALLOWED_UNUSED, features the test bed lacks) and those of featur
 fuller scenario exercises (NOT_IN_FORMATION). The granted rules are read from what was
 installed (`helm get manifest`, the kustomize output), not from rbac.yaml.
 """
-import json
 import os
 import signal
 import time
