@@ -327,6 +327,19 @@ struct n4j_restore_status {
 	struct n4j_restore_db_status *databases;
 };
 
+/* One entry of status.tls: public fields of the leaf certificate in a TLS Secret. */
+#define N4J_TLS_USAGES_MAX 4
+#define N4J_TLS_DNS_MAX    64 /* the CRD's bound of status.tls[].dnsNames */
+struct n4j_tls_status {
+	const char *secret_name;
+	size_t n_usages;
+	const char *usages[N4J_TLS_USAGES_MAX]; /* bolt, https, cluster, backup */
+	const char *not_before, *not_after;     /* RFC 3339, UTC */
+	bool expiring_soon;
+	size_t n_dns_names;
+	const char **dns_names;
+};
+
 struct n4j_cluster_status {
 	int64_t observed_generation;
 	const char *phase;
@@ -348,6 +361,8 @@ struct n4j_cluster_status {
 		const char *started_at; /* RFC 3339 */
 	} operation;
 	struct n4j_restore_status restore;
+	size_t n_tls;
+	struct n4j_tls_status *tls;
 };
 
 struct n4j_backup_artifact {

@@ -48,7 +48,7 @@ static void add_num(struct sj *b, cJSON *o, const char *k, double v)
 	add(b, o, k, cJSON_CreateNumber(v));
 }
 
-static void add_str_array(struct sj *b, cJSON *o, const char *k, const char **items, size_t n)
+static void add_str_array(struct sj *b, cJSON *o, const char *k, const char *const *items, size_t n)
 {
 	cJSON *a = add(b, o, k, cJSON_CreateArray());
 	for (size_t i = 0; a && i < n; i++)
@@ -140,6 +140,22 @@ int n4j_cluster_status_json(const struct n4j_cluster_status *s, cJSON **out, str
 				add_str(&b, e, "phase", r->databases[i].phase);
 				add_str(&b, e, "message", r->databases[i].message);
 			}
+		}
+	}
+	if (s->n_tls) {
+		cJSON *arr = add(&b, o, "tls", cJSON_CreateArray());
+		for (size_t i = 0; arr && i < s->n_tls; i++) {
+			const struct n4j_tls_status *t = &s->tls[i];
+			cJSON *e = add(&b, arr, NULL, cJSON_CreateObject());
+			add_str(&b, e, "secretName", t->secret_name);
+			if (t->n_usages)
+				add_str_array(&b, e, "usages", t->usages, t->n_usages);
+			add_str(&b, e, "notBefore", t->not_before);
+			add_str(&b, e, "notAfter", t->not_after);
+			if (t->expiring_soon)
+				add(&b, e, "expiringSoon", cJSON_CreateTrue());
+			if (t->n_dns_names)
+				add_str_array(&b, e, "dnsNames", t->dns_names, t->n_dns_names);
 		}
 	}
 	if (s->bolt_endpoint || s->http_endpoint) {
@@ -276,6 +292,30 @@ int n4j_cluster_status_parse(struct n4j_arena *a, const cJSON *j, struct n4j_clu
 		d->writer = n4j_view_str(a, e, "writer");
 		d->primaries = (int)n4j_jint(e, "primaries", 0);
 		d->secondaries = (int)n4j_jint(e, "secondaries", 0);
+	}
+	const cJSON *tls = n4j_jarr(j, "tls");
+	s->tls = n4j_arena_calloc(a, (size_t)cJSON_GetArraySize(tls) + 1, sizeof(*s->tls));
+	if (!s->tls)
+		return n4j_err(err, N4J_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(e, tls)
+	{
+		struct n4j_tls_status *t = &s->tls[s->n_tls++];
+		t->secret_name = n4j_view_str(a, e, "secretName");
+		t->not_before = n4j_view_str(a, e, "notBefore");
+		t->not_after = n4j_view_str(a, e, "notAfter");
+		t->expiring_soon = n4j_jbool(e, "expiringSoon", false);
+		const cJSON *u;
+		cJSON_ArrayForEach(u, n4j_jarr(e, "usages"))
+		{
+			if (cJSON_IsString(u) && t->n_usages < N4J_TLS_USAGES_MAX &&
+			    !(t->usages[t->n_usages++] = n4j_arena_strdup(a, u->valuestring)))
+				return n4j_err(err, N4J_ENOMEM, "out of memory");
+		}
+		if (n4j_view_str_list(a, n4j_jarr(e, "dnsNames"), &t->n_dns_names, &t->dns_names))
+			return n4j_err(err, N4J_ENOMEM, "out of memory");
+		/* The CRD's bound: a status edited by hand cannot make our next write invalid. */
+		if (t->n_dns_names > N4J_TLS_DNS_MAX)
+			t->n_dns_names = N4J_TLS_DNS_MAX;
 	}
 	struct n4j_restore_status *r = &s->restore;
 	r->phase = n4j_view_str(a, j, "restore.phase");

@@ -340,6 +340,41 @@ static void restore_events(struct rec *r, const struct n4j_restore_status *st)
 		event(r, "Warning", "RestoreRefused", msg ? msg : "the restore was refused");
 }
 
+/* CertificateExpiring when a certificate enters the window (or a renewal is still in it):
+ * once per transition, as status.tls[].expiringSoon records it. */
+static void tls_events(struct rec *r, const struct n4j_cluster_status *st)
+{
+	for (size_t k = 0; k < r->prev.n_tls; k++) {
+		const char *name = r->prev.tls[k].secret_name;
+		bool kept = false;
+		for (size_t i = 0; i < st->n_tls && !kept; i++)
+			kept = name && strcmp(st->tls[i].secret_name, name) == 0;
+		if (name && !kept)
+			n4j_log_warn(CTL, "TLS Secret missing or without a valid certificate",
+				     N4J_STR("key", r->key), N4J_STR("tls", name));
+	}
+	for (size_t i = 0; i < st->n_tls; i++) {
+		const struct n4j_tls_status *t = &st->tls[i];
+		if (!t->expiring_soon)
+			continue;
+		const struct n4j_tls_status *o = NULL;
+		for (size_t k = 0; k < r->prev.n_tls && !o; k++)
+			if (r->prev.tls[k].secret_name &&
+			    strcmp(r->prev.tls[k].secret_name, t->secret_name) == 0)
+				o = &r->prev.tls[k];
+		if (o && o->expiring_soon && o->not_after &&
+		    strcmp(o->not_after, t->not_after) == 0)
+			continue;
+		event(r, "Warning", "CertificateExpiring",
+		      n4j_arena_printf(r->a,
+				       "the certificate in Secret %s expires at %s: renew it "
+				       "(cert-manager renews before this unless it fails)",
+				       t->secret_name, t->not_after));
+		n4j_log_warn(CTL, "certificate expiring", N4J_STR("key", r->key),
+			     N4J_STR("tls", t->secret_name), N4J_STR("notAfter", t->not_after));
+	}
+}
+
 static long reconcile(struct rec *r)
 {
 	struct n4j_controller *c = r->c;
@@ -429,6 +464,18 @@ static long reconcile(struct rec *r)
 		return -1;
 	long ret = -1;
 
+	/* 3b. the TLS Secret, read once: its certificate for status.tls, its CA for Bolt */
+	cJSON *tls_secret = NULL;
+	bool tls_unknown = false;
+	struct n4j_kube_error te = {0};
+	if (cl->spec.tls.enabled && n4j_kube_get(c->cfg.kube, &N4J_RES_SECRETS, cl->meta.namespace_,
+						 cl->spec.tls.secret_name, &tls_secret, &te)) {
+		tls_secret = NULL;
+		/* Not found: not listed. Another failure says nothing about the certificate:
+		 * status.tls stays as it was rather than flapping. */
+		tls_unknown = te.reason != N4J_KUBE_NOT_FOUND;
+	}
+
 	/* 4. apply what changed */
 	struct ctl_apply_out ao;
 	if ((rc = ctl_apply(c, a, cl, objs, &ao, &ke))) {
@@ -444,7 +491,7 @@ static long reconcile(struct rec *r)
 		goto out;
 	struct ctl_entry *en = ctl_entry_get(c, r->key, cl->meta.uid);
 	struct n4j_observed neo;
-	if (!en || ctl_neo_observe(c, a, en, cl, &pods, password, &neo))
+	if (!en || ctl_neo_observe(c, a, en, cl, &pods, password, tls_secret, &neo))
 		goto out;
 
 	/* 6. plan */
@@ -515,6 +562,12 @@ static long reconcile(struct rec *r)
 	};
 	if (ctl_restore_status(a, &rin, &st.restore))
 		goto out;
+	if (tls_unknown) {
+		st.n_tls = r->prev.n_tls;
+		st.tls = r->prev.tls;
+	} else if (ctl_tls_status(a, cl, tls_secret, n4j_wall_ns() / 1000000000, &st)) {
+		goto out;
+	}
 	struct ctl_conds cs;
 	ctl_conds_init(&cs, a, &r->prev, r->generation, r->now);
 	conditions(r, &cs, &plan, &neo, &ao, st.ready_servers);
@@ -523,6 +576,7 @@ static long reconcile(struct rec *r)
 	st.conditions = cs.items;
 	transition_events(r, &cs, &st);
 	restore_events(r, &st.restore);
+	tls_events(r, &st);
 	if (write_status(r, &st))
 		goto out;
 
@@ -538,6 +592,7 @@ static long reconcile(struct rec *r)
 		ret = c->cfg.resync_ms;
 out:
 	n4j_wipe_free(password);
+	n4j_json_wipe_delete(tls_secret); /* it holds the private key */
 	return ret;
 }
 

@@ -174,6 +174,31 @@ int ctl_admin_password(struct n4j_controller *c, const struct n4j_cluster *cl,
 /* The decoded value of data[key] of a Secret (malloc'd; wipe it), or NULL. */
 char *ctl_secret_value(const cJSON *secret, const char *key);
 
+/* ---- status.tls (certs.c) ------------------------------------------------------------ */
+
+#define CTL_CERT_PEM_MAX    (1 << 20)    /* a Secret holds at most 1 MiB */
+#define CTL_CERT_EXPIRING_S (14 * 86400) /* the CertificateExpiring Event's window */
+
+/* The public fields of a certificate that status.tls shows. */
+struct ctl_cert {
+	int64_t not_before_s, not_after_s; /* epoch seconds */
+	size_t n_dns_names;                /* at most N4J_TLS_DNS_MAX, printable ASCII */
+	const char **dns_names;            /* in the arena */
+};
+/* Pure: the first certificate of PEM text (the leaf of a chain). N4J_EINVAL when there is
+ * none or it cannot be read (garbage, a key alone, bad dates). */
+int ctl_cert_parse(struct n4j_arena *a, const char *pem, size_t len, struct ctl_cert *out,
+		   struct n4j_error *err);
+/* notAfter is less than CTL_CERT_EXPIRING_S away (or past). */
+bool ctl_cert_expiring(int64_t not_after_s, int64_t now_s);
+/* Pure: the status.tls entry of cl's TLS Secret holding cert. */
+int ctl_tls_entry(struct n4j_arena *a, const struct n4j_cluster *cl, const struct ctl_cert *cert,
+		  int64_t now_s, struct n4j_tls_status *out);
+/* st->tls from the TLS Secret (already read; NULL: absent or unreadable): empty when TLS is
+ * off or the Secret holds no valid tls.crt. < 0 only on ENOMEM. */
+int ctl_tls_status(struct n4j_arena *a, const struct n4j_cluster *cl, const cJSON *secret,
+		   int64_t now_s, struct n4j_cluster_status *st);
+
 /* ---- apply (apply.c) -------------------------------------------------------------- */
 
 struct ctl_apply_out {
@@ -225,10 +250,11 @@ char *ctl_gate_patch(struct n4j_arena *a, bool ready, const char *now);
 /* ---- Neo4j (neo.c) --------------------------------------------------------------- */
 
 /* Opens (or reuses) the entry's handle and observes; out->reachable false with out->error
- * when Neo4j cannot be asked (no pods, no password, no CA, no answer). < 0 only on ENOMEM. */
+ * when Neo4j cannot be asked (no pods, no password, no CA, no answer). tls_secret: the TLS
+ * Secret the reconcile read (NULL: unreadable; unused without spec.tls). < 0 only on ENOMEM. */
 int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_entry *en,
 		    const struct n4j_cluster *cl, const struct ctl_pods *p, const char *password,
-		    struct n4j_observed *out);
+		    const cJSON *tls_secret, struct n4j_observed *out);
 
 /* ---- spec.restore (restore.c) --------------------------------------------------------- */
 

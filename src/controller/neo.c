@@ -57,20 +57,16 @@ static int resolver_set(struct ctl_resolver *r, const struct ctl_pods *p)
 	return 0;
 }
 
-/* The CA of the TLS Secret in a private file the handle can read (mode 0600); kept for the
- * entry's life and rewritten when the CA changes. NULL and a reason when there is none. */
-static const char *ca_file(struct n4j_controller *c, struct ctl_entry *en,
-			   const struct n4j_cluster *cl, const char **why)
+/* The CA of the TLS Secret (read once per reconcile by the caller) in a private file the
+ * handle can read (mode 0600); kept for the entry's life and rewritten when the CA changes.
+ * NULL and a reason when there is none. */
+static const char *ca_file(struct ctl_entry *en, const cJSON *sec, const char **why)
 {
-	cJSON *sec = NULL;
-	struct n4j_kube_error e = {0};
-	if (n4j_kube_get(c->cfg.kube, &N4J_RES_SECRETS, cl->meta.namespace_,
-			 cl->spec.tls.secret_name, &sec, &e)) {
+	if (!sec) {
 		*why = "the TLS Secret cannot be read";
 		return NULL;
 	}
 	char *ca = ctl_secret_value(sec, "ca.crt");
-	n4j_json_wipe_delete(sec);
 	if (!ca) {
 		*why = NULL; /* no ca.crt: the system store verifies (a public CA) */
 		return NULL;
@@ -120,7 +116,7 @@ static const char *ca_file(struct n4j_controller *c, struct ctl_entry *en,
 
 int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_entry *en,
 		    const struct n4j_cluster *cl, const struct ctl_pods *p, const char *password,
-		    struct n4j_observed *out)
+		    const cJSON *tls_secret, struct n4j_observed *out)
 {
 	memset(out, 0, sizeof(*out));
 	bool ee = cl->spec.edition == N4J_ENTERPRISE;
@@ -163,7 +159,7 @@ int ctl_neo_observe(struct n4j_controller *c, struct n4j_arena *a, struct ctl_en
 	if (cl->spec.tls.enabled) {
 		const char *why = NULL;
 		o.tls = true;
-		o.ca_file = ca_file(c, en, cl, &why);
+		o.ca_file = ca_file(en, tls_secret, &why);
 		if (!o.ca_file && why) {
 			out->error = why;
 			return 0;

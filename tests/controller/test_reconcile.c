@@ -5,9 +5,12 @@
  * ZERO writes; an invalid spec makes one status write and one Event; an operator upgrade
  * does not touch the StatefulSet until the user asks.
  */
+#include <openssl/evp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "controller/internal.h"
@@ -77,9 +80,13 @@ static int fail(struct n4j_kube_error *e, enum n4j_kube_reason r, int http, cons
 	return n4j_err(&e->base, r == N4J_KUBE_NOT_FOUND ? N4J_ENOTFOUND : N4J_EINVAL, "%s", what);
 }
 
+static const char *get_fails; /* a name whose GET answers 500 */
+
 int n4j_kube_get(struct n4j_kube_client *c, const struct n4j_kube_resource *r, const char *ns,
 		 const char *name, cJSON **out, struct n4j_kube_error *e)
 {
+	if (get_fails && strcmp(name, get_fails) == 0)
+		return fail(e, N4J_KUBE_SERVER_ERROR, 500, "etcdserver: request timed out");
 	cJSON *o = find(r->plural, ns, name, NULL);
 	if (!o)
 		return fail(e, N4J_KUBE_NOT_FOUND, 404, "not found");
@@ -1563,8 +1570,161 @@ static void test_stats(void)
 	n4j_controller_free(c);
 }
 
-int main(void)
+/* ---- status.tls ------------------------------------------------------------------- */
+
+static char certdir[256]; /* certgen.sh's output */
+
+/* base64 of certdir/name, malloc'd. */
+static char *b64_file(const char *name)
 {
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", certdir, name);
+	FILE *f = fopen(path, "rb");
+	CHECK_MSG(f != NULL, "open %s", path);
+	if (!f)
+		return strdup("");
+	unsigned char raw[8192];
+	size_t len = fread(raw, 1, sizeof(raw), f);
+	fclose(f);
+	char *out = calloc(1, (len + 2) / 3 * 4 + 1);
+	EVP_EncodeBlock((unsigned char *)out, raw, (int)len);
+	return out;
+}
+
+/* The user's kubernetes.io/tls Secret secure-tls with crt as tls.crt (replaced if any). */
+static void put_tls_secret(const char *crt)
+{
+	int idx;
+	if (find("secrets", "db", "secure-tls", &idx))
+		cJSON_DeleteItemFromArray(list_of("secrets"), idx);
+	cJSON *s = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"type\":"
+			       "\"kubernetes.io/tls\",\"metadata\":{\"name\":\"secure-tls\","
+			       "\"namespace\":\"db\"},\"data\":{}}");
+	cJSON *data = cJSON_GetObjectItem(s, "data");
+	const char *keys[] = {"tls.crt", "tls.key", "ca.crt"},
+		   *files[] = {crt, "key.pem", "ca.pem"};
+	for (int i = 0; i < 3; i++) {
+		char *v = b64_file(files[i]);
+		cJSON_AddStringToObject(data, keys[i], v);
+		free(v);
+	}
+	cJSON_AddItemToArray(list_of("secrets"), s);
+}
+
+static const cJSON *tls_entry(void)
+{
+	const cJSON *st =
+		cJSON_GetObjectItem(find("neo4jclusters", "db", "secure", NULL), "status");
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(st, "tls"), 0);
+}
+
+static const char *tls_field(const char *f)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(tls_entry(), f));
+}
+
+/* No word of the Secret's data in the CR: its status shows public fields only. */
+static void check_no_secret_bytes(void)
+{
+	const cJSON *sec = find("secrets", "db", "secure-tls", NULL);
+	char *cr = cJSON_PrintUnformatted(find("neo4jclusters", "db", "secure", NULL));
+	const cJSON *v;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(sec, "data"))
+	{
+		char piece[25];
+		snprintf(piece, sizeof(piece), "%s", v->valuestring + 64);
+		CHECK_MSG(cr && !strstr(cr, piece), "status holds bytes of %s", v->string);
+	}
+	CHECK(cr && !strstr(cr, "BEGIN"));
+	free(cr);
+}
+
+/* status.tls follows the TLS Secret's certificate, whatever Bolt says (no pods here: Neo4j
+ * is unreachable); a renewal is written once; CertificateExpiring once per transition. */
+static void test_tls_status(void)
+{
+	struct n4j_controller *c = new_controller(NULL);
+	put_cr("apiVersion: neo4j.graphops.io/v1alpha1\nkind: Neo4jCluster\n"
+	       "metadata: {name: secure, namespace: db, uid: cr-uid-3, generation: 1}\n"
+	       "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\", servers: 3, "
+	       "tls: {secretName: secure-tls}}\n");
+	/* No Secret yet: nothing listed (and nothing else refused for it). */
+	reconcile(c, "db/secure", NULL);
+	CHECK(tls_entry() == NULL);
+	CHECK_STR(cond_field("secure", CT_AVAILABLE, "status"), "False");
+
+	put_tls_secret("leaf.pem");
+	int warn = events_warning;
+	int w = reconcile(c, "db/secure", NULL);
+	CHECK_INT(w, 1); /* the status */
+	CHECK_STR(tls_field("secretName"), "secure-tls");
+	CHECK_STR(tls_field("notBefore"), "2025-01-01T00:00:00Z");
+	CHECK_STR(tls_field("notAfter"), "2030-12-31T23:59:59Z");
+	CHECK(!cJSON_GetObjectItem(tls_entry(), "expiringSoon"));
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(tls_entry(), "dnsNames")), 2);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(tls_entry(), "usages")), 4);
+	CHECK_INT(events_warning, warn);
+	check_no_secret_bytes();
+	/* Nothing changed: nothing written. */
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+
+	/* Renewed: the new dates and names, in one write. */
+	put_tls_secret("renewed.pem");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 1);
+	CHECK_STR(tls_field("notAfter"), "2050-06-01T12:00:00Z");
+	CHECK_STR(cJSON_GetStringValue(
+			  cJSON_GetArrayItem(cJSON_GetObjectItem(tls_entry(), "dnsNames"), 0)),
+		  "graph-renewed.db.svc");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+
+	/* Seven days left: one Warning, however often it reconciles. */
+	put_tls_secret("soon.pem");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 1);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(tls_entry(), "expiringSoon")));
+	CHECK_INT(events_warning, warn + 1);
+	CHECK_STR(last_event_reason, "CertificateExpiring");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+	CHECK_INT(events_warning, warn + 1);
+	check_no_secret_bytes();
+	/* The same certificate entering the window as time passes (its entry written before
+	 * it did): that is a transition too. */
+	cJSON_DeleteItemFromObject((cJSON *)tls_entry(), "expiringSoon");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 1);
+	CHECK_INT(events_warning, warn + 2);
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+	CHECK_INT(events_warning, warn + 2);
+
+	/* A failed read (not a 404) says nothing about the certificate: the entry stays. */
+	get_fails = "secure-tls";
+	CHECK_INT(reconcile(c, "db/secure", NULL), 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(tls_entry(), "expiringSoon")));
+	get_fails = NULL;
+
+	/* Not a certificate any more (a key in tls.crt): no longer listed. */
+	put_tls_secret("key.pem");
+	CHECK_INT(reconcile(c, "db/secure", NULL), 1);
+	CHECK(tls_entry() == NULL);
+	/* Renewed again from nothing: listed, no Warning. */
+	put_tls_secret("leaf.pem");
+	reconcile(c, "db/secure", NULL);
+	CHECK_STR(tls_field("notAfter"), "2030-12-31T23:59:59Z");
+	CHECK_INT(events_warning, warn + 2);
+	n4j_controller_free(c);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s certgen.sh\n", argv[0]);
+		return 2;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(certdir, sizeof(certdir), "%s/n4j-rec-certs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	CHECK(mkdtemp(certdir) != NULL);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "sh '%s' '%s'", argv[1], certdir);
+	CHECK_INT(system(cmd), 0);
 	store = cJSON_CreateObject();
 	struct n4j_error err = {0};
 	CHECK_INT(n4j_schemas_load(&schemas, &err), 0);
@@ -1578,6 +1738,9 @@ int main(void)
 	test_backup_overdue();
 	test_restore_from_uri();
 	test_restore_from_backup();
+	test_tls_status();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", certdir);
+	CHECK_INT(system(cmd), 0);
 	n4j_schemas_free(schemas);
 	cJSON_Delete(store);
 	return check_summary();

@@ -15,11 +15,11 @@ verb) triple):
 The harness applies the repository's rbac.yaml first (as `hack/test-env up` does), so the
 test judges the file in this tree. It prints the unused and the denied triples.
 """
-import json
 import os
 
-from e2elib import (GROUP, ROOT, apply_cr, audit_mark, audit_since, brief, check, kjson, kubectl, patch_cr, plain,
-                    run, scoped, triple, wait_for, wait_ready)
+from e2elib import (GROUP, ROOT, apply_cr, audit_mark, audit_since, check, kjson, kubectl, patch_cr, plain, run,
+                    scoped, wait_for, wait_ready)
+from rbaclib import granted_triples, judge, load_yaml_docs
 
 # Granted but not exercised by this scenario, each with its reason. Keys are
 # (apiGroup, resource, verb); "" is the core group.
@@ -43,33 +43,6 @@ ALLOWED_UNUSED = {
     ("policy", "poddisruptionbudgets", "delete"): "pruning when servers drop below 3 (no PDB for "
         "a single server): a scale this scenario does not do",
 }
-
-
-def load_yaml_docs(path):
-    """rbac.yaml as JSON through kubectl (the tests need no YAML library)."""
-    text = kubectl("create", "--dry-run=client", "-o", "json", "-f", path, check=True).stdout
-    docs, dec, i = [], json.JSONDecoder(), 0
-    while True:  # one JSON object per YAML document, concatenated
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            break
-        d, i = dec.raw_decode(text, i)
-        docs += d["items"] if d.get("kind") == "List" else [d]
-    return docs
-
-
-def granted_triples(docs):
-    out = {}
-    for d in docs:
-        if d["kind"] not in ("ClusterRole", "Role"):
-            continue
-        for rule in d.get("rules") or []:
-            for g in rule.get("apiGroups") or []:
-                for r in rule.get("resources") or []:
-                    for v in rule.get("verbs") or []:
-                        out[(g, r, v)] = f"{d['kind']}/{d['metadata']['name']}"
-    return out
 
 
 def body(test):
@@ -123,50 +96,11 @@ def body(test):
     wait_ready(ns, name, 3, timeout=60)
     # Cluster-scoped requests and discovery count too: RBAC grants them.
     events = scoped(audit_since(mark), (ns,), (op.lease_id,), cluster=True)
-    used, denied, nonres = {}, {}, {}
-    for e in events:
-        if not (e.get("objectRef") or {}).get("resource"):
-            # Discovery and other non-resource URLs (system:discovery grants them to all).
-            u = f"{e.get('verb')} {e.get('requestURI', '').split('?')[0]}"
-            nonres[u] = (e.get("responseStatus") or {}).get("code")
-            if nonres[u] == 403:
-                denied.setdefault(("non-resource", u, e.get("verb")), brief(e))
-            continue
-        t = triple(e)
-        code = (e.get("responseStatus") or {}).get("code", 0)
-        if code == 403:
-            denied.setdefault(t, brief(e))
-        else:
-            used[t] = used.get(t, 0) + 1
-        if t[2] == "patch" and code == 201:
-            # A server-side apply that created the object: the apiserver authorized
-            # `create` too (the PATCH handler's create check), without a request of its own.
-            c = (t[0], t[1], "create")
-            used[c] = used.get(c, 0) + 1
-    print(f"{len(events)} requests by the operator; {len(used)} triples used:")
-    for t in sorted(used):
-        print(f"  used    {t[0] or 'core'} {t[1]} {t[2]} x{used[t]}{'' if t in granted else '  (NOT GRANTED?)'}")
-    for t, d in sorted(denied.items()):
-        print(f"  DENIED  {t[0] or 'core'} {t[1]} {t[2]}: {d}")
-    for u, code in sorted(nonres.items()):
-        print(f"  non-resource {u} -> {code}")
-    unused = sorted(t for t in granted if t not in used and t not in ALLOWED_UNUSED)
-    for t in unused:
-        print(f"  UNUSED  {t[0] or 'core'} {t[1]} {t[2]} ({granted[t]})")
-    for t in sorted(t for t in ALLOWED_UNUSED if t not in used):
-        print(f"  allowed unused {t[0] or 'core'} {t[1]} {t[2]}: {ALLOWED_UNUSED[t]}")
-    now_used = sorted(t for t in ALLOWED_UNUSED if t in used)
-    for t in now_used:
-        print(f"  allow-listed but used (drop the entry): {t}")
     check(len(events) > 50, f"the audit log has the operator's requests ({len(events)})")
-    check(not denied, f"no request refused with 403: {sorted(denied)}")
-    check(not unused, f"every granted rule is used or allow-listed with a reason: unused {unused}")
-    check(not now_used, f"no allow-listed rule is actually used: {now_used}")
-    sec = [brief(e) for e in events
-           if (e.get("objectRef") or {}).get("resource") == "secrets" and e.get("verb") in ("list", "watch")]
-    check(not sec, f"no list/watch of Secrets: {sec}")
+    judge(events, granted, ALLOWED_UNUSED)
     check(not any(t[1] == "secrets" and t[2] in ("list", "watch") for t in granted),
           "rbac.yaml grants no list/watch on Secrets")
 
 
-run("rbac_audit", body)
+if __name__ == "__main__":  # e2e.install imports ALLOWED_UNUSED
+    run("rbac_audit", body)

@@ -195,6 +195,16 @@ static struct n4j_server_status fx_servers[] = {
 	{"g-1", "77b1", "Enabled", "Available", 1, fx_hosting}};
 static struct n4j_database_status fx_dbs[] = {{"sales", "online", "g-2", 3, 1}};
 
+static const char *fx_dns[] = {"g.db.svc", "*.g-headless.db.svc.cluster.local"};
+static struct n4j_tls_status fx_tls[] = {{"g-tls",
+					  4,
+					  {"bolt", "https", "cluster", "backup"},
+					  "2026-01-01T00:00:00Z",
+					  "2027-01-01T00:00:00Z",
+					  true,
+					  2,
+					  fx_dns}};
+
 static struct n4j_cluster_status fixture_cluster_status(void)
 {
 	return (struct n4j_cluster_status){
@@ -214,6 +224,8 @@ static struct n4j_cluster_status fixture_cluster_status(void)
 		.bolt_endpoint = "neo4j://g.db.svc:7687",
 		.http_endpoint = "http://g.db.svc:7474",
 		.operation = {"Roll", "g-2", "2026-12-02T10:00:00Z"},
+		.n_tls = 1,
+		.tls = fx_tls,
 	};
 }
 
@@ -231,6 +243,28 @@ static void test_status_roundtrip(void)
 	CHECK_STR(back.operation.kind, "Roll");
 	CHECK_STR(back.operation.target, "g-2");
 	CHECK_STR(back.operation.started_at, "2026-12-02T10:00:00Z");
+	CHECK_INT(back.n_tls, 1);
+	if (back.n_tls == 1) {
+		CHECK_STR(back.tls[0].secret_name, "g-tls");
+		CHECK_STR(back.tls[0].not_after, "2027-01-01T00:00:00Z");
+		CHECK_STR(back.tls[0].not_before, "2026-01-01T00:00:00Z");
+		CHECK(back.tls[0].expiring_soon);
+		CHECK_INT(back.tls[0].n_usages, 4);
+		CHECK_INT(back.tls[0].n_dns_names, 2);
+		CHECK_STR(back.tls[0].dns_names[1], "*.g-headless.db.svc.cluster.local");
+	}
+	/* What the emitter writes is what the CRD accepts (names, types, formats). */
+	cJSON *cr = yaml1(HEAD "spec: {version: 5.26.12, acceptLicenseAgreement: \"yes\"}\n"),
+	      *got = NULL;
+	struct n4j_problems pr;
+	n4j_problems_init(&pr, a);
+	cJSON_AddItemToObject(cr, "status", cJSON_Duplicate(j, true));
+	CHECK_INT(n4j_apply_defaults(schemas, cr, &got, &pr, &err), 0);
+	for (size_t i = 0; i < pr.n; i++)
+		fprintf(stderr, "  problem: %s: %s\n", pr.items[i].path, pr.items[i].message);
+	CHECK_INT(pr.n, 0);
+	cJSON_Delete(cr);
+	cJSON_Delete(got);
 	char *txt = cJSON_PrintUnformatted(j);
 	CHECK(txt && strncmp(txt, "{\"observedGeneration\":4,\"phase\":\"Ready\",\"conditions\"",
 			     50) == 0);
