@@ -10,7 +10,7 @@
  * read-only paths don't need. What is parsed here is the least a probe or a scraper
  * sends: a request line and headers ending in an empty line, read up to max_header_bytes
  * (431 beyond), GET or HEAD (405 otherwise, 404 for a path not served here), one request
- * per connection, answered with Connection: close.
+ * per connection, answered with Connection: close (request.c).
  *
  * After a response the write side is shut and what the client still sends is read and
  * discarded until it closes or the lingering timeout ends: closing with unread bytes
@@ -33,8 +33,6 @@
 #define CHUNK        16384 /* bytes handed to lws per writable callback */
 #define LINGER_S     2
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-enum { SERVE_METRICS = 1, SERVE_HEALTH = 2 };
 
 struct listener {
 	struct n4j_server *s;
@@ -66,8 +64,7 @@ enum conn_state { C_READING = 0, C_WRITING, C_FLUSHED, C_LINGERING };
 struct conn {
 	enum conn_state state;
 	bool counted;
-	char *head;
-	size_t head_len;
+	struct srv_head head;
 	char *out;
 	size_t out_len, out_off;
 };
@@ -128,47 +125,29 @@ static void metrics(struct n4j_server *s, struct srv_response *r)
 	r->content_type = METRICS_TYPE;
 }
 
-/*
- * Answers a complete request head (NUL-terminated, ending in an empty line). Only the
- * request line matters: no header changes what these paths return.
- */
-static void answer(struct n4j_server *s, int serves, char *head, struct srv_response *r,
-		   bool *head_only)
+/* The answer to a routed request. */
+static void answer(struct n4j_server *s, int status, enum srv_target target, struct srv_response *r)
 {
-	char *eol = strpbrk(head, "\r\n");
-	if (eol)
-		*eol = '\0';
-	char *method = head, *sp1 = strchr(head, ' ');
-	char *target = sp1 ? sp1 + 1 : NULL;
-	char *sp2 = target ? strchr(target, ' ') : NULL;
-	const char *version = sp2 ? sp2 + 1 : NULL;
-	if (!sp1 || !sp2 || sp1 == head || sp2 == target ||
-	    (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)) {
-		text(r, 400, "bad request\n");
-		return;
-	}
-	*sp1 = '\0';
-	*sp2 = '\0';
-	char *q = strpbrk(target, "?#");
-	if (q)
-		*q = '\0';
-
-	bool is_metrics = (serves & SERVE_METRICS) && strcmp(target, "/metrics") == 0;
-	bool is_healthz = (serves & SERVE_HEALTH) && strcmp(target, "/healthz") == 0;
-	bool is_readyz = (serves & SERVE_HEALTH) && strcmp(target, "/readyz") == 0;
-	if (!is_metrics && !is_healthz && !is_readyz) {
+	switch (status) {
+	case 200:
+		break;
+	case 404:
 		text(r, 404, "not found\n");
 		return;
-	}
-	*head_only = strcmp(method, "HEAD") == 0;
-	if (strcmp(method, "GET") != 0 && !*head_only) {
+	case 405:
 		text(r, 405, "method not allowed\n");
 		r->allow = "GET, HEAD";
 		return;
+	case 431:
+		text(r, 431, "request header fields too large\n");
+		return;
+	default:
+		text(r, 400, "bad request\n");
+		return;
 	}
-	if (is_metrics)
+	if (target == SRV_METRICS)
 		metrics(s, r);
-	else if (is_healthz)
+	else if (target == SRV_HEALTHZ)
 		srv_health(s->healthy, s->health_ud, r);
 	else
 		srv_ready(atomic_load(&s->ready), r);
@@ -203,29 +182,17 @@ static int on_rx(struct n4j_server *s, int serves, struct conn *c, const char *i
 {
 	if (c->state != C_READING)
 		return 0; /* anything after the head is discarded */
-	if (!c->head) {
-		c->head = malloc(s->max_header + 1);
-		if (!c->head)
-			return -1;
-	}
+	c->head.max = s->max_header;
+	int status = srv_head_feed(&c->head, in, len);
+	if (status <= 0)
+		return status;
+	enum srv_target target = SRV_NONE;
+	bool head_only = false;
+	if (status == 200)
+		status = srv_route(c->head.buf, serves, &target, &head_only);
 	struct srv_response r = {0};
 	n4j_buf_init(&r.body);
-	bool head_only = false;
-	size_t room = s->max_header - c->head_len;
-	size_t take = len < room ? len : room;
-	memcpy(c->head + c->head_len, in, take);
-	c->head_len += take;
-	c->head[c->head_len] = '\0';
-	bool complete = strstr(c->head, "\r\n\r\n") || strstr(c->head, "\n\n");
-	if (!complete && memchr(c->head, '\0', c->head_len)) {
-		text(&r, 400, "bad request\n");
-	} else if (!complete && (len > take || c->head_len == s->max_header)) {
-		text(&r, 431, "request header fields too large\n");
-	} else if (!complete) {
-		return 0;
-	} else {
-		answer(s, serves, c->head, &r, &head_only);
-	}
+	answer(s, status, target, &r);
 	int rc = respond(c, &r, head_only);
 	n4j_buf_free(&r.body);
 	return rc;
@@ -288,9 +255,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons why, void *user, 
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE:
 		if (c) {
-			free(c->head);
+			srv_head_free(&c->head);
 			free(c->out);
-			c->head = c->out = NULL;
+			c->out = NULL;
 			if (c->counted && l)
 				l->s->conns--;
 			c->counted = false;
@@ -379,9 +346,9 @@ static int add_listener(struct n4j_server *s, const char *addr, int serves, stru
 	info.port = port;
 	info.iface = host[0] ? host : NULL;
 	info.protocols = protocols;
-	info.vhost_name = serves == SERVE_METRICS  ? "metrics"
-			  : serves == SERVE_HEALTH ? "health"
-						   : "metrics-health";
+	info.vhost_name = serves == SRV_SERVE_METRICS  ? "metrics"
+			  : serves == SRV_SERVE_HEALTH ? "health"
+						       : "metrics-health";
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = "n4j-http";
 	info.user = l;
@@ -398,9 +365,9 @@ static int add_listener(struct n4j_server *s, const char *addr, int serves, stru
 	if (!l->vh)
 		return n4j_err(err, N4J_EIO, "cannot listen on %s (address in use?)", addr);
 	l->port = lws_get_vhost_listen_port(l->vh);
-	if (serves & SERVE_METRICS)
+	if (serves & SRV_SERVE_METRICS)
 		s->ports[0] = l->port;
-	if (serves & SERVE_HEALTH)
+	if (serves & SRV_SERVE_HEALTH)
 		s->ports[1] = l->port;
 	s->n_l++;
 	return 0;
@@ -457,12 +424,12 @@ int n4j_server_start(const struct n4j_server_opts *o, struct n4j_server **out,
 	}
 	int rc = 0;
 	if (m && h && strcmp(o->metrics_addr, o->health_addr) == 0) {
-		rc = add_listener(s, o->metrics_addr, SERVE_METRICS | SERVE_HEALTH, err);
+		rc = add_listener(s, o->metrics_addr, SRV_SERVE_METRICS | SRV_SERVE_HEALTH, err);
 	} else {
 		if (m)
-			rc = add_listener(s, o->metrics_addr, SERVE_METRICS, err);
+			rc = add_listener(s, o->metrics_addr, SRV_SERVE_METRICS, err);
 		if (!rc && h)
-			rc = add_listener(s, o->health_addr, SERVE_HEALTH, err);
+			rc = add_listener(s, o->health_addr, SRV_SERVE_HEALTH, err);
 	}
 	if (!rc && pthread_create(&s->thread, NULL, service_main, s) != 0)
 		rc = n4j_err(err, N4J_EIO, "cannot start the HTTP server thread");
