@@ -23,6 +23,8 @@
 #include "controller/controller.h"
 #include "kube/kube.h"
 #include "operator/cli.h"
+#include "operator/run_metrics.h"
+#include "server/server.h"
 #include "util/util.h"
 
 #ifndef N4J_OPERATOR_VERSION
@@ -88,10 +90,14 @@ static void run_usage(FILE *out)
 	      "  --leader-election-id NAME\n"
 	      "                           name of the Lease (default neo4j-operator).\n"
 	      "  --metrics-bind-address ADDR\n"
-	      "                           /metrics address (default :8080; not served yet).\n"
+	      "                           [host]:port of /metrics (Prometheus text format),\n"
+	      "                           host an IP address or empty for every address;\n"
+	      "                           port 0 picks a free one; '0' disables (default\n"
+	      "                           :8080).\n"
 	      "  --health-probe-bind-address ADDR\n"
-	      "                           /healthz and /readyz address (default :8081; not\n"
-	      "                           served yet).\n"
+	      "                           [host]:port of /healthz and /readyz, as above\n"
+	      "                           (default :8081). The same address as the metrics'\n"
+	      "                           serves all three paths on one port.\n"
 	      "  --log-level LEVEL        debug|info|warn|error. Env LOG_LEVEL, default info.\n"
 	      "  --log-format FORMAT      json|text. Env LOG_FORMAT, default json.\n"
 	      "  --cluster-domain DOMAIN  the cluster's DNS domain (default cluster.local).\n"
@@ -397,6 +403,8 @@ struct run {
 	atomic_bool stopping;
 	atomic_bool leading;
 	atomic_bool workers_done; /* workers stopped: losing the Lease no longer matters */
+	struct run_metrics metrics;
+	struct n4j_server *server;
 };
 
 static int kind_index(const struct n4j_kube_resource *r)
@@ -840,35 +848,42 @@ static void make_identity(struct run *run)
 	snprintf(run->identity, sizeof(run->identity), "%.100s_%08x", who, (unsigned)r);
 }
 
-/* ---- metrics and health: the hook the server issue fills in ------------------------ */
+/* ---- metrics and health ------------------------------------------------------------ */
 
-/* What /metrics, /healthz and /readyz will read; the operator runs without them for now. */
-struct run_http {
-	const char *metrics_addr;
-	const char *health_addr;
-	const atomic_bool *leading;
-	const atomic_bool *stopping;
-	bool synced; /* /readyz: 200 once caches synced (followers too) */
-	struct n4j_kube_client *kube;
-	struct n4j_controller *controller;
-};
-
-static void http_start(struct run_http *h)
+/* Serves /metrics, /healthz and /readyz (operator/run_metrics.c) once the informers run;
+ * a bind failure is fatal, as in controller-runtime: a pod without its probe port would
+ * only be killed later, less clearly. */
+static int http_start(struct run *run, struct n4j_error *err)
 {
-	/* TODO(server issue): serve h->metrics_addr and h->health_addr here. */
-	n4j_log_info("run", "metrics and health endpoints not served yet",
-		     N4J_STR("metrics_bind_address", h->metrics_addr),
-		     N4J_STR("health_probe_bind_address", h->health_addr));
-}
-
-static void http_set_ready(struct run_http *h, bool ready)
-{
-	h->synced = ready;
-}
-
-static void http_stop(struct run_http *h)
-{
-	(void)h;
+	struct run_metrics *m = &run->metrics;
+	m->lease_name = run->o.le_id;
+	m->leader = run->leader;
+	m->kube = run->kube;
+	m->queue = run->queue;
+	m->controller = run->controller;
+	m->clusters = run->informers;
+	m->backups = run->informers + run->n_scopes;
+	m->n_scopes = run->n_scopes;
+	m->workers = run->o.workers;
+	m->stopping = &run->stopping;
+	atomic_store(&m->heartbeat_ms, n4j_now_ms());
+	struct n4j_server_opts so = {
+		.metrics_addr = run->o.metrics_addr,
+		.health_addr = run->o.health_addr,
+		.collect = run_metrics_collect,
+		.collect_ud = m,
+		.healthy = run_metrics_healthy,
+		.health_ud = m,
+	};
+	int rc = n4j_server_start(&so, &run->server, err);
+	if (rc)
+		return rc;
+	n4j_log_info("run", "serving metrics and health",
+		     N4J_STR("metrics_bind_address", run->o.metrics_addr),
+		     N4J_INT("metrics_port", n4j_server_port(run->server, 0)),
+		     N4J_STR("health_probe_bind_address", run->o.health_addr),
+		     N4J_INT("health_port", n4j_server_port(run->server, 1)));
+	return 0;
 }
 
 /* ---- shutdown --------------------------------------------------------------------- */
@@ -1062,7 +1077,7 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 		     N4J_INT("resync_ms", run->o.resync_ms));
 
 	struct n4j_error err = {0};
-	if (start_up(run, &err)) {
+	if (start_up(run, &err) || http_start(run, &err)) {
 		code = fatal("start-up failed", &err);
 		atomic_store(&run->stopping, true);
 		atomic_store(&run->workers_done, true);
@@ -1071,20 +1086,11 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 		if (run->informers)
 			stop_informers(run);
 		n4j_leader_stop(run->leader);
+		n4j_server_stop(run->server);
 		free_run(run);
 		free(run);
 		return code;
 	}
-	struct run_http http = {
-		.metrics_addr = run->o.metrics_addr,
-		.health_addr = run->o.health_addr,
-		.leading = &run->leading,
-		.stopping = &run->stopping,
-		.kube = run->kube,
-		.controller = run->controller,
-	};
-	http_start(&http);
-
 	int64_t started = n4j_now_ms();
 	bool synced = false;
 	int sig = 0;
@@ -1092,6 +1098,7 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 	for (;;) {
 		struct timespec tick = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
 		int s = sigtimedwait(&sigs, NULL, &tick);
+		atomic_store(&run->metrics.heartbeat_ms, n4j_now_ms());
 		if (s == SIGTERM || s == SIGINT) {
 			sig = s;
 			break;
@@ -1099,7 +1106,7 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 		if (!synced) {
 			if (informers_synced(run)) {
 				synced = true;
-				http_set_ready(&http, true);
+				n4j_server_set_ready(run->server, true);
 				n4j_log_info("run", "caches synced",
 					     N4J_INT("informers", N_KINDS * run->n_scopes),
 					     N4J_INT("ms", n4j_now_ms() - started));
@@ -1130,7 +1137,7 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 	if (sig)
 		n4j_log_info("run", "shutting down", N4J_STR("signal", signal_name(sig)));
 	atomic_store(&run->stopping, true);
-	http_set_ready(&http, false);
+	n4j_server_set_ready(run->server, false);
 	if (!drain_workers(run)) {
 		n4j_log_error("run",
 			      "workers did not finish within the shutdown budget; exiting "
@@ -1150,7 +1157,9 @@ int n4j_cmd_run(int argc, char **argv, FILE *out, FILE *diag)
 	n4j_log_info("run", "events flushed");
 	stop_informers(run);
 	n4j_log_info("run", "informers stopped");
-	http_stop(&http);
+	/* Last: probes and scrapes are answered through the whole shutdown. */
+	n4j_server_stop(run->server);
+	run->server = NULL;
 	free_run(run);
 	free(run);
 	n4j_log_info("run", "stopped", N4J_INT("exit_code", code));

@@ -5,6 +5,7 @@ ServiceAccount token:
 
     neo4j-operator run --kubeconfig $TESTENV_OPERATOR_KUBECONFIG --namespaces NS[,NS2]
         --leader-election-namespace neo4j-system --leader-election-id ID --log-format json
+        --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0
 
 (binary $N4J_OPERATOR_BIN, the upgrade test's $N4J_OPERATOR_NEXT_BIN). What the tests look
 at: the Neo4jCluster's status and conditions (DESIGN §1), the pods and their readiness gate
@@ -96,7 +97,11 @@ class Operator:
         return [self.binary, "run", "--kubeconfig", os.environ["TESTENV_OPERATOR_KUBECONFIG"],
                 "--namespaces", ",".join(self.namespaces),
                 "--leader-election-namespace", LEADER_NS, "--leader-election-id", self.lease_id,
-                "--log-format", "json", *self.extra]
+                "--log-format", "json",
+                # Loopback and a free port each: several operators run at once, and the
+                # test bed keeps to 127.0.0.0/8 (the ports are in the log's "serving" record).
+                "--metrics-bind-address", "127.0.0.1:0",
+                "--health-probe-bind-address", "127.0.0.1:0", *self.extra]
 
     def start(self, binary=None):
         if binary:

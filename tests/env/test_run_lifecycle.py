@@ -74,7 +74,8 @@ class Operator:
         self.p = subprocess.Popen(
             [BIN, "run", "--kubeconfig", kubeconfig, "--namespaces", ns,
              "--leader-election-namespace", LEASE_NS, "--leader-election-id", lease,
-             "--workers", "2", *extra],
+             "--workers", "2", "--metrics-bind-address", "127.0.0.1:0",
+             "--health-probe-bind-address", "127.0.0.1:0", *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, text=True)
         self.records, self.bad_lines = [], []
