@@ -324,11 +324,11 @@ struct n4j_histogram_snapshot {
 	double sum;                                /* seconds */
 };
 /* Bucket sets used across the operator (controller-runtime's and client-go's shapes). */
-extern const double N4J_HIST_RECONCILE[];   /* 0.005 .. 60 s */
+extern const double N4J_HIST_RECONCILE[]; /* 0.005 .. 60 s */
 extern const size_t N4J_HIST_RECONCILE_N;
-extern const double N4J_HIST_QUEUE[];       /* 1e-6 .. 100 s, x10 (workqueue) */
+extern const double N4J_HIST_QUEUE[]; /* 1e-6 .. 100 s, x10 (workqueue) */
 extern const size_t N4J_HIST_QUEUE_N;
-extern const double N4J_HIST_REST[];        /* 0.005 .. 60 s (rest client) */
+extern const double N4J_HIST_REST[]; /* 0.005 .. 60 s (rest client) */
 extern const size_t N4J_HIST_REST_N;
 /* n is clamped to N4J_HIST_MAX_BUCKETS. */
 void n4j_histogram_init(struct n4j_histogram *h, const double *bounds, size_t n);
