@@ -23,52 +23,6 @@
 
 /* ---- reading CR status ---------------------------------------------------------- */
 
-bool run_metrics_parse_time(const char *s, double *out)
-{
-	int y, mo, d, h, mi, sec, n = 0;
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19)
-		return false;
-	const char *p = s + n;
-	double frac = 0;
-	if (*p == '.') {
-		double scale = 0.1;
-		p++;
-		if (*p < '0' || *p > '9')
-			return false;
-		while (*p >= '0' && *p <= '9') {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-			p++;
-		}
-	}
-	long offset = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om, m = 0;
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
-			return false;
-		offset = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return false;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	struct tm tm = {.tm_year = y - 1900,
-			.tm_mon = mo - 1,
-			.tm_mday = d,
-			.tm_hour = h,
-			.tm_min = mi,
-			.tm_sec = sec};
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*out = (double)(t - offset) + frac;
-	return true;
-}
-
 struct cr {
 	char ns[64];
 	char name[254];
@@ -291,10 +245,9 @@ static void cluster_families(struct n4j_metrics_writer *w, const struct crs *cl)
 				cJSON_GetObjectItemCaseSensitive(t, "secretName"));
 			double when;
 			if (!secret || !*secret || strlen(secret) > 253 ||
-			    !run_metrics_parse_time(
-				    cJSON_GetStringValue(
-					    cJSON_GetObjectItemCaseSensitive(t, "notAfter")),
-				    &when))
+			    !n4j_parse_time(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+						    t, "notAfter")),
+					    &when))
 				continue;
 			n4j_metrics_sample(w,
 					   L("namespace", cl->v[i].ns, "name", cl->v[i].name,
@@ -308,8 +261,7 @@ static void backup_time(struct n4j_metrics_writer *w, const struct crs *bk, cons
 {
 	for (size_t i = 0; i < bk->n; i++) {
 		double t;
-		if (run_metrics_parse_time(cJSON_GetStringValue(field(bk->v[i].obj, "status", key)),
-					   &t))
+		if (n4j_parse_time(cJSON_GetStringValue(field(bk->v[i].obj, "status", key)), &t))
 			n4j_metrics_sample(w, L("namespace", bk->v[i].ns, "name", bk->v[i].name),
 					   t);
 	}

@@ -44,7 +44,5 @@ bool run_metrics_healthy(void *ud, char *why, size_t len);
  * order collect writes them. */
 void run_metrics_cr_families(struct n4j_metrics_writer *w, cJSON *const *clusters, size_t nc,
 			     cJSON *const *backups, size_t nb);
-/* An RFC 3339 time as seconds since the epoch. */
-bool run_metrics_parse_time(const char *s, double *out);
 
 #endif

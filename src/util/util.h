@@ -148,6 +148,9 @@ void n4j_sleep_ms(int64_t ms);
 int64_t n4j_wall_ns(void);
 /* "2006-01-02T15:04:05.000000Z" (micro) or "2006-01-02T15:04:05Z", UTC. */
 void n4j_format_time(int64_t wall_ns, bool micro, char *out, size_t size);
+/* RFC 3339 (as the apiserver writes it: "Z" or ±hh:mm, optional fraction) → seconds
+ * since the epoch. Strict: false on anything else (trailing bytes, out-of-range fields). */
+bool n4j_parse_time(const char *s, double *out);
 
 /* ---- jitter, backoff, token bucket --------------------------------------------- */
 

@@ -106,9 +106,9 @@ static void test_cr_families(void)
 static void test_parse_time(void)
 {
 	double t = 0;
-	CHECK(run_metrics_parse_time("1970-01-01T00:00:00Z", &t) && t == 0);
-	CHECK(run_metrics_parse_time("2026-12-01T02:00:00.250Z", &t) && t == 1796090400.25);
-	CHECK(run_metrics_parse_time("2026-12-01T02:00:00-00:30", &t) && t == 1796092200);
+	CHECK(n4j_parse_time("1970-01-01T00:00:00Z", &t) && t == 0);
+	CHECK(n4j_parse_time("2026-12-01T02:00:00.250Z", &t) && t == 1796090400.25);
+	CHECK(n4j_parse_time("2026-12-01T02:00:00-00:30", &t) && t == 1796092200);
 	const char *bad[] = {"",
 			     "2026-12-01",
 			     "2026-12-01T02:00:00",
@@ -118,8 +118,8 @@ static void test_parse_time(void)
 			     "x",
 			     NULL};
 	for (size_t i = 0; bad[i]; i++)
-		CHECK_MSG(!run_metrics_parse_time(bad[i], &t), "'%s' parsed", bad[i]);
-	CHECK(!run_metrics_parse_time(NULL, &t));
+		CHECK_MSG(!n4j_parse_time(bad[i], &t), "'%s' parsed", bad[i]);
+	CHECK(!n4j_parse_time(NULL, &t));
 }
 
 static void test_healthy(void)
