@@ -163,13 +163,20 @@ static int index_of(const char *const *v, size_t n, const char *s)
 	return -1;
 }
 
+/* A 0/1 gauge per CR: whether its condition `type` is True. */
+static void condition_gauge(struct n4j_metrics_writer *w, const struct crs *l, const char *name,
+			    const char *help, const char *type)
+{
+	n4j_metrics_family(w, name, N4J_GAUGE, help);
+	for (size_t i = 0; i < l->n; i++)
+		n4j_metrics_sample(w, L("namespace", l->v[i].ns, "name", l->v[i].name),
+				   is_true(condition(l->v[i].obj, type)) ? 1 : 0);
+}
+
 static void cluster_families(struct n4j_metrics_writer *w, const struct crs *cl)
 {
-	n4j_metrics_family(w, "neo4j_operator_cluster_ready", N4J_GAUGE,
-			   "1 when the Neo4jCluster's Ready condition is True, else 0.");
-	for (size_t i = 0; i < cl->n; i++)
-		n4j_metrics_sample(w, L("namespace", cl->v[i].ns, "name", cl->v[i].name),
-				   is_true(condition(cl->v[i].obj, "Ready")) ? 1 : 0);
+	condition_gauge(w, cl, "neo4j_operator_cluster_ready",
+			"1 when the Neo4jCluster's Ready condition is True, else 0.", "Ready");
 
 	n4j_metrics_family(w, "neo4j_operator_cluster_condition", N4J_GAUGE,
 			   "The Neo4jCluster's status conditions: 1 per condition present, with "
@@ -228,11 +235,9 @@ static void cluster_families(struct n4j_metrics_writer *w, const struct crs *cl)
 					   n->valuedouble);
 	}
 
-	n4j_metrics_family(w, "neo4j_operator_cluster_update_pending", N4J_GAUGE,
-			   "1 when the Neo4jCluster has an update waiting (UpdatePending True).");
-	for (size_t i = 0; i < cl->n; i++)
-		n4j_metrics_sample(w, L("namespace", cl->v[i].ns, "name", cl->v[i].name),
-				   is_true(condition(cl->v[i].obj, "UpdatePending")) ? 1 : 0);
+	condition_gauge(w, cl, "neo4j_operator_cluster_update_pending",
+			"1 when the Neo4jCluster has an update waiting (UpdatePending True).",
+			"UpdatePending");
 
 	n4j_metrics_family(w, "neo4j_operator_certificate_expiry_timestamp_seconds", N4J_GAUGE,
 			   "notAfter of each TLS certificate the Neo4jCluster uses (status.tls), "
@@ -277,11 +282,9 @@ static void backup_families(struct n4j_metrics_writer *w, const struct crs *bk)
 			   "When the Neo4jBackup runs next (status.nextScheduleTime), in seconds "
 			   "since the epoch; absent when none is scheduled.");
 	backup_time(w, bk, "nextScheduleTime");
-	n4j_metrics_family(w, "neo4j_operator_backup_healthy", N4J_GAUGE,
-			   "1 when the Neo4jBackup's BackupHealthy condition is True, else 0.");
-	for (size_t i = 0; i < bk->n; i++)
-		n4j_metrics_sample(w, L("namespace", bk->v[i].ns, "name", bk->v[i].name),
-				   is_true(condition(bk->v[i].obj, "BackupHealthy")) ? 1 : 0);
+	condition_gauge(w, bk, "neo4j_operator_backup_healthy",
+			"1 when the Neo4jBackup's BackupHealthy condition is True, else 0.",
+			"BackupHealthy");
 }
 
 static const char *ctl_name(const struct n4j_controller_stats *cs, int k)
